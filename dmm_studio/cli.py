@@ -1,0 +1,180 @@
+"""The ``dmm-studio`` command.
+
+    dmm-studio                          open the studio on an empty network
+    dmm-studio open FILE [...]          open the studio on a network
+    dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME]
+
+Bad input (a missing or malformed file, a bad option) exits with status 2 and
+one line on stderr that names the file and what is wrong; never a traceback.
+A neuron failing while the network runs exits with status 1, naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from .engine import ENGINES, NetworkHalted, StepError
+from .fileformat import NetworkFileError, TraceWriter, load_network
+
+EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        self.exit(EXIT_BAD_INPUT, f"dmm-studio: {message} (see dmm-studio --help)\n")
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--steps takes a whole number, not {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--steps must be 0 or more, not {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dmm-studio", description="Build, run and understand Dataflow Matrix Machines.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a network headless")
+    run.add_argument("file", help="a *.dmm.json network file")
+    run.add_argument("--steps", type=_nonneg_int, required=True, help="how many steps to run")
+    run.add_argument("--trace", metavar="OUT.jsonl", help="write y_t for t = 1..N, one JSON line a step")
+    run.add_argument(
+        "--engine", default=None, help=f"engine: {', '.join(sorted(ENGINES))} (default: the fastest)"
+    )
+    run.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="for the compiled engine"
+    )
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+
+    op = sub.add_parser("open", help="open the studio on a network")
+    op.add_argument("file", nargs="?", help="a *.dmm.json network file")
+    op.add_argument("--steps", type=_nonneg_int, default=0, help="run this many steps first")
+    op.add_argument("--screenshot", metavar="OUT.png", help="render offscreen to a PNG and exit")
+    op.add_argument("--engine", default=None)
+    op.add_argument(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="TYPE/NAME/OUTPUT",
+        help="open a probe on an output (repeatable)",
+    )
+    op.add_argument("--self-view", action="store_true", help="show the Self view of the matrix")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run_command(args)
+    from .gui import launch  # only the studio needs Qt
+
+    return launch(args)
+
+
+def _engine_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    from .engine import DEFAULT_ENGINE
+
+    name = args.engine or DEFAULT_ENGINE
+    return {"device": args.device} if name != "reference" else {}
+
+
+def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if args.engine is not None and args.engine not in ENGINES:
+        err.write(f"dmm-studio: unknown engine {args.engine!r} (one of {', '.join(sorted(ENGINES))})\n")
+        return EXIT_BAD_INPUT
+    try:
+        net = load_network(args.file)
+    except NetworkFileError as e:
+        err.write(f"dmm-studio: {e}\n")
+        return EXIT_BAD_INPUT
+    try:
+        machine = net.machine(engine=args.engine, **_engine_kwargs(args))
+    except (ValueError, RuntimeError) as e:
+        err.write(f"dmm-studio: {args.file}: {e}\n")
+        return EXIT_BAD_INPUT
+    try:
+        trace = TraceWriter(args.trace) if args.trace else None
+    except OSError as e:
+        err.write(f"dmm-studio: cannot write the trace {args.trace}: {e.strerror or e}\n")
+        return EXIT_BAD_INPUT
+
+    show = err.isatty() if args.progress is None else args.progress
+    bar = _Progress(args.steps, err) if show and args.steps else None
+    status = 0
+    start = time.perf_counter()
+    try:
+        for _ in range(args.steps):
+            machine.step()
+            if trace:
+                trace.write(machine.t, machine.state)
+            if bar:
+                bar.update(machine.t)
+    except NetworkHalted as e:
+        if bar:
+            bar.done()
+        out.write(f"{args.file}: {e}\n")
+    except StepError as e:
+        if bar:
+            bar.done()
+        err.write(f"dmm-studio: {args.file}: {e}\n")
+        status = EXIT_RUN_FAILED
+    finally:
+        if trace:
+            trace.close()
+    if bar:
+        bar.done()
+    elapsed = time.perf_counter() - start
+    stats = machine.stats()
+    rate = f"{machine.t / elapsed:,.0f} steps/s" if elapsed > 0 and machine.t else "-"
+    out.write(
+        f"{args.file}: {machine.t} steps in {elapsed:.3f} s ({rate}); "
+        f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
+    )
+    return status
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.start = self.last = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1 and n < self.total:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * n / self.total)
+        rate = n / (now - self.start) if now > self.start else 0.0
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} steps, {rate:,.0f} steps/s"
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.stream:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.stream = None  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

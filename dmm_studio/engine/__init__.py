@@ -1,0 +1,37 @@
+"""Engines that run a network: the reference (the oracle) and faster ones.
+
+``make_engine(name, state, ...)`` builds one by name; ``ENGINES`` lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Engine, NetworkHalted, StepError, matrix_neurons, matrix_of
+from .reference import ReferenceEngine
+
+ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine}
+DEFAULT_ENGINE = "reference"
+
+
+def make_engine(name: str | None, state: Any, **kwargs: Any) -> Engine:
+    """An engine by name (``None`` for the default)."""
+    name = name or DEFAULT_ENGINE
+    try:
+        cls = ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r} (one of {', '.join(sorted(ENGINES))})") from None
+    return cls(state, **kwargs)
+
+
+__all__ = [
+    "ENGINES",
+    "DEFAULT_ENGINE",
+    "Engine",
+    "NetworkHalted",
+    "ReferenceEngine",
+    "StepError",
+    "make_engine",
+    "matrix_neurons",
+    "matrix_of",
+]

@@ -1,0 +1,128 @@
+"""The reference engine: SPEC §2-4 on plain dicts, line by line.
+
+It is the oracle that every other engine is tested against, so it is short
+and plain rather than fast. One step:
+
+1. ``W_t`` is Self's output ``network_matrix``; if it is ``{}`` the network
+   has halted.
+2. Down movement: every row ``W_t[f][n][i]`` is applied to the state,
+   ``x[f][n][i] = sum W_t[f][n][i][g][m][o] * y_t[g][m][o]`` (the reference
+   implementation's ``rec-map-lin-comb``).
+3. Up movement: every neuron with a row or a column in ``W_t`` computes
+   ``y_{t+1}[f][n] = F_f(x[f][n])``; every other neuron has no output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..registry import Registry, RegistryError
+from ..vvalue import VValueError, _wrap, canon, lin_comb, scale
+from .base import (
+    Engine,
+    FieldGains,
+    NetworkHalted,
+    Params,
+    State,
+    StepError,
+    canonical_state,
+    matrix_neurons,
+    matrix_of,
+)
+
+
+def down_movement(
+    w: Mapping[str, Any], y: State, gains: FieldGains | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``x[f][n][i]`` for every row of ``w`` (rows that reach nothing give {}).
+
+    With field gains, outputs are read times their output gain and each input
+    is multiplied by its neuron's input gain.
+    """
+    if gains is not None and gains.outputs:
+        y = {
+            f: {
+                n: (
+                    {o: scale(gains.outputs[(f, n)], v) for o, v in outs.items()}
+                    if (f, n) in gains.outputs
+                    else outs
+                )
+                for n, outs in names.items()
+            }
+            for f, names in y.items()
+        }
+    x: dict[str, dict[str, dict[str, Any]]] = {}
+    for f, names in w.items():
+        if f.startswith(":") or not isinstance(names, dict):
+            continue
+        for n, rows in names.items():
+            if n.startswith(":") or not isinstance(rows, dict):
+                continue
+            for i, row in rows.items():
+                if i.startswith(":") or not isinstance(row, dict):
+                    continue
+                xi = _wrap(lin_comb(row, y))
+                if gains is not None and (f, n) in gains.inputs:
+                    xi = scale(gains.inputs[(f, n)], xi)
+                x.setdefault(f, {}).setdefault(n, {})[i] = xi
+    return x
+
+
+def up_movement(
+    active: Mapping[tuple[str, str], Any],
+    x: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    params: Params,
+    registry: Registry,
+    t: int,
+) -> State:
+    """``y_{t+1}[f][n] = F_f(x[f][n])`` for every active neuron."""
+    y: State = {}
+    for f, n in active:
+        try:
+            ntype = registry.get(f)
+        except RegistryError as e:
+            raise StepError(t, str(e), (f, n)) from None
+        inputs = x.get(f, {}).get(n, {})
+        try:
+            outputs = ntype.call(inputs, params.get(f, {}).get(n))
+            if not isinstance(outputs, Mapping):
+                raise TypeError(f"returned {type(outputs).__name__}, not a map of outputs")
+            for o, v in outputs.items():
+                try:
+                    c = canon(v)
+                except VValueError as e:
+                    raise VValueError(f"output {o!r}: {e}") from None
+                if c:
+                    y.setdefault(f, {}).setdefault(n, {})[o] = c
+        except StepError:
+            raise
+        except Exception as e:  # a neuron's fault is reported, never a crash
+            raise StepError(t, f"{type(e).__name__}: {e}", (f, n)) from e
+    return y
+
+
+def step(y: State, params: Params, registry: Registry, t: int = 0, gains: FieldGains | None = None) -> State:
+    """``y_{t+1}`` from ``y_t`` (pure: ``y`` is not changed)."""
+    w = matrix_of(y)
+    if not w:
+        raise NetworkHalted(t)
+    x = down_movement(w, y, gains)
+    return up_movement(matrix_neurons(w), x, params, registry, t + 1)
+
+
+class ReferenceEngine(Engine):
+    """The oracle: holds ``y_t`` as canonical dicts and applies ``step``."""
+
+    name = "reference"
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self._y = canonical_state(state)
+
+    def state(self) -> State:
+        return {f: {n: dict(o) for n, o in names.items()} for f, names in self._y.items()}
+
+    def step(self) -> None:
+        gains = self.field_gains()
+        self._y = step(self._y, self.effective_params(gains), self.registry, self.t, gains)
+        self.t += 1

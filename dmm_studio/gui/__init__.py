@@ -1,0 +1,1 @@
+"""The studio (Qt). Only this package imports Qt, NodeGraphQt and pyqtgraph."""

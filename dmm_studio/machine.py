@@ -1,0 +1,109 @@
+"""A network running on an engine: the API for notebooks, the CLI and the studio.
+
+>>> import dmm_studio as dmm
+>>> m = dmm.load("examples/counter.dmm.json").machine()
+>>> m.step(3)
+>>> m.output("accum", "count", "single")
+{':number': 3}
+>>> m.set_weight(("accum", "count", "delta"), ("identity", "one", "single"), 2)
+>>> m.snapshot().save("counter-now.dmm.json")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import vvalue as vv
+from .engine import Engine, make_engine
+from .engine.base import MATRIX_OUTPUT, NeuronId, State, matrix_neurons
+from .network import Network, Port
+from .registry import SELF_NAME, SELF_TYPE, Registry
+
+
+class Machine:
+    """A running copy of a ``Network``: the design stays as it was."""
+
+    def __init__(
+        self,
+        network: Network,
+        engine: str | None = None,
+        registry: Registry | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        self.network = network
+        self.engine_name = engine
+        self.registry = registry
+        self.engine_kwargs = engine_kwargs
+        self.engine: Engine = self._make(network)
+
+    def _make(self, network: Network) -> Engine:
+        return make_engine(
+            self.engine_name,
+            network.outputs,
+            params=network.params,
+            fields=network.fields,
+            layout=network.layout,
+            registry=self.registry,
+            **self.engine_kwargs,
+        )
+
+    # ------------------------------------------------------------- running
+    @property
+    def t(self) -> int:
+        return self.engine.t
+
+    def step(self, n: int = 1, on_step: Callable[[int], None] | None = None) -> None:
+        """Advance ``n`` steps (NetworkHalted / StepError stop it early)."""
+        for _ in range(n):
+            self.engine.step()
+            if on_step is not None:
+                on_step(self.engine.t)
+
+    def reset(self) -> None:
+        """Back to ``y_0`` of the design, at t = 0."""
+        self.engine = self._make(self.network)
+
+    # ------------------------------------------------------------- reading
+    @property
+    def state(self) -> State:
+        return self.engine.state()
+
+    @property
+    def matrix(self) -> vv.VValue:
+        return self.engine.matrix()
+
+    def output(self, type: str, name: str, output: str) -> vv.VValue:
+        return self.engine.output(type, name, output)
+
+    def active(self) -> list[NeuronId]:
+        return list(matrix_neurons(self.matrix))
+
+    def stats(self) -> dict[str, int]:
+        return self.engine.stats()
+
+    # ------------------------------------------------------------- editing the running state
+    def set_output(self, type: str, name: str, output: str, value: Any) -> None:
+        """Replace one output of ``y_t`` (what the next step reads)."""
+        state = self.engine.state()
+        outs = state.setdefault(type, {}).setdefault(name, {})
+        outs[output] = vv.canon(value)
+        self.engine.set_state(state)
+
+    def edit_matrix(self, delta: Any) -> None:
+        """Add ``delta`` to ``W_t``, as if it had reached Self's delta input."""
+        self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.add(self.matrix, delta))
+
+    def set_weight(self, to: Port, frm: Port, weight: float) -> None:
+        """Set one weight of ``W_t`` (0 removes it)."""
+        self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
+
+    def set_param(self, type: str, name: str, param: str, value: Any) -> None:
+        self.engine.set_param(type, name, param, value)
+
+    def snapshot(self) -> Network:
+        """The running state as a new design (params, fields, layout kept)."""
+        net = self.network.copy()
+        net.outputs = self.state
+        net.params = {f: {n: dict(p) for n, p in ns.items()} for f, ns in self.engine.params.items()}
+        return net

@@ -1,0 +1,197 @@
+"""Neuron types: declarations, the registry, and discovery of neuron packs.
+
+A neuron type declares its inputs, outputs (either may be variadic), params
+with defaults, and its function ``fn(x, p) -> {output: V-value}`` where ``x``
+maps every input name to a V-value (``{}`` when nothing reaches it) and ``p``
+maps every param to its value. The metadata is plain data, readable without
+calling the function.
+
+Neuron packs (the built-ins in ``nodes/`` among them) are found through the
+entry-point group ``dmm_studio.neurons``: each entry point names a callable
+that returns an iterable of ``NeuronType``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from .vvalue import VValue, add
+
+ENTRY_POINT_GROUP = "dmm_studio.neurons"
+SELF_TYPE = "self"
+SELF_NAME = "self"
+
+NeuronFn = Callable[[Mapping[str, VValue], Mapping[str, Any]], Mapping[str, VValue]]
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+
+
+class RegistryError(ValueError):
+    """A neuron type is declared wrongly, twice, or is unknown."""
+
+
+@dataclass(frozen=True)
+class NeuronType:
+    """One neuron type: what it reads, what it emits, its params and function.
+
+    ``id`` is namespaced with dots (``mypack.sin``); the built-ins of SPEC §5
+    have bare ids. ``mirror`` types (identity) have one output per input, of
+    the same name. ``batched``, when given, computes many instances at once:
+    ``batched(xs, ps) -> [outputs]`` (used by the compiled engine).
+    """
+
+    id: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    fn: NeuronFn = field(compare=False, repr=False)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    variadic_inputs: bool = False
+    variadic_outputs: bool = False
+    mirror: bool = False
+    family: str = "misc"
+    doc: str = ""
+    batched: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _ID_RE.match(self.id):
+            raise RegistryError(f"neuron type id {self.id!r} is not a dotted name")
+        for kind, names in (("input", self.inputs), ("output", self.outputs)):
+            if len(set(names)) != len(names):
+                raise RegistryError(f"neuron type {self.id!r} declares an {kind} twice")
+            for n in names:
+                if not isinstance(n, str) or not n or n.startswith(":"):
+                    raise RegistryError(f"neuron type {self.id!r}: bad {kind} name {n!r}")
+
+    @property
+    def namespace(self) -> str:
+        return self.id.rpartition(".")[0]
+
+    def has_input(self, name: str) -> bool:
+        return self.variadic_inputs or name in self.inputs
+
+    def has_output(self, name: str) -> bool:
+        return self.variadic_outputs or name in self.outputs
+
+    def call(self, x: Mapping[str, VValue], params: Mapping[str, Any] | None = None) -> Mapping[str, VValue]:
+        """Run the function with missing inputs as {} and params over their defaults."""
+        full = {name: x.get(name, {}) for name in self.inputs}
+        if self.variadic_inputs:
+            full.update(x)
+        p = dict(self.params)
+        if params:
+            p.update(params)
+        return self.fn(full, p)
+
+
+def neuron(
+    id: str,
+    *,
+    inputs: Iterable[str] = (),
+    outputs: Iterable[str] = (),
+    params: Mapping[str, Any] | None = None,
+    variadic_inputs: bool = False,
+    variadic_outputs: bool = False,
+    mirror: bool = False,
+    family: str = "misc",
+    batched: Callable[..., Any] | None = None,
+) -> Callable[[NeuronFn], NeuronType]:
+    """Declare a neuron type from its function; the docstring is its doc."""
+
+    def wrap(fn: NeuronFn) -> NeuronType:
+        return NeuronType(
+            id=id,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            fn=fn,
+            params=dict(params or {}),
+            variadic_inputs=variadic_inputs,
+            variadic_outputs=variadic_outputs,
+            mirror=mirror,
+            family=family,
+            doc=(fn.__doc__ or "").strip(),
+            batched=batched,
+        )
+
+    return wrap
+
+
+@neuron(SELF_TYPE, inputs=["accum", "delta"], outputs=["network_matrix"], family="core")
+def self_neuron(x: Mapping[str, VValue], p: Mapping[str, Any]) -> dict[str, VValue]:
+    """Self: holds the network matrix, network_matrix = accum + delta."""
+    return {"network_matrix": add(x["accum"], x["delta"])}
+
+
+class Registry:
+    """The neuron types known to a session, by id."""
+
+    def __init__(self, types: Iterable[NeuronType] = ()) -> None:
+        self._types: dict[str, NeuronType] = {}
+        for t in types:
+            self.register(t)
+
+    def register(self, t: NeuronType) -> NeuronType:
+        if not isinstance(t, NeuronType):
+            raise RegistryError(f"{t!r} is not a NeuronType")
+        if t.id in self._types:
+            raise RegistryError(f"neuron type {t.id!r} is registered twice")
+        self._types[t.id] = t
+        return t
+
+    def get(self, id: str) -> NeuronType:
+        try:
+            return self._types[id]
+        except KeyError:
+            raise RegistryError(f"unknown neuron type {id!r}") from None
+
+    def __contains__(self, id: object) -> bool:
+        return id in self._types
+
+    def __iter__(self) -> Any:
+        return iter(self._types.values())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def ids(self) -> list[str]:
+        return sorted(self._types)
+
+    def families(self) -> dict[str, list[NeuronType]]:
+        out: dict[str, list[NeuronType]] = {}
+        for t in sorted(self._types.values(), key=lambda t: t.id):
+            out.setdefault(t.family, []).append(t)
+        return out
+
+
+def load_packs(registry: Registry) -> None:
+    """Register every neuron pack found in the ``dmm_studio.neurons`` group.
+
+    When the project runs from a source tree without installed metadata, the
+    built-in pack is imported directly so that the core still works.
+    """
+    found_builtin = False
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for t in ep.load()():
+            registry.register(t)
+        found_builtin = found_builtin or ep.name == "builtin"
+    if not found_builtin:
+        from dmm_studio_nodes import neuron_types
+
+        for t in neuron_types():
+            registry.register(t)
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """Self plus every installed neuron pack (built once, then shared)."""
+    global _default
+    if _default is None:
+        reg = Registry([self_neuron])
+        load_packs(reg)
+        _default = reg
+    return _default

@@ -1,0 +1,446 @@
+"""V-values: finite linear combinations of label paths (SPEC §1).
+
+A V-value is a prefix tree held as nested dicts, with numeric leaves (and,
+optionally, ``torch.Tensor`` leaves). The functions here are pure: they never
+mutate their arguments, and they return values in canonical form:
+
+* the top level is always a dict (``{}`` is zero; a scalar is ``{":number": x}``);
+* inside, a node that holds only a scalar is the bare number, a node that holds
+  only a tensor is the bare tensor; a node with children keeps its scalar under
+  ``":number"`` and its tensor under ``":tensor"``;
+* no entry whose value is ``0`` or ``{}``.
+
+Internally the helpers work on *nodes*: a non-zero number, a tensor, a dict,
+or ``None`` for zero. ``_wrap`` turns a node into a top-level V-value.
+
+Tensor leaves are never dropped for being all zeros (that would need a device
+sync on every add, and the shape is part of the stream's type); only
+``scale(0, v)`` removes them. torch is never imported here: if it is not
+loaded, no tensor can exist.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+NUMBER = ":number"
+TENSOR = ":tensor"
+RESERVED = (NUMBER, TENSOR)
+
+VValue = dict[str, Any]
+Path = tuple[str, ...]
+
+
+class VValueError(ValueError):
+    """A value is not a V-value, or an operation on V-values is undefined."""
+
+    def __init__(self, message: str, path: Path = ()) -> None:
+        self.path = path
+        self.reason = message
+        super().__init__(f"at {format_path(path)}: {message}" if path else message)
+
+
+def format_path(path: Iterable[str]) -> str:
+    """A path of labels as ``a/b/c`` (``/`` for the root)."""
+    text = "/".join(str(p) for p in path)
+    return text or "/"
+
+
+def is_tensor(x: object) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+# ---------------------------------------------------------------- node helpers
+
+
+def _unwrap(d: dict[str, Any]) -> Any:
+    """A dict node in nested canonical form: {} -> None, a lone leaf -> the leaf."""
+    if len(d) == 1:
+        if NUMBER in d:
+            return d[NUMBER]
+        if TENSOR in d:
+            return d[TENSOR]
+    return d if d else None
+
+
+def _wrap(node: Any) -> VValue:
+    """A node as a top-level V-value."""
+    if node is None:
+        return {}
+    if isinstance(node, dict):
+        return node
+    return {TENSOR: node} if is_tensor(node) else {NUMBER: node}
+
+
+def _leaf_dict(leaf: Any) -> dict[str, Any]:
+    return {TENSOR: leaf} if is_tensor(leaf) else {NUMBER: leaf}
+
+
+def _add(a: Any, b: Any, path: Path = ()) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        if not isinstance(b, dict):
+            b = _leaf_dict(b)
+        out = dict(a)
+        for k, bv in b.items():
+            av = out.get(k)
+            if av is None:
+                out[k] = bv
+            else:
+                r = _add(av, bv, path + (k,))
+                if r is None:
+                    del out[k]
+                else:
+                    out[k] = r
+        return _unwrap(out)
+    if isinstance(b, dict):
+        return _add(_leaf_dict(a), b, path)
+    ta, tb = is_tensor(a), is_tensor(b)
+    if ta and tb:
+        if a.shape != b.shape:
+            raise VValueError(
+                f"cannot add a tensor of shape {list(a.shape)} to one of shape {list(b.shape)}",
+                path,
+            )
+        return a + b
+    if ta:
+        return {NUMBER: b, TENSOR: a}
+    if tb:
+        return {NUMBER: a, TENSOR: b}
+    s = a + b
+    return None if s == 0 else s
+
+
+def _mul_leaves(c: Any, x: Any, path: Path) -> Any:
+    if is_tensor(c) and is_tensor(x) and c.shape != x.shape:
+        raise VValueError(
+            f"cannot multiply a tensor of shape {list(c.shape)} by one of shape {list(x.shape)}",
+            path,
+        )
+    r = x * c
+    if is_tensor(r):
+        return r
+    return None if r == 0 else r
+
+
+def _scale(c: Any, node: Any, path: Path = ()) -> Any:
+    """Every leaf of ``node`` times the leaf ``c`` (a number or a tensor)."""
+    if node is None:
+        return None
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            r = _scale(c, v, path + (k,))
+            if r is not None:
+                out[k] = r
+        return _unwrap(out)
+    return _mul_leaves(c, node, path)
+
+
+def _mask(m: Any, v: Any, path: Path = ()) -> Any:
+    """The reference's rec-map-mult-mask on nodes."""
+    if v is None:
+        return None
+    if isinstance(m, dict):
+        if not isinstance(v, dict):
+            return None  # map x leaf is 0
+        out = {}
+        for k, mk in m.items():
+            vk = v.get(k)
+            if vk is not None:
+                r = _mask(mk, vk, path + (k,))
+                if r is not None:
+                    out[k] = r
+        return _unwrap(out)
+    return _scale(m, v, path)  # a leaf of the mask scales the whole subtree
+
+
+def lin_comb(mask: Any, value: Any, path: Path = ()) -> Any:
+    """The reference's rec-map-lin-comb on nodes: like ``_mask``, but the
+    pieces found under the mask's leaves are summed instead of kept apart.
+
+    Applied to a row of the network matrix and the state ``y`` it is the down
+    movement: ``sum W[g][m][o] * y[g][m][o]``.
+    """
+    if value is None:
+        return None
+    if isinstance(mask, dict):
+        if not isinstance(value, dict):
+            return None
+        acc = None
+        for k, mk in mask.items():
+            vk = value.get(k)
+            if vk is not None:
+                acc = _add(acc, lin_comb(mk, vk, path + (k,)), path)
+        return acc
+    return _scale(mask, value, path)
+
+
+def _canon(v: Any, path: Path) -> Any:
+    if is_number(v):
+        if type(v) is not int and type(v) is not float:
+            v = int(v) if isinstance(v, int) else float(v)
+        return None if v == 0 else v
+    if is_tensor(v):
+        return v
+    if isinstance(v, Mapping):
+        out: dict[str, Any] = {}
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise VValueError(f"key {k!r} is not a string", path)
+            if k.startswith(":"):
+                if k == NUMBER:
+                    if not is_number(x):
+                        raise VValueError(f"':number' holds {_describe(x)}, not a number", path)
+                elif k == TENSOR:
+                    if not is_tensor(x):
+                        raise VValueError(f"':tensor' holds {_describe(x)}, not a tensor", path)
+                else:
+                    raise VValueError(f"undefined reserved key {k!r}", path)
+            c = _canon(x, path + (k,))
+            if c is not None:
+                out[k] = c
+        return _unwrap(out)
+    raise VValueError(f"{_describe(v)} is not a V-value", path)
+
+
+def _describe(x: Any) -> str:
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return "a boolean"
+    if isinstance(x, str):
+        return f"the string {x!r}" if len(x) < 40 else "a string"
+    if isinstance(x, (list, tuple)):
+        return "a list"
+    return f"a {type(x).__name__}"
+
+
+# ------------------------------------------------------------------ public API
+
+
+def canon(v: Any) -> VValue:
+    """The canonical form of any V-value form (a bare number is ``{":number": x}``).
+
+    Raises VValueError, naming the path, for anything that is not a V-value.
+    """
+    return _wrap(_canon(v, ()))
+
+
+def add(*vs: Any) -> VValue:
+    """The sum of V-values (any number of them)."""
+    node = None
+    for v in vs:
+        node = _add(node, _canon(v, ()))
+    return _wrap(node)
+
+
+def scale(c: float, v: Any) -> VValue:
+    """``c`` times ``v``; ``scale(0, v) == {}``."""
+    if not is_number(c) and not is_tensor(c):
+        raise VValueError(f"cannot scale by {_describe(c)}")
+    if is_number(c) and c == 0:
+        return {}
+    return _wrap(_scale(c, _canon(v, ())))
+
+
+def mult_mask(mask: Any, v: Any) -> VValue:
+    """``v`` seen through ``mask``: walk the mask's keys; map x map recurses,
+    a mask leaf scales the whole subtree, map x leaf is 0, missing keys drop."""
+    return _wrap(_mask(_canon(mask, ()), _canon(v, ())))
+
+
+def max_norm(v: Any) -> float:
+    """The largest absolute leaf (largest absolute tensor element); 0 for {}."""
+    best: Any = 0
+    stack = [_canon(v, ())]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif is_tensor(node):
+            if node.numel():
+                best = max(best, float(node.detach().abs().max()))
+        else:
+            best = max(best, abs(node))
+    return best
+
+
+def leaves(v: Any, path: Path = ()) -> Iterable[tuple[Path, Any]]:
+    """Every (path, leaf) of a canonical V-value; a scalar beside children has
+    the path ending in ``":number"``."""
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield from leaves(x, path + (k,))
+    elif v is not None:
+        yield path, v
+
+
+def has_negative_leaf(v: Any) -> bool:
+    for _, leaf in leaves(canon(v)):
+        if is_tensor(leaf):
+            if bool((leaf < 0).any()):
+                return True
+        elif leaf < 0:
+            return True
+    return False
+
+
+def equal(a: Any, b: Any, tol: float = 0.0) -> bool:
+    """Whether two V-values are equal (leaf by leaf within ``tol``)."""
+    return _equal(_canon(a, ()), _canon(b, ()), tol)
+
+
+def _equal(a: Any, b: Any, tol: float) -> bool:
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)) or a.keys() != b.keys():
+            return False
+        return all(_equal(a[k], b[k], tol) for k in a)
+    if is_tensor(a) or is_tensor(b):
+        if not (is_tensor(a) and is_tensor(b)) or a.shape != b.shape:
+            return False
+        diff = (a.detach().cpu().double() - b.detach().cpu().double()).abs()
+        return diff.numel() == 0 or float(diff.max()) <= tol
+    if a is None or b is None:
+        return a is b
+    return bool(abs(a - b) <= tol) or a == b
+
+
+def get_in(v: Mapping[str, Any], path: Iterable[str]) -> Any:
+    """The node at ``path`` of a nested dict, or None when absent."""
+    node: Any = v
+    for k in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(k)
+        if node is None:
+            return None
+    return node
+
+
+def size(v: Any) -> int:
+    """The number of leaves (tensor leaves count once)."""
+    return sum(1 for _ in leaves(v))
+
+
+# ----------------------------------------------------------------------- JSON
+
+TENSOR_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32")
+
+
+def to_json(v: Any) -> Any:
+    """A canonical V-value as plain JSON data (tensors as {":tensor": {...}})."""
+    return _node_json(canon(v))
+
+
+def _node_json(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, x in node.items():
+            out[k] = _tensor_json(x) if k == TENSOR else _node_json(x)
+        return out
+    if is_tensor(node):
+        return {TENSOR: _tensor_json(node)}
+    return node
+
+
+def _tensor_json(t: Any) -> dict[str, Any]:
+    return {
+        "shape": list(t.shape),
+        "dtype": str(t.dtype).removeprefix("torch."),
+        "data": t.detach().cpu().flatten().tolist(),
+    }
+
+
+def from_json(data: Any, path: Path = ()) -> VValue:
+    """A V-value from JSON data, validated: finite numbers, string keys, only
+    the reserved keys of SPEC §1, tensors whose data fits their shape.
+
+    Raises VValueError naming the path of the first thing wrong.
+    """
+    return _wrap(_from_json(data, path))
+
+
+def _from_json(data: Any, path: Path) -> Any:
+    if is_number(data):
+        if not math.isfinite(data):
+            raise VValueError(f"{data} is not a finite number", path)
+        return None if data == 0 else data
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k, x in data.items():
+            if k.startswith(":") and k not in RESERVED:
+                raise VValueError(f"undefined reserved key {k!r}", path)
+            if k == TENSOR:
+                out[k] = tensor_from_json(x, path + (k,))
+                continue
+            if k == NUMBER and not is_number(x):
+                raise VValueError(f"':number' holds {_describe(x)}, not a number", path + (k,))
+            c = _from_json(x, path + (k,))
+            if c is not None:
+                out[k] = c
+        return _unwrap(out)
+    raise VValueError(f"{_describe(data)} is not a V-value", path)
+
+
+def tensor_from_json(data: Any, path: Path = ()) -> Any:
+    if not isinstance(data, dict):
+        raise VValueError(f"a tensor must be an object with shape, dtype, data, not {_describe(data)}", path)
+    unknown = set(data) - {"shape", "dtype", "data"}
+    if unknown:
+        raise VValueError(f"unknown tensor field {sorted(unknown)[0]!r}", path)
+    shape, dtype, values = data.get("shape"), data.get("dtype", "float32"), data.get("data")
+    if not isinstance(shape, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise VValueError("tensor 'shape' must be a list of non-negative integers", path)
+    if dtype not in TENSOR_DTYPES:
+        raise VValueError(f"unsupported tensor dtype {dtype!r} (one of {', '.join(TENSOR_DTYPES)})", path)
+    if not isinstance(values, list):
+        raise VValueError("tensor 'data' must be a flat list of numbers", path)
+    expected = math.prod(shape)
+    if len(values) != expected:
+        raise VValueError(f"tensor data has {len(values)} numbers but shape {shape} needs {expected}", path)
+    for i, x in enumerate(values):
+        if not is_number(x) or not math.isfinite(x):
+            raise VValueError(
+                f"tensor data[{i}] is {_describe(x) if not is_number(x) else x}, not a finite number", path
+            )
+    import torch
+
+    return torch.tensor(values, dtype=getattr(torch, dtype)).reshape(shape)
+
+
+def set_in(v: Any, path: Path, leaf: Any) -> VValue:
+    """A copy of ``v`` with the node at ``path`` replaced by ``leaf`` (a V-value
+    or a number; ``0`` or ``{}`` removes it, pruning parents left empty).
+    Only the dicts along ``path`` are copied; ``v`` (canonical) is not changed."""
+    if not path:
+        return canon(leaf)
+    return _wrap(_set_node(v, path, _canon(leaf, path)))
+
+
+def _set_node(node: Any, path: Path, leaf: Any) -> Any:
+    if not isinstance(node, dict):
+        node = {} if node is None else _leaf_dict(node)
+    out = dict(node)
+    k = path[0]
+    child = leaf if len(path) == 1 else _set_node(out.get(k), path[1:], leaf)
+    if child is None:
+        out.pop(k, None)
+    else:
+        out[k] = child
+    return _unwrap(out)

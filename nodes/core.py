@@ -1,0 +1,57 @@
+"""The built-in types that SPEC §5 defines: identity, accum, max_norm,
+less_or_equal, mult_mask."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dmm_studio import vvalue as vv
+from dmm_studio.registry import neuron
+
+V = vv.VValue
+P = Mapping[str, Any]
+
+
+@neuron(
+    "identity",
+    inputs=["single"],
+    outputs=["single"],
+    variadic_inputs=True,
+    variadic_outputs=True,
+    mirror=True,
+    family="core",
+)
+def identity(x: Mapping[str, V], p: P) -> dict[str, V]:
+    """Each input is passed to the output of the same name. Wired to itself
+    with weight 1 it is a constant (or a register)."""
+    return dict(x)
+
+
+@neuron("accum", inputs=["accum", "delta"], outputs=["single"], family="core")
+def accum(x: Mapping[str, V], p: P) -> dict[str, V]:
+    """Accumulator: single = accum + delta (wire single back to accum with 1)."""
+    return {"single": vv.add(x["accum"], x["delta"])}
+
+
+@neuron("max_norm", inputs=["in"], outputs=["norm"], family="core")
+def max_norm(x: Mapping[str, V], p: P) -> dict[str, V]:
+    """The largest absolute leaf of the input, as a scalar."""
+    return {"norm": {vv.NUMBER: vv.max_norm(x["in"])}}
+
+
+@neuron("less_or_equal", inputs=["left", "right"], outputs=["true", "false"], family="core")
+def less_or_equal(x: Mapping[str, V], p: P) -> dict[str, V]:
+    """true = 1, false = 0 when right - left has no negative leaf; else the reverse."""
+    diff = vv.add(x["right"], vv.scale(-1, x["left"]))
+    le = not vv.has_negative_leaf(diff)
+    return {"true": {vv.NUMBER: 1 if le else 0}, "false": {vv.NUMBER: 0 if le else 1}}
+
+
+@neuron("mult_mask", inputs=["mask", "main"], outputs=["single"], family="core")
+def mult_mask(x: Mapping[str, V], p: P) -> dict[str, V]:
+    """Fuzzy if: main seen through mask (a mask leaf scales the subtree under it)."""
+    return {"single": vv.mult_mask(x["mask"], x["main"])}
+
+
+TYPES = [identity, accum, max_norm, less_or_equal, mult_mask]
