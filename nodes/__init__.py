@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dmm_studio.registry import NeuronType
 
-from . import core
+from . import arithmetic, core, data, selfedit, sources, synth
 
-FAMILIES = [core]
+FAMILIES = [core, arithmetic, data, sources, synth, selfedit]
 
 
 def neuron_types() -> list[NeuronType]:
