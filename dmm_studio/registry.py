@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from .vvalue import VValue, add
+from .vvalue import VValue, add_canonical
 
 ENTRY_POINT_GROUP = "dmm_studio.neurons"
 SELF_TYPE = "self"
@@ -122,7 +122,7 @@ def neuron(
 @neuron(SELF_TYPE, inputs=["accum", "delta"], outputs=["network_matrix"], family="core")
 def self_neuron(x: Mapping[str, VValue], p: Mapping[str, Any]) -> dict[str, VValue]:
     """Self: holds the network matrix, network_matrix = accum + delta."""
-    return {"network_matrix": add(x["accum"], x["delta"])}
+    return {"network_matrix": add_canonical(x["accum"], x["delta"])}
 
 
 class Registry:

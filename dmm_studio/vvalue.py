@@ -84,49 +84,65 @@ def _leaf_dict(leaf: Any) -> dict[str, Any]:
     return {TENSOR: leaf} if is_tensor(leaf) else {NUMBER: leaf}
 
 
-def _add(a: Any, b: Any, path: Path = ()) -> Any:
+# The helpers below are the hot path of the reference engine: they avoid
+# building paths as they recurse, and a VValueError raised deep inside gets
+# its path filled in on the way out (``_under``).
+
+
+def _under(e: VValueError, key: str) -> VValueError:
+    return VValueError(e.reason, (key, *e.path))
+
+
+def _add(a: Any, b: Any) -> Any:
     if a is None:
         return b
     if b is None:
         return a
-    if isinstance(a, dict):
-        if not isinstance(b, dict):
+    ta, tb = type(a), type(b)
+    if ta is dict:
+        if tb is not dict:
             b = _leaf_dict(b)
         out = dict(a)
         for k, bv in b.items():
             av = out.get(k)
             if av is None:
                 out[k] = bv
+                continue
+            try:
+                r = _add(av, bv)
+            except VValueError as e:
+                raise _under(e, k) from None
+            if r is None:
+                del out[k]
             else:
-                r = _add(av, bv, path + (k,))
-                if r is None:
-                    del out[k]
-                else:
-                    out[k] = r
+                out[k] = r
         return _unwrap(out)
-    if isinstance(b, dict):
-        return _add(_leaf_dict(a), b, path)
-    ta, tb = is_tensor(a), is_tensor(b)
-    if ta and tb:
+    if tb is dict:
+        return _add(_leaf_dict(a), b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        s = a + b
+        return None if s == 0 else s
+    ta_t, tb_t = is_tensor(a), is_tensor(b)
+    if ta_t and tb_t:
         if a.shape != b.shape:
-            raise VValueError(
-                f"cannot add a tensor of shape {list(a.shape)} to one of shape {list(b.shape)}",
-                path,
-            )
+            raise VValueError(f"cannot add a tensor of shape {list(a.shape)} to one of shape {list(b.shape)}")
         return a + b
-    if ta:
+    if ta_t:
         return {NUMBER: b, TENSOR: a}
-    if tb:
+    if tb_t:
         return {NUMBER: a, TENSOR: b}
     s = a + b
     return None if s == 0 else s
 
 
-def _mul_leaves(c: Any, x: Any, path: Path) -> Any:
+def _mul_leaves(c: Any, x: Any) -> Any:
+    tc, tx = type(c), type(x)
+    if (tc is int or tc is float) and (tx is int or tx is float):
+        r = x * c
+        return None if r == 0 else r
     if is_tensor(c) and is_tensor(x) and c.shape != x.shape:
         raise VValueError(
-            f"cannot multiply a tensor of shape {list(c.shape)} by one of shape {list(x.shape)}",
-            path,
+            f"cannot multiply a tensor of shape {list(c.shape)} by one of shape {list(x.shape)}"
         )
     r = x * c
     if is_tensor(r):
@@ -134,39 +150,45 @@ def _mul_leaves(c: Any, x: Any, path: Path) -> Any:
     return None if r == 0 else r
 
 
-def _scale(c: Any, node: Any, path: Path = ()) -> Any:
+def _scale(c: Any, node: Any) -> Any:
     """Every leaf of ``node`` times the leaf ``c`` (a number or a tensor)."""
     if node is None:
         return None
-    if isinstance(node, dict):
+    if type(node) is dict:
         out = {}
         for k, v in node.items():
-            r = _scale(c, v, path + (k,))
+            try:
+                r = _scale(c, v)
+            except VValueError as e:
+                raise _under(e, k) from None
             if r is not None:
                 out[k] = r
         return _unwrap(out)
-    return _mul_leaves(c, node, path)
+    return _mul_leaves(c, node)
 
 
-def _mask(m: Any, v: Any, path: Path = ()) -> Any:
+def _mask(m: Any, v: Any) -> Any:
     """The reference's rec-map-mult-mask on nodes."""
     if v is None:
         return None
-    if isinstance(m, dict):
-        if not isinstance(v, dict):
+    if type(m) is dict:
+        if type(v) is not dict:
             return None  # map x leaf is 0
         out = {}
         for k, mk in m.items():
             vk = v.get(k)
             if vk is not None:
-                r = _mask(mk, vk, path + (k,))
+                try:
+                    r = _mask(mk, vk)
+                except VValueError as e:
+                    raise _under(e, k) from None
                 if r is not None:
                     out[k] = r
         return _unwrap(out)
-    return _scale(m, v, path)  # a leaf of the mask scales the whole subtree
+    return _scale(m, v)  # a leaf of the mask scales the whole subtree
 
 
-def lin_comb(mask: Any, value: Any, path: Path = ()) -> Any:
+def lin_comb(mask: Any, value: Any) -> Any:
     """The reference's rec-map-lin-comb on nodes: like ``_mask``, but the
     pieces found under the mask's leaves are summed instead of kept apart.
 
@@ -175,44 +197,64 @@ def lin_comb(mask: Any, value: Any, path: Path = ()) -> Any:
     """
     if value is None:
         return None
-    if isinstance(mask, dict):
-        if not isinstance(value, dict):
+    if type(mask) is dict:
+        if type(value) is not dict:
             return None
         acc = None
         for k, mk in mask.items():
             vk = value.get(k)
             if vk is not None:
-                acc = _add(acc, lin_comb(mk, vk, path + (k,)), path)
+                try:
+                    acc = _add(acc, lin_comb(mk, vk))
+                except VValueError as e:
+                    raise _under(e, k) from None
         return acc
-    return _scale(mask, value, path)
+    return _scale(mask, value)
 
 
-def _canon(v: Any, path: Path) -> Any:
-    if is_number(v):
-        if type(v) is not int and type(v) is not float:
-            v = int(v) if isinstance(v, int) else float(v)
+def _canon(v: Any, path: Path = ()) -> Any:
+    try:
+        return _canon_node(v)
+    except VValueError as e:
+        raise VValueError(e.reason, (*path, *e.path)) from None
+
+
+def _canon_node(v: Any) -> Any:
+    tv = type(v)
+    if tv is int or tv is float:
         return None if v == 0 else v
-    if is_tensor(v):
-        return v
-    if isinstance(v, Mapping):
+    if tv is dict or isinstance(v, Mapping):
         out: dict[str, Any] = {}
         for k, x in v.items():
-            if not isinstance(k, str):
-                raise VValueError(f"key {k!r} is not a string", path)
+            tx = type(x)
+            if (tx is int or tx is float) and type(k) is str and (k[:1] != ":" or k == NUMBER):
+                if x != 0:  # the common case: a numeric leaf under a label
+                    out[k] = x
+                continue
+            if type(k) is not str:
+                raise VValueError(f"key {k!r} is not a string")
             if k.startswith(":"):
                 if k == NUMBER:
                     if not is_number(x):
-                        raise VValueError(f"':number' holds {_describe(x)}, not a number", path)
+                        raise VValueError(f"':number' holds {_describe(x)}, not a number")
                 elif k == TENSOR:
                     if not is_tensor(x):
-                        raise VValueError(f"':tensor' holds {_describe(x)}, not a tensor", path)
+                        raise VValueError(f"':tensor' holds {_describe(x)}, not a tensor")
                 else:
-                    raise VValueError(f"undefined reserved key {k!r}", path)
-            c = _canon(x, path + (k,))
+                    raise VValueError(f"undefined reserved key {k!r}")
+            try:
+                c = _canon_node(x)
+            except VValueError as e:
+                raise _under(e, k) from None
             if c is not None:
                 out[k] = c
         return _unwrap(out)
-    raise VValueError(f"{_describe(v)} is not a V-value", path)
+    if is_number(v):  # a numpy scalar, an int subclass...
+        v = int(v) if isinstance(v, int) else float(v)
+        return None if v == 0 else v
+    if is_tensor(v):
+        return v
+    raise VValueError(f"{_describe(v)} is not a V-value")
 
 
 def _describe(x: Any) -> str:
@@ -243,6 +285,15 @@ def add(*vs: Any) -> VValue:
     node = None
     for v in vs:
         node = _add(node, _canon(v, ()))
+    return _wrap(node)
+
+
+def add_canonical(*vs: VValue) -> VValue:
+    """``add`` for values already in canonical form (as every input a neuron
+    receives from an engine is): skips re-canonicalising them."""
+    node = None
+    for v in vs:
+        node = _add(node, v if v else None)
     return _wrap(node)
 
 

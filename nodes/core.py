@@ -31,7 +31,7 @@ def identity(x: Mapping[str, V], p: P) -> dict[str, V]:
 @neuron("accum", inputs=["accum", "delta"], outputs=["single"], family="core")
 def accum(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Accumulator: single = accum + delta (wire single back to accum with 1)."""
-    return {"single": vv.add(x["accum"], x["delta"])}
+    return {"single": vv.add_canonical(x["accum"], x["delta"])}
 
 
 @neuron("max_norm", inputs=["in"], outputs=["norm"], family="core")
