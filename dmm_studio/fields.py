@@ -1,0 +1,418 @@
+"""Modulating fields: functions of canvas position and time that multiply
+parts of the network (the talk "Let's think about embedding neural machines
+into modulating fields").
+
+A network's ``fields`` list holds entries like::
+
+    {"name": "ripple",
+     "source": {"kind": "radial", "center": [0, 0], "wavelength": 300, "speed": 20},
+     "strength": 0.5,
+     "targets": ["outputs", "param:a"],
+     "covers": {"types": ["synth.sin"]}}
+
+Each covered neuron (a neuron with a position in the layout, never Self)
+sees the field's value ``v`` at its position and time ``t``; every target of
+the entry is multiplied by ``1 + strength * v``. Several entries on one
+target multiply. The format is documented in docs/fields.md.
+
+``compute_gains`` is what the engines call once per step; it is vector math
+over the covered neurons (numpy), with the parse of fields and layout cached
+between steps while they do not change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .engine.base import FieldGains, NeuronId
+from .registry import SELF_NAME, SELF_TYPE
+
+ReadOutput = Callable[[str, str, str], Mapping[str, Any]]
+
+ENTRY_KEYS = ("name", "source", "strength", "targets", "covers", "enabled")
+PLAIN_TARGETS = ("inputs", "weights", "outputs")
+COVER_KEYS = ("types", "neurons", "region")
+
+# kind -> {param: (default, check)}; a default of None means required
+_POSITIVE = "positive"
+_NUMBER = "number"
+_POINT = "point"
+_STRING = "neuron"
+_TEXT = "text"
+_SOURCES: dict[str, dict[str, tuple[Any, str]]] = {
+    "plane": {
+        "direction": ([1.0, 0.0], _POINT),
+        "wavelength": (400.0, _POSITIVE),
+        "speed": (0.0, _NUMBER),
+        "amplitude": (1.0, _NUMBER),
+        "phase": (0.0, _NUMBER),
+    },
+    "radial": {
+        "center": ([0.0, 0.0], _POINT),
+        "wavelength": (400.0, _POSITIVE),
+        "speed": (0.0, _NUMBER),
+        "amplitude": (1.0, _NUMBER),
+        "phase": (0.0, _NUMBER),
+        "decay": (0.0, _NUMBER),
+    },
+    "bump": {
+        "center": ([0.0, 0.0], _POINT),
+        "width": (200.0, _POSITIVE),
+        "amplitude": (1.0, _NUMBER),
+        "velocity": ([0.0, 0.0], _POINT),
+    },
+    "oscillation": {
+        "frequency": (0.05, _NUMBER),
+        "amplitude": (1.0, _NUMBER),
+        "phase": (0.0, _NUMBER),
+    },
+    "constant": {"value": (1.0, _NUMBER)},
+    "induced": {
+        "neuron": (None, _STRING),
+        "output": ("single", _TEXT),
+        "width": (200.0, _POSITIVE),
+        "falloff": ("gaussian", _TEXT),
+        "amplitude": (1.0, _NUMBER),
+    },
+}
+SOURCE_KINDS = (*_SOURCES, "sum")
+FALLOFFS = ("gaussian", "inverse")
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _is_point(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(_is_number(c) for c in x)
+
+
+def _check_source(src: Any, where: str) -> None:
+    if not isinstance(src, dict):
+        raise ValueError(f"{where} must be an object with a 'kind', not {_kind(src)}")
+    kind = src.get("kind")
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"{where}: 'kind' must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
+    if kind == "sum":
+        unknown = set(src) - {"kind", "of"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r} (a sum has 'kind' and 'of')")
+        parts = src.get("of")
+        if not isinstance(parts, list) or not parts:
+            raise ValueError(f"{where}: a sum needs 'of', a non-empty list of sources")
+        for i, part in enumerate(parts):
+            _check_source(part, f"{where}.of[{i}]")
+        return
+    spec = _SOURCES[kind]
+    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} source"
+    for key, value in src.items():
+        if key == "kind":
+            continue
+        if key not in spec:
+            raise ValueError(f"{where}: {a_kind} has no {key!r} (it has {', '.join(spec)})")
+        _, check = spec[key]
+        if check == _NUMBER and not _is_number(value):
+            raise ValueError(f"{where}: {key!r} must be a finite number, not {value!r}")
+        if check == _POSITIVE and not (_is_number(value) and value > 0):
+            raise ValueError(f"{where}: {key!r} must be a positive number, not {value!r}")
+        if check == _POINT and not _is_point(value):
+            raise ValueError(f"{where}: {key!r} must be [x, y] with finite numbers, not {value!r}")
+        if check == _STRING and not (
+            isinstance(value, str) and value.count("/") == 1 and "" not in value.split("/")
+        ):
+            raise ValueError(f"{where}: {key!r} must be 'type/name', not {value!r}")
+        if check == _TEXT and not (isinstance(value, str) and value):
+            raise ValueError(f"{where}: {key!r} must be a non-empty string, not {value!r}")
+    for key, (default, _) in spec.items():
+        if default is None and key not in src:
+            raise ValueError(f"{where}: {a_kind} needs {key!r}")
+    if kind == "plane" and "direction" in src and math.hypot(*src["direction"]) == 0:
+        raise ValueError(f"{where}: 'direction' must not be [0, 0]")
+    if kind == "induced" and src.get("falloff", "gaussian") not in FALLOFFS:
+        raise ValueError(f"{where}: 'falloff' must be one of {', '.join(FALLOFFS)}, not {src['falloff']!r}")
+
+
+def _check_target(target: Any, where: str) -> None:
+    if isinstance(target, str):
+        if target in PLAIN_TARGETS:
+            return
+        if target.startswith("param:") and len(target) > len("param:"):
+            return
+    raise ValueError(
+        f"{where}: a target is one of {', '.join(repr(t) for t in PLAIN_TARGETS)} or 'param:NAME', not {target!r}"
+    )
+
+
+def _check_covers(covers: Any, where: str) -> None:
+    if not isinstance(covers, dict):
+        raise ValueError(f"{where} must be an object, not {_kind(covers)}")
+    for key, value in covers.items():
+        if key not in COVER_KEYS:
+            raise ValueError(f"{where}: unknown key {key!r} (covers has {', '.join(COVER_KEYS)})")
+        if key in ("types", "neurons"):
+            if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+                raise ValueError(f"{where}: {key!r} must be a list of strings")
+            if key == "neurons":
+                for s in value:
+                    if s.count("/") != 1:
+                        raise ValueError(f"{where}: neurons are written 'type/name', not {s!r}")
+        if key == "region":
+            if not isinstance(value, dict) or set(value) - {"center", "radius"}:
+                raise ValueError(f"{where}: 'region' is {{'center': [x, y], 'radius': r}}")
+            if not _is_point(value.get("center")):
+                raise ValueError(f"{where}: region 'center' must be [x, y] with finite numbers")
+            r = value.get("radius")
+            if not (_is_number(r) and r > 0):
+                raise ValueError(f"{where}: region 'radius' must be a positive number, not {r!r}")
+
+
+def validate_field(entry: Any, index: int = 0) -> None:
+    """Raise ValueError naming the field and what is wrong with it."""
+    label = f"fields[{index}]"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{label}: a field is an object, not {_kind(entry)}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{label}: a field needs a 'name' (a non-empty string)")
+    where = f"field {name!r} ({label})"
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            raise ValueError(f"{where}: unknown key {key!r} (a field has {', '.join(ENTRY_KEYS)})")
+    if "source" not in entry:
+        raise ValueError(f"{where}: no 'source' (what the field is: {', '.join(SOURCE_KINDS)})")
+    _check_source(entry["source"], f"{where}: source")
+    strength = entry.get("strength", 1.0)
+    if not _is_number(strength):
+        raise ValueError(f"{where}: 'strength' must be a finite number, not {strength!r}")
+    targets = entry.get("targets")
+    if not isinstance(targets, list) or not targets:
+        raise ValueError(f"{where}: 'targets' must be a non-empty list (e.g. [\"outputs\"])")
+    for target in targets:
+        _check_target(target, where)
+    if "covers" in entry:
+        _check_covers(entry["covers"], f"{where}: covers")
+    if not isinstance(entry.get("enabled", True), bool):
+        raise ValueError(f"{where}: 'enabled' must be true or false")
+
+
+def validate_fields(fields: Any) -> None:
+    """Check a network file's ``fields`` list; raise ValueError naming the
+    first field that is wrong and what is wrong with it."""
+    if not isinstance(fields, list):
+        raise ValueError(f"'fields' must be a list, not {_kind(fields)}")
+    names: set[str] = set()
+    for i, entry in enumerate(fields):
+        validate_field(entry, i)
+        if entry["name"] in names:
+            raise ValueError(f"field {entry['name']!r} (fields[{i}]): another field has this name")
+        names.add(entry["name"])
+
+
+def _kind(x: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(x), "a number"
+    )
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def _param(src: Mapping[str, Any], key: str) -> Any:
+    return src.get(key, _SOURCES[src["kind"]][key][0])
+
+
+def _scalar(v: Any) -> float:
+    x = v.get(":number", 0) if isinstance(v, Mapping) else v
+    return float(x) if _is_number(x) else 0.0
+
+
+def source_value(
+    src: Mapping[str, Any],
+    points: np.ndarray,
+    t: float,
+    positions: Mapping[str, Sequence[float]] | None = None,
+    read_output: ReadOutput | None = None,
+) -> np.ndarray:
+    """The value of a source at ``points`` (an (N, 2) array) at time ``t``.
+
+    ``positions`` maps "type/name" to canvas positions (for induced fields),
+    ``read_output(type, name, output)`` gives a neuron's output; without it
+    an induced field is 0.
+    """
+    kind = src["kind"]
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if kind == "sum":
+        total = np.zeros(len(pts))
+        for part in src["of"]:
+            total += source_value(part, pts, t, positions, read_output)
+        return total
+    a = float(_param(src, "amplitude")) if "amplitude" in _SOURCES[kind] else 1.0
+    if kind == "constant":
+        return np.full(len(pts), float(_param(src, "value")))
+    if kind == "oscillation":
+        f, ph = float(_param(src, "frequency")), float(_param(src, "phase"))
+        return np.full(len(pts), a * math.sin(2 * math.pi * f * t + ph))
+    if kind == "plane":
+        d = np.asarray(_param(src, "direction"), dtype=np.float64)
+        d = d / np.hypot(*d)
+        s = pts @ d
+        lam, v, ph = (
+            float(_param(src, "wavelength")),
+            float(_param(src, "speed")),
+            float(_param(src, "phase")),
+        )
+        return a * np.sin(2 * math.pi * (s - v * t) / lam + ph)
+    if kind == "radial":
+        c = np.asarray(_param(src, "center"), dtype=np.float64)
+        r = np.hypot(*(pts - c).T)
+        lam, v, ph = (
+            float(_param(src, "wavelength")),
+            float(_param(src, "speed")),
+            float(_param(src, "phase")),
+        )
+        out = a * np.sin(2 * math.pi * (r - v * t) / lam + ph)
+        decay = float(_param(src, "decay"))
+        return out * np.exp(-r / decay) if decay > 0 else out
+    if kind == "bump":
+        c = np.asarray(_param(src, "center"), dtype=np.float64) + t * np.asarray(
+            _param(src, "velocity"), dtype=np.float64
+        )
+        w = float(_param(src, "width"))
+        d2 = ((pts - c) ** 2).sum(axis=1)
+        return a * np.exp(-d2 / (2 * w * w))
+    if kind == "induced":
+        key = src["neuron"]
+        pos = (positions or {}).get(key)
+        if pos is None or read_output is None:
+            return np.zeros(len(pts))
+        f, n = key.split("/")
+        s = _scalar(read_output(f, n, _param(src, "output")))
+        if s == 0:
+            return np.zeros(len(pts))
+        d = np.hypot(*(pts - np.asarray(pos, dtype=np.float64)).T)
+        w = float(_param(src, "width"))
+        k = 1.0 / (1.0 + d / w) if _param(src, "falloff") == "inverse" else np.exp(-(d * d) / (2 * w * w))
+        return a * s * k
+    raise ValueError(f"unknown field source kind {kind!r}")
+
+
+def field_value(
+    entry: Mapping[str, Any],
+    points: np.ndarray,
+    t: float,
+    positions: Mapping[str, Sequence[float]] | None = None,
+    read_output: ReadOutput | None = None,
+) -> np.ndarray:
+    """The value of one field entry's source at ``points`` (for views)."""
+    return source_value(entry["source"], points, t, positions, read_output)
+
+
+@dataclass
+class _Compiled:
+    ids: list[NeuronId]
+    keys: list[str]
+    pos: np.ndarray
+    positions: dict[str, list[float]]
+    entries: list[tuple[dict[str, Any], np.ndarray]] = field(default_factory=list)
+
+
+_cache: dict[str, _Compiled] = {}
+
+
+def positions_of(layout: Mapping[str, Any]) -> dict[str, list[float]]:
+    """``type/name -> [x, y]`` for every neuron of the layout with a position."""
+    out: dict[str, list[float]] = {}
+    for key, entry in layout.items():
+        if isinstance(entry, Mapping) and _is_point(list(entry.get("pos") or [])) and "/" in key:
+            out[key] = [float(c) for c in entry["pos"]]
+    return out
+
+
+def covered(entry: Mapping[str, Any], keys: Sequence[str], pos: np.ndarray) -> np.ndarray:
+    """Indexes (into ``keys``) of the neurons that a field covers (never Self)."""
+    covers = entry.get("covers") or {}
+    types, neurons = covers.get("types"), covers.get("neurons")
+    self_key = f"{SELF_TYPE}/{SELF_NAME}"
+    mask = np.array([k != self_key for k in keys], dtype=bool)
+    if types is not None or neurons is not None:
+        tset, nset = set(types or ()), set(neurons or ())
+        mask &= np.array([k.split("/", 1)[0] in tset or k in nset for k in keys], dtype=bool)
+    region = covers.get("region")
+    if region is not None and len(keys):
+        c = np.asarray(region["center"], dtype=np.float64)
+        mask &= np.hypot(*(pos - c).T) <= float(region["radius"])
+    return np.nonzero(mask)[0]
+
+
+def _compile(fields: Sequence[Any], layout: Mapping[str, Any]) -> _Compiled:
+    key = json.dumps([fields, layout], sort_keys=True, default=str)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    validate_fields(list(fields))
+    positions = positions_of(layout)
+    keys = list(positions)
+    ids = [tuple(k.split("/", 1)) for k in keys]
+    pos = np.array([positions[k] for k in keys], dtype=np.float64).reshape(-1, 2)
+    compiled = _Compiled(ids=ids, keys=keys, pos=pos, positions=positions)  # type: ignore[arg-type]
+    for entry in fields:
+        if entry.get("enabled", True):
+            compiled.entries.append((entry, covered(entry, keys, pos)))
+    if len(_cache) > 32:
+        _cache.clear()
+    _cache[key] = compiled
+    return compiled
+
+
+def compute_gains(
+    fields: Sequence[Any], layout: Mapping[str, Any], t: int, read_output: ReadOutput
+) -> FieldGains:
+    """The gains of every field for the step from ``t`` to ``t + 1``.
+
+    Each field's value ``v`` at a covered neuron gives the gain
+    ``1 + strength * v`` on each of the field's targets; gains on one target
+    multiply. Only neurons that some field covers appear in the result.
+    """
+    c = _compile(fields, layout)
+    n = len(c.keys)
+    inputs = np.ones(n)
+    outputs = np.ones(n)
+    touched_in = np.zeros(n, dtype=bool)
+    touched_out = np.zeros(n, dtype=bool)
+    params: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for entry, idx in c.entries:
+        if not len(idx):
+            continue
+        v = source_value(entry["source"], c.pos[idx], t, c.positions, read_output)
+        g = 1.0 + float(entry.get("strength", 1.0)) * v
+        for target in entry["targets"]:
+            if target in ("inputs", "weights"):
+                inputs[idx] *= g
+                touched_in[idx] = True
+            elif target == "outputs":
+                outputs[idx] *= g
+                touched_out[idx] = True
+            else:
+                name = target[len("param:") :]
+                arr, touched = params.setdefault(name, (np.ones(n), np.zeros(n, dtype=bool)))
+                arr[idx] *= g
+                touched[idx] = True
+    gains = FieldGains()
+    for table, arr, touched in ((gains.inputs, inputs, touched_in), (gains.outputs, outputs, touched_out)):
+        sel = np.nonzero(touched)[0]
+        table.update(zip([c.ids[i] for i in sel], arr[sel].tolist(), strict=True))
+    for name, (arr, touched) in params.items():
+        sel = np.nonzero(touched)[0]
+        gains.params.update(
+            zip([(c.ids[i][0], c.ids[i][1], name) for i in sel], arr[sel].tolist(), strict=True)
+        )
+    return gains
