@@ -1,0 +1,748 @@
+"""The canvas: a NodeGraphQt view over the Network model.
+
+The canvas never edits itself. NodeGraphQt's own handlers for the user's
+gestures (a wire drawn or dragged off, nodes moved, a name typed, a type
+dropped or picked with Tab) are replaced by ``DMMGraph`` overrides that call
+the ``Document``, which pushes undoable commands on the model; the canvas then
+follows the model's events (``Network.subscribe``) and changes NodeGraphQt
+with ``push_undo=False``. NodeGraphQt's own undo stack is not used.
+
+Node classes are generated from the registry's declarations (``node_class``).
+Wires are ``WeightPipe`` items (NodeGraphQt's pipe with its weight drawn on
+it); live changes (weights, the active part) are drawn on our own items and
+never go through NodeGraphQt properties, which relayout a node per call.
+
+When the machine runs, ``show_matrix(W_t)`` diffs the wires of ``W_t``
+against what is drawn: wires appear, vanish and change weight as the network
+rewrites itself; neurons outside the active part are dimmed.
+
+Scaling (see bench/canvas.py): the view repaints only what changed
+(``MinimalViewportUpdate``), items keep a device-coordinate cache, the scene
+index is off while many items move, and zoomed out the nodes draw as plain
+boxes (level of detail) and wires lose their labels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import NodeGraphQt.widgets.viewer as _ngviewer
+from NodeGraphQt import BaseNode, NodeGraph
+from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.qgraphics.pipe import PipeItem
+from NodeGraphQt.widgets.viewer import NodeViewer
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from ..network import SELF_ID, Port
+from ..registry import NeuronType, Registry
+from .document import Document
+from .model_ops import active_neurons, auto_layout, matrix_wires, ports_of
+
+NeuronId = tuple[str, str]
+WireKey = tuple[Port, Port]
+TYPE_MIME = "application/x-dmm-neuron-type"
+
+FAMILY_COLORS = {
+    "core": (45, 90, 140),
+    "self": (130, 60, 130),
+}
+_DEFAULT_COLOR = (70, 90, 80)
+
+
+def family_color(t: NeuronType) -> tuple[int, int, int]:
+    if t.id == SELF_ID[0]:
+        return FAMILY_COLORS["self"]
+    if t.family in FAMILY_COLORS:
+        return FAMILY_COLORS[t.family]
+    h = sum(map(ord, t.family)) * 47 % 360
+    c = QColor.fromHsv(h, 120, 120)
+    return (c.red(), c.green(), c.blue())
+
+
+def format_weight(w: Any) -> str:
+    if isinstance(w, float) and w.is_integer():
+        w = int(w)
+    return f"{w:g}" if isinstance(w, float) else str(w)
+
+
+# ------------------------------------------------------------------ wires
+class WeightPipe(PipeItem):
+    """A NodeGraphQt pipe that shows its weight (our own paint: no properties)."""
+
+    weight: Any = None
+    live_only = False  # a wire of W_t that the design does not have
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.35:  # far out: a thin line, no label, no antialiasing
+            painter.setPen(QPen(self.pen().color(), 1))
+            painter.drawPath(self.path())
+            return
+        super().paint(painter, option, widget)
+        if self.weight is None or self.input_port is None or self.output_port is None:
+            return
+        mid = self.path().pointAtPercent(0.5)
+        text = format_weight(self.weight)
+        painter.save()
+        f = QFont()
+        f.setPointSizeF(8)
+        painter.setFont(f)
+        r = QRectF(mid.x() - 22, mid.y() - 9, 44, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(30, 30, 34, 220))
+        painter.drawRoundedRect(r, 4, 4)
+        painter.setPen(QColor(255, 210, 120) if self.live_only else QColor(220, 220, 220))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def boundingRect(self) -> QRectF:  # room for the label
+        return super().boundingRect().adjusted(-24, -10, 24, 10)
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        viewer = self.scene().viewer() if self.scene() else None
+        if viewer is not None and hasattr(viewer, "pipe_double_clicked"):
+            viewer.pipe_double_clicked.emit(self, event.scenePos())
+        event.accept()
+
+
+# the viewer builds its pipes from this module global: make them ours
+_ngviewer.PipeItem = WeightPipe
+
+
+# ------------------------------------------------------------------ nodes
+class NeuronNodeItem(NodeItem):
+    """Node item with a type label, dimming, and a cheap far-out drawing."""
+
+    def __init__(self, name: str = "node", parent: QGraphicsItem | None = None) -> None:
+        super().__init__(name, parent)
+        self.type_label = QGraphicsSimpleTextItem("", self)
+        self.type_label.setBrush(QColor(190, 190, 190))
+        f = QFont()
+        f.setPointSizeF(7.5)
+        self.type_label.setFont(f)
+        self.type_label.setPos(4, -16)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.35:
+            # level of detail: a filled box, no children's text (proxy mode)
+            self.set_proxy_mode(True)
+            self.type_label.setVisible(False)
+            painter.fillRect(self.boundingRect(), QColor(*self.color[:3]))
+            if self.selected:
+                painter.setPen(QPen(QColor(255, 220, 120), 3))
+                painter.drawRect(self.boundingRect())
+            return
+        if self._proxy_mode:
+            self.set_proxy_mode(False)
+            self.type_label.setVisible(True)
+        if self.layout_direction == 0:
+            self._paint_horizontal(painter, option, widget)
+        else:
+            self._paint_vertical(painter, option, widget)
+
+    def auto_switch_mode(self) -> None:  # decided in paint from the level of detail
+        return
+
+
+class NeuronNode(BaseNode):
+    """Base of the generated node classes: one per registered neuron type."""
+
+    __identifier__ = "dmm"
+    NODE_NAME = "neuron"
+    NEURON_TYPE = ""
+
+    def __init__(self) -> None:
+        super().__init__(qgraphics_item=NeuronNodeItem)
+        self.set_port_deletion_allowed(True)
+        self.view.type_label.setText(self.NEURON_TYPE)
+
+    @property
+    def neuron(self) -> NeuronId:
+        return self._neuron  # type: ignore[no-any-return]
+
+
+_CLASSES: dict[str, type[NeuronNode]] = {}
+
+
+def node_class(t: NeuronType) -> type[NeuronNode]:
+    """The canvas node class for a neuron type, generated from its declaration."""
+    cls = _CLASSES.get(t.id)
+    if cls is None:
+        cname = "N_" + re.sub(r"\W", "_", t.id)
+        cls = type(cname, (NeuronNode,), {"NODE_NAME": t.id, "NEURON_TYPE": t.id, "__doc__": t.doc})
+        _CLASSES[t.id] = cls
+    return cls
+
+
+# ------------------------------------------------------------------ viewer and graph
+class DMMViewer(NodeViewer):
+    """NodeViewer tuned for size, with Tab search and wire double-clicks."""
+
+    tab_requested = Signal(QPointF)
+    pipe_double_clicked = Signal(object, QPointF)
+
+    def __init__(self, parent: QWidget | None = None, undo_stack: Any = None) -> None:
+        super().__init__(parent, undo_stack=undo_stack)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlags(
+            QGraphicsView.OptimizationFlag.DontSavePainterState
+            | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing
+        )
+
+    def event(self, ev: Any) -> bool:
+        if ev.type() == ev.Type.KeyPress and ev.key() == Qt.Key.Key_Tab and not self._LIVE_PIPE.isVisible():
+            self.tab_requested.emit(self.mapToScene(self.mapFromGlobal(self.cursor().pos())))
+            return True
+        return super().event(ev)
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if event.mimeData().hasFormat(TYPE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: Any) -> None:
+        if event.mimeData().hasFormat(TYPE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def contextMenuEvent(self, event: Any) -> None:
+        # our own menus (the canvas connects context_requested)
+        self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
+
+    context_requested = Signal(object, QPointF)
+
+
+class DMMGraph(NodeGraph):
+    """NodeGraph whose user gestures become requests instead of edits."""
+
+    wires_requested = Signal(list, list)  # disconnected, connected: [(to Port, from Port)]
+    moved = Signal(dict)  # {node_id: (old xy, new xy)}
+    name_edited = Signal(str, str)  # node_id, new name
+    type_dropped = Signal(str, QPointF)  # neuron type id, scene pos
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        from PySide6.QtGui import QUndoStack
+
+        stack = QUndoStack()
+        super().__init__(parent, viewer=DMMViewer(undo_stack=stack), undo_stack=stack)
+        self._ng_stack = stack
+        self.set_acyclic(False)
+        self.set_pipe_collision(False)
+        self.set_pipe_slicing(True)
+
+    # names are the model's business (unique per type, not per graph)
+    def get_unique_name(self, name: str) -> str:
+        return name
+
+    @staticmethod
+    def _port_key(view: Any) -> Port:
+        node = view.node
+        return (*node._neuron, view.name)  # type: ignore[return-value]
+
+    def _pairs(self, pairs: Iterable[Any]) -> list[tuple[Port, Port]]:
+        out = []
+        for a, b in pairs:
+            if a.port_type == PortTypeEnum.IN.value:
+                a, b = b, a
+            out.append((self._port_key(b), self._port_key(a)))  # (to input, from output)
+        return out
+
+    def _on_connection_changed(self, disconnected: list[Any], connected: list[Any]) -> None:
+        if disconnected or connected:
+            self.wires_requested.emit(self._pairs(disconnected), self._pairs(connected))
+
+    def _on_connection_sliced(self, ports: list[Any]) -> None:
+        if ports:
+            self.wires_requested.emit(self._pairs(ports), [])
+
+    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: dict[Any, Any]) -> None:
+        self._on_nodes_moved(prev_node_pos)
+
+    def _on_nodes_moved(self, node_data: dict[Any, Any]) -> None:
+        self.moved.emit({view.id: (tuple(prev), tuple(view.xy_pos)) for view, prev in node_data.items()})
+
+    def _on_node_name_changed(self, node_id: str, name: str) -> None:
+        self.name_edited.emit(node_id, name)
+
+    def _on_search_triggered(self, node_type: str, pos: Any) -> None:
+        self.type_dropped.emit(node_type, QPointF(*pos))
+
+    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
+        if mimedata.hasFormat(TYPE_MIME):
+            t = bytes(mimedata.data(TYPE_MIME).data()).decode()
+            self.type_dropped.emit(t, QPointF(pos))
+
+
+# ------------------------------------------------------------------ the view over the model
+class Canvas(QObject):
+    """Keeps a DMMGraph equal to the Document's Network (and, running, to W_t)."""
+
+    selection_changed = Signal(list)  # [NeuronId]
+    wire_selected = Signal(object)  # (to, frm) or None
+    tab_requested = Signal(QPointF)
+
+    def __init__(self, doc: Document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.registry: Registry = doc.registry
+        self.graph = DMMGraph(self)
+        self.viewer: DMMViewer = self.graph.viewer()
+        self.widget = self.graph.widget
+        self.nodes: dict[NeuronId, NeuronNode] = {}
+        self.by_id: dict[str, NeuronId] = {}
+        self.pipes: dict[WireKey, WeightPipe] = {}
+        self.shown: dict[WireKey, Any] = {}  # the wires drawn, with their weights
+        self.live: dict[WireKey, Any] | None = None  # W_t's wires while running
+        self._dimmed: set[NeuronId] = set()
+        for t in self.registry:
+            self.graph.register_node(node_class(t))
+        self.graph.wires_requested.connect(self._on_wires_requested)
+        self.graph.moved.connect(self._on_moved)
+        self.graph.name_edited.connect(self._on_name_edited)
+        self.graph.type_dropped.connect(self._on_type_dropped)
+        self.graph.node_selection_changed.connect(lambda *_: self._emit_selection())
+        self.graph.node_selected.connect(lambda *_: self._emit_selection())
+        self.viewer.scene().selectionChanged.connect(self._emit_selection)
+        self.viewer.pipe_double_clicked.connect(self._edit_pipe_weight)
+        self.viewer.tab_requested.connect(self.tab_requested)
+        self.viewer.context_requested.connect(self._context_menu)
+        self._unsub = None
+        doc.replaced.connect(self.rebuild)
+        doc.ports_changed.connect(self._sync_ports)
+        self.rebuild()
+
+    # ------------------------------------------------------------- building
+    def rebuild(self) -> None:
+        """Throw the drawing away and draw the document's network."""
+        if self._unsub is not None:
+            self._unsub()
+        self._unsub = self.doc.network.subscribe(self._on_model)
+        scene = self.viewer.scene()
+        scene.setItemIndexMethod(scene.ItemIndexMethod.NoIndex)
+        for node in list(self.nodes.values()):
+            self._clear_node_connections(node)
+            self.graph.remove_node(node, push_undo=False)
+        self.nodes.clear()
+        self.by_id.clear()
+        self.pipes.clear()
+        self.shown.clear()
+        self.live = None
+        self._dimmed.clear()
+        net = self.doc.network
+        ids = net.neurons()
+        missing = [i for i in ids if self.doc.pos_of(i) is None]
+        auto = auto_layout(net) if missing else {}
+        for nid in ids:
+            pos = self.doc.pos_of(nid) or auto.get(nid, (0.0, 0.0))
+            self._add_node(nid, pos)
+        self._apply_wires(dict(matrix_wires(net.matrix)))
+        scene.setItemIndexMethod(scene.ItemIndexMethod.BspTreeIndex)
+
+    def _add_node(self, nid: NeuronId, pos: tuple[float, float]) -> NeuronNode:
+        t = self.registry.get(nid[0])
+        node = node_class(t)()
+        node._neuron = nid  # type: ignore[attr-defined]
+        node.NODE_NAME = nid[1]
+        node.model.name = nid[1]
+        node.view.name = nid[1]
+        node.model.color = (*family_color(t), 255)
+        node.view.color = (*family_color(t), 255)
+        self.graph.add_node(node, pos=[float(pos[0]), float(pos[1])], selected=False, push_undo=False)
+        self.nodes[nid] = node
+        self.by_id[node.id] = nid
+        self._sync_ports(nid)
+        return node
+
+    def _clear_node_connections(self, node: NeuronNode) -> None:
+        for p in node.input_ports() + node.output_ports():
+            p.clear_connections(push_undo=False, emit_signal=False)
+
+    def _sync_ports(self, nid: NeuronId) -> None:
+        node = self.nodes.get(nid)
+        if node is None:
+            return
+        ins, outs = ports_of(self.doc.network, nid, self.registry)
+        if self.live is not None:
+            for (to, frm) in self.live:
+                if to[:2] == nid and to[2] not in ins:
+                    ins.append(to[2])
+                if frm[:2] == nid and frm[2] not in outs:
+                    outs.append(frm[2])
+        changed = False
+        for side, want, have, add, delete in (
+            ("in", ins, node.inputs(), node.add_input, node.delete_input),
+            ("out", outs, node.outputs(), node.add_output, node.delete_output),
+        ):
+            for name in list(have):
+                if name not in want:
+                    port = have[name]
+                    for key in [k for k in self.pipes if (k[0] if side == "in" else k[1]) == (*nid, name)]:
+                        self.pipes.pop(key, None)
+                        self.shown.pop(key, None)
+                    port.clear_connections(push_undo=False, emit_signal=False)
+                    delete(port)
+                    changed = True
+            for name in want:
+                if name not in have:
+                    if side == "in":
+                        add(name, multi_input=True)
+                    else:
+                        add(name, multi_output=True)
+                    changed = True
+        if changed:
+            node.view.draw_node()
+            # wires that could not be drawn without this port
+            target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)
+            self._apply_wires({k: w for k, w in target.items() if nid in (k[0][:2], k[1][:2])}, partial=True)
+
+    # ------------------------------------------------------------- wires
+    def _pipe_between(self, in_port: Any, out_port: Any) -> WeightPipe | None:
+        for pipe in in_port.view.connected_pipes:
+            if pipe.output_port is out_port.view:
+                return pipe  # type: ignore[no-any-return]
+        return None
+
+    def _draw_wire(self, key: WireKey, w: Any) -> None:
+        to, frm = key
+        a, b = self.nodes.get(to[:2]), self.nodes.get(frm[:2])
+        if a is None or b is None:
+            return  # a neuron that the design does not have: not drawn
+        ip, op = a.get_input(to[2]), b.get_output(frm[2])
+        if ip is None or op is None:
+            return
+        pipe = self.pipes.get(key)
+        if pipe is None or pipe.scene() is None:
+            ip.connect_to(op, push_undo=False, emit_signal=False)
+            pipe = self._pipe_between(ip, op)
+            if pipe is None:
+                return
+            self.pipes[key] = pipe
+        pipe.weight = w
+        pipe.live_only = self.live is not None and self.doc.network.weight(*key) != w
+        pipe.update()
+        self.shown[key] = w
+
+    def _erase_wire(self, key: WireKey) -> None:
+        to, frm = key
+        self.shown.pop(key, None)
+        self.pipes.pop(key, None)
+        a, b = self.nodes.get(to[:2]), self.nodes.get(frm[:2])
+        if a is None or b is None:
+            return
+        ip, op = a.get_input(to[2]), b.get_output(frm[2])
+        if ip is not None and op is not None and op in ip.connected_ports():
+            ip.disconnect_from(op, push_undo=False, emit_signal=False)
+
+    def _apply_wires(self, target: dict[WireKey, Any], partial: bool = False) -> None:
+        """Make the drawn wires equal ``target`` (only its keys when ``partial``)."""
+        if not partial:
+            for key in [k for k in self.shown if k not in target]:
+                self._erase_wire(key)
+        for key, w in target.items():
+            if self.shown.get(key) != w or key not in self.pipes:
+                self._draw_wire(key, w)
+
+    def show_matrix(self, w: dict[str, Any] | None) -> None:
+        """Follow a running matrix ``W_t`` (None: back to the design's ``W_0``)."""
+        if w is None:
+            self.live = None
+            self._apply_wires(matrix_wires(self.doc.network.matrix))
+            self.set_active(None)
+            return
+        target = matrix_wires(w)
+        first = self.live is None
+        self.live = target
+        # variadic neurons may gain ports that only W_t uses
+        for nid in {k[0][:2] for k in target} | {k[1][:2] for k in target}:
+            node = self.nodes.get(nid)
+            if node is None:
+                continue
+            if any(k[0][:2] == nid and k[0][2] not in node.inputs() for k in target) or any(
+                k[1][:2] == nid and k[1][2] not in node.outputs() for k in target
+            ):
+                self._sync_ports(nid)
+        if first:
+            for pipe in self.pipes.values():
+                pipe.live_only = False
+        self._apply_wires(target)
+        self.set_active(active_neurons(w))
+
+    def set_active(self, active: set[NeuronId] | None) -> None:
+        """Dim the neurons outside the active part (None: none dimmed)."""
+        dim = set() if active is None else set(self.nodes) - active
+        for nid in dim ^ self._dimmed:
+            node = self.nodes.get(nid)
+            if node is not None:
+                node.view.setOpacity(0.35 if nid in dim else 1.0)
+        self._dimmed = dim
+
+    # ------------------------------------------------------------- model events
+    def _on_model(self, event: str, info: dict[str, Any]) -> None:
+        if event == "weight":
+            key = (tuple(info["to"]), tuple(info["frm"]))
+            for nid in (key[0][:2], key[1][:2]):
+                node = self.nodes.get(nid)  # type: ignore[arg-type]
+                if node is not None and (
+                    (nid == key[0][:2] and key[0][2] not in node.inputs())
+                    or (nid == key[1][:2] and key[1][2] not in node.outputs())
+                ):
+                    self._sync_ports(nid)  # type: ignore[arg-type]
+            if info["new"]:
+                self._draw_wire(key, info["new"])  # type: ignore[arg-type]
+            else:
+                self._erase_wire(key)  # type: ignore[arg-type]
+            if self.live is not None:
+                if info["new"]:
+                    self.live[key] = info["new"]  # type: ignore[index]
+                else:
+                    self.live.pop(key, None)  # type: ignore[arg-type]
+        elif event == "neuron_added":
+            nid = info["neuron"]
+            if nid not in self.nodes:
+                self._add_node(nid, self.doc.pos_of(nid) or (0.0, 0.0))
+        elif event == "neuron_removed":
+            nid = info["neuron"]
+            node = self.nodes.pop(nid, None)
+            if node is not None:
+                for key in [k for k in self.shown if nid in (k[0][:2], k[1][:2])]:
+                    self._erase_wire(key)
+                self._clear_node_connections(node)
+                self.by_id.pop(node.id, None)
+                self.graph.remove_node(node, push_undo=False)
+                self._dimmed.discard(nid)
+        elif event == "neuron_renamed":
+            old = (info["type"], info["old"])
+            new = (info["type"], info["new"])
+            node = self.nodes.pop(old, None)
+            if node is not None:
+                self.nodes[new] = node
+                node._neuron = new  # type: ignore[attr-defined]
+                self.by_id[node.id] = new
+                node.model.name = new[1]
+                node.view.name = new[1]
+                node.view.draw_node()
+                ren = {}
+                for key in list(self.shown):
+                    to, frm = key
+                    nto = (*new, to[2]) if to[:2] == old else to
+                    nfrm = (*new, frm[2]) if frm[:2] == old else frm
+                    if (nto, nfrm) != key:
+                        ren[key] = (nto, nfrm)
+                for key, nkey in ren.items():
+                    self.shown[nkey] = self.shown.pop(key)
+                    if key in self.pipes:
+                        self.pipes[nkey] = self.pipes.pop(key)
+                if self.live is not None:
+                    self.live = {ren.get(k, k): v for k, v in self.live.items()}
+        elif event == "layout":
+            nid = info["neuron"]
+            node = self.nodes.get(nid)
+            if node is not None:
+                x, y = info["pos"]
+                if tuple(node.view.xy_pos) != (float(x), float(y)):
+                    node.view.xy_pos = [float(x), float(y)]
+                    node.model.pos = [float(x), float(y)]
+        elif event == "output":
+            nid = info["neuron"]
+            if nid in self.nodes and self.registry.get(nid[0]).variadic_outputs:
+                node = self.nodes[nid]
+                if info["output"] not in node.outputs():
+                    self._sync_ports(nid)
+
+    # ------------------------------------------------------------- gestures
+    def _on_wires_requested(self, disconnected: list[tuple[Port, Port]], connected: list[tuple[Port, Port]]) -> None:
+        self.doc.rewire(disconnected, connected)
+        # the viewer may have removed or drawn pipes itself: redraw what the model says
+        target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)
+        for key in set(disconnected) | set(connected):
+            pipe = self.pipes.get(key)
+            if key in target:
+                if pipe is None or pipe.scene() is None:
+                    self.pipes.pop(key, None)
+                    self.shown.pop(key, None)
+                    self._draw_wire(key, target[key])
+            else:
+                self._erase_wire(key)
+
+    def _on_moved(self, moves: dict[str, Any]) -> None:
+        m = {}
+        for node_id, (old, new) in moves.items():
+            nid = self.by_id.get(node_id)
+            if nid is not None:
+                m[nid] = ((float(old[0]), float(old[1])), (float(new[0]), float(new[1])))
+        self.doc.move_neurons(m)
+
+    def _on_name_edited(self, node_id: str, name: str) -> None:
+        nid = self.by_id.get(node_id)
+        if nid is None:
+            return
+        if not self.doc.rename_neuron(nid, name):
+            node = self.nodes[nid]
+            node.model.name = nid[1]
+            node.view.name = nid[1]
+
+    def _on_type_dropped(self, type: str, pos: QPointF) -> None:
+        nid = self.doc.add_neuron(type, (pos.x(), pos.y()))
+        if nid is not None:
+            self.select([nid])
+
+    def _edit_pipe_weight(self, pipe: WeightPipe, scene_pos: QPointF) -> None:
+        key = next((k for k, p in self.pipes.items() if p is pipe), None)
+        if key is not None:
+            self.edit_weight_in_place(key, scene_pos)
+
+    def edit_weight_in_place(self, key: WireKey, scene_pos: QPointF | None = None) -> QLineEdit:
+        """A line edit over the wire; Enter sets the weight, Escape cancels."""
+        pipe = self.pipes.get(key)
+        if scene_pos is None and pipe is not None:
+            scene_pos = pipe.path().pointAtPercent(0.5)
+        p = self.viewer.mapFromScene(scene_pos or QPointF(0, 0))
+        edit = QLineEdit(self.viewer)
+        edit.setObjectName("weight-editor")
+        edit.setText(format_weight(self.shown.get(key, self.doc.network.weight(*key))))
+        edit.selectAll()
+        edit.setFixedWidth(80)
+        edit.move(p.x() - 40, p.y() - 12)
+
+        def commit() -> None:
+            text = edit.text().strip()
+            edit.deleteLater()
+            try:
+                w = float(text)
+            except ValueError:
+                self.doc.message.emit(f"a weight is a number, not {text!r}")
+                return
+            if w.is_integer() and "." not in text and "e" not in text.lower():
+                w = int(w)
+            self.doc.set_weight(*key, w)
+
+        edit.returnPressed.connect(commit)
+        edit.editingFinished.connect(lambda: edit.isVisible() and edit.hide())
+        edit.show()
+        edit.setFocus()
+        self.weight_editor = edit
+        return edit
+
+    def _context_menu(self, global_pos: Any, scene_pos: QPointF) -> None:
+        menu = self.context_menu_at(scene_pos)
+        if menu is not None:
+            menu.exec(global_pos)
+
+    def context_menu_at(self, scene_pos: QPointF) -> QMenu | None:
+        """The menu for the node under ``scene_pos`` (ports of variadic types), or the canvas."""
+        item = self.viewer.scene().itemAt(scene_pos, self.viewer.transform())
+        while item is not None and not isinstance(item, NeuronNodeItem):
+            item = item.parentItem()
+        menu = QMenu(self.viewer)
+        if item is None:
+            menu.addAction("Frame all", self.frame_all)
+            return menu
+        nid = self.by_id[item.id]
+        return self.node_menu(nid, menu)
+
+    def node_menu(self, nid: NeuronId, menu: QMenu | None = None) -> QMenu:
+        menu = menu or QMenu(self.viewer)
+        t = self.registry.get(nid[0])
+        menu.setTitle(f"{nid[0]}/{nid[1]}")
+        ins, outs = ports_of(self.doc.network, nid, self.registry)
+        for side, variadic, have, declared in (
+            ("inputs", t.variadic_inputs, ins, t.inputs),
+            ("outputs", t.variadic_outputs, outs, t.outputs),
+        ):
+            if not variadic or (t.mirror and side == "outputs"):
+                continue
+            word = "port" if t.mirror else side[:-1]
+            menu.addAction(f"Add {word}...", lambda s=side: self._ask_port(nid, s))
+            extra = [p for p in have if p not in declared]
+            if extra:
+                ren = menu.addMenu(f"Rename {word}")
+                rem = menu.addMenu(f"Remove {word}")
+                for p in extra:
+                    ren.addAction(p, lambda s=side, p=p: self._ask_rename_port(nid, s, p))
+                    rem.addAction(p, lambda s=side, p=p: self.doc.remove_port(nid, s, p))
+        if nid != SELF_ID:
+            menu.addSeparator()
+            menu.addAction("Delete", lambda: self.doc.remove_neurons([nid]))
+        return menu
+
+    def _ask_port(self, nid: NeuronId, side: str) -> None:
+        name, ok = QInputDialog.getText(self.viewer, "Add port", f"New {side[:-1]} of {nid[0]}/{nid[1]}:")
+        if ok and name:
+            self.doc.add_port(nid, side, name)
+
+    def _ask_rename_port(self, nid: NeuronId, side: str, old: str) -> None:
+        name, ok = QInputDialog.getText(self.viewer, "Rename port", f"New name for {old}:", text=old)
+        if ok and name:
+            self.doc.rename_port(nid, side, old, name)
+
+    # ------------------------------------------------------------- selection and view
+    def selected_neurons(self) -> list[NeuronId]:
+        out = []
+        for item in self.viewer.scene().selectedItems():
+            if isinstance(item, NeuronNodeItem) and item.id in self.by_id:
+                out.append(self.by_id[item.id])
+        return out
+
+    def selected_wires(self) -> list[WireKey]:
+        pipes = {id(p): k for k, p in self.pipes.items()}
+        return [pipes[id(i)] for i in self.viewer.scene().selectedItems() if id(i) in pipes]
+
+    def select(self, ids: Iterable[NeuronId]) -> None:
+        scene = self.viewer.scene()
+        scene.clearSelection()
+        for nid in ids:
+            if nid in self.nodes:
+                self.nodes[nid].view.setSelected(True)
+        self._emit_selection()
+
+    def select_all(self) -> None:
+        self.select(list(self.nodes))
+
+    def _emit_selection(self) -> None:
+        try:
+            sel = self.selected_neurons()
+        except RuntimeError:  # the scene is going away
+            return
+        self.selection_changed.emit(sel)
+        wires = self.selected_wires() if not sel else []
+        self.wire_selected.emit(wires[0] if wires else None)
+
+    def frame_all(self, ids: Iterable[NeuronId] | None = None) -> None:
+        """Fit the view to the nodes (fitInView over their united rectangles)."""
+        nodes = [self.nodes[i] for i in (ids or self.nodes) if i in self.nodes]
+        if not nodes:
+            return
+        rect = QRectF()
+        for n in nodes:
+            rect = rect.united(n.view.sceneBoundingRect())
+        rect = rect.adjusted(-60, -60, 60, 60)
+        v = self.viewer
+        v._scene_range = rect.adjusted(-rect.width(), -rect.height(), rect.width(), rect.height())
+        v._update_scene()
+        v.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        # NodeGraphQt keeps zoom limits; never zoom in beyond 1.6
+        if v.transform().m11() > 1.6:
+            v.resetTransform()
+            v.scale(1.6, 1.6)
+            v.centerOn(rect.center())
+
+    def node_pos(self, nid: NeuronId) -> tuple[float, float]:
+        x, y = self.nodes[nid].view.xy_pos
+        return (float(x), float(y))

@@ -1,0 +1,353 @@
+"""The studio's main window: canvas, palette, properties, run controls.
+
+For other parts of the studio (inspectors, library):
+
+- ``window.add_dock(title, widget, area=Qt.RightDockWidgetArea) -> QDockWidget``
+- ``window.runner``: the ``Runner`` (``stepped(frame)``, ``running_changed``,
+  ``halted``, ``failed``; see ``dmm_studio.gui.runner``)
+- ``window.doc``: the ``Document`` (``doc.network`` is the design; edits via
+  its methods; ``doc.replaced`` when another file is opened)
+- ``window.canvas``: the ``Canvas`` (``selection_changed(list of (type, name))``,
+  ``nodes[(type, name)]``, ``frame_all()``)
+- ``window.open_network(network, path=None)`` shows a Network (e.g. an example)
+- ``window.menus["File"|"Edit"|"Run"|"View"]``: QMenus to add actions to
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QToolBar,
+    QWidget,
+)
+
+from ..fileformat import NetworkFileError, load_network
+from ..network import Network
+from .canvas import Canvas
+from .document import CLIP_MIME, Document
+from .palette import Palette, TabSearch
+from .properties import PropertiesPanel
+from .runner import Frame, Runner
+
+NeuronId = tuple[str, str]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, doc: Document | None = None, engine: str | None = None) -> None:
+        super().__init__()
+        self.doc = doc or Document()
+        self.runner = Runner(engine, parent=self)
+        self.canvas = Canvas(self.doc, self)
+        self.setCentralWidget(self.canvas.widget)
+        self.palette = Palette(self.doc.registry)
+        self.properties = PropertiesPanel(self.doc)
+        self.palette_dock = self.add_dock("Neurons", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.properties_dock = self.add_dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tab_search = TabSearch(self.doc.registry, self.canvas.viewer)
+        self.menus: dict[str, Any] = {}
+        self._build_actions()
+        self._build_status()
+        self.live = False  # the machine has left t = 0: edits go in as deltas
+        self.dirty = True  # the design changed since the machine was loaded
+        self.last_frame: Frame | None = None
+        self.doc.network.subscribe(self._on_model)
+        self.doc.replaced.connect(self._on_replaced)
+        self.doc.message.connect(self.show_message)
+        self.doc.path_changed.connect(lambda _p: self._update_title())
+        self.doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.canvas.selection_changed.connect(self.properties.show_selection)
+        self.canvas.wire_selected.connect(self.properties.show_wire)
+        self.canvas.tab_requested.connect(self._tab_search)
+        self.tab_search.chosen.connect(self._place_type)
+        self.palette.type_activated.connect(self._place_type_at_center)
+        self.runner.stepped.connect(self._on_frame)
+        self.runner.running_changed.connect(self._on_running)
+        self.runner.halted.connect(lambda m: self.show_message(m))
+        self.runner.failed.connect(lambda m: self.show_message(f"stopped: {m}"))
+        self.resize(1400, 900)
+        self._update_title()
+        self._on_running(False)
+
+    # ------------------------------------------------------------- API for other panels
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock:{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if hasattr(self, "menus") and "View" in self.menus:
+            self.menus["View"].addAction(dock.toggleViewAction())
+        return dock
+
+    def open_network(self, net: Network, path: str | None = None) -> None:
+        self.runner.pause()
+        self.doc.set_network(net, path)
+
+    # ------------------------------------------------------------- actions
+    def _act(self, menu: str, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.triggered.connect(lambda _=False: slot())
+        if tip:
+            a.setStatusTip(tip)
+        self.menus[menu].addAction(a)
+        self.actions_by_name[text.replace("&", "").replace("...", "")] = a
+        return a
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        self.actions_by_name: dict[str, QAction] = {}
+        for name in ("File", "Edit", "Run", "View"):
+            self.menus[name] = bar.addMenu(f"&{name}")
+        K = QKeySequence.StandardKey
+        self._act("File", "&New", self.new_network, K.New)
+        self._act("File", "&Open...", self.open_dialog, K.Open)
+        self._act("File", "&Save", self.save, K.Save)
+        self._act("File", "Save &As...", self.save_as, K.SaveAs)
+        self._act("File", "Save S&napshot...", self.save_snapshot_dialog, "Ctrl+Shift+N", "the running state as a new network file")
+        self.menus["File"].addSeparator()
+        self._act("File", "&Quit", self.close, K.Quit)
+        undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(K.Undo)
+        redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(K.Redo)
+        self.menus["Edit"].addActions([undo, redo])
+        self.actions_by_name["Undo"], self.actions_by_name["Redo"] = undo, redo
+        self.menus["Edit"].addSeparator()
+        self._act("Edit", "&Copy", self.copy, K.Copy)
+        self._act("Edit", "Cu&t", self.cut, K.Cut)
+        self._act("Edit", "&Paste", self.paste, K.Paste)
+        self._act("Edit", "&Delete", self.delete_selection, QKeySequence(Qt.Key.Key_Delete))
+        self.addAction(self._shortcut_only("Backspace", self.delete_selection))
+        self._act("Edit", "Select &All", self.canvas.select_all, K.SelectAll)
+        self._act("View", "&Frame All", self.canvas.frame_all, "F")
+        self._act("View", "Frame &Selection", lambda: self.canvas.frame_all(self.canvas.selected_neurons() or None), "Shift+F")
+        self.menus["View"].addSeparator()
+        self._act("Run", "&Step", lambda: self.step(1), "Ctrl+Right")
+        self._act("Run", "&Run", self.run, "Ctrl+R")
+        self._act("Run", "&Pause", self.pause, "Ctrl+P")
+        self._act("Run", "R&eset", self.reset, "Ctrl+Shift+R")
+
+        tb = QToolBar("Run", self)
+        tb.setObjectName("run-toolbar")
+        self.addToolBar(tb)
+        for name in ("Step", "Run", "Pause", "Reset"):
+            tb.addAction(self.actions_by_name[name])
+        tb.addSeparator()
+        tb.addWidget(QLabel(" limit "))
+        self.limit_box = QSpinBox()
+        self.limit_box.setRange(0, 1_000_000)
+        self.limit_box.setValue(20)
+        self.limit_box.setSuffix(" steps/s")
+        self.limit_box.setSpecialValueText("no limit")
+        self.limit_box.setToolTip("Steps per second while running (0: as fast as it goes)")
+        self.limit_box.valueChanged.connect(self.runner.set_limit)
+        tb.addWidget(self.limit_box)
+        self.runner.set_limit(self.limit_box.value())
+
+    def _shortcut_only(self, key: str, slot: Any) -> QAction:
+        a = QAction(self)
+        a.setShortcut(QKeySequence(key))
+        a.triggered.connect(lambda _=False: slot())
+        return a
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_labels = {k: QLabel() for k in ("t", "rate", "active", "nonzeros")}
+        for lab in self.status_labels.values():
+            sb.addPermanentWidget(lab)
+        self._update_stats({"t": 0, "active": 0, "nonzeros": 0, "steps_per_s": 0.0})
+
+    def _update_stats(self, stats: dict[str, Any]) -> None:
+        self.status_labels["t"].setText(f"step {stats.get('t', 0)}")
+        self.status_labels["rate"].setText(f"{stats.get('steps_per_s', 0.0):,.0f} steps/s")
+        self.status_labels["active"].setText(f"{stats.get('active', 0)} active")
+        self.status_labels["nonzeros"].setText(f"{stats.get('nonzeros', 0)} non-zeros")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        star = "" if self.doc.undo_stack.isClean() else "*"
+        self.setWindowTitle(f"{self.doc.title()}{star} - DMM Studio")
+
+    # ------------------------------------------------------------- files
+    def new_network(self) -> None:
+        self.open_network(Network.empty())
+
+    def open_file(self, path: str) -> bool:
+        try:
+            net = load_network(path, self.doc.registry)
+        except NetworkFileError as e:
+            self.show_message(str(e))
+            if self.isVisible() and not _offscreen():
+                QMessageBox.warning(self, "Cannot open", str(e))
+            return False
+        self.open_network(net, path)
+        self.canvas.frame_all()
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", "", "DMM networks (*.dmm.json);;JSON (*.json)")
+        if path:
+            self.open_file(path)
+
+    def save(self) -> bool:
+        if not self.doc.path:
+            return self.save_as()
+        self.doc.save()
+        self.show_message(f"saved {self.doc.path}")
+        return True
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save network", self.doc.path or "untitled.dmm.json", "DMM networks (*.dmm.json)")
+        if not path:
+            return False
+        self.doc.save(path)
+        self.show_message(f"saved {path}")
+        return True
+
+    def save_snapshot(self, path: str) -> None:
+        """The running state (y_t, W_t) as a new network file, with the design's layout."""
+        if not self.live:
+            net = self.doc.network.copy()
+        else:
+            net = self.runner.snapshot()
+            net.layout = dict(self.doc.network.layout)
+        net.meta = dict(net.meta)
+        net.meta["snapshot_of_step"] = self.runner.t
+        net.save(path)
+        self.show_message(f"saved the state at step {self.runner.t} to {path}")
+
+    def save_snapshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", "snapshot.dmm.json", "DMM networks (*.dmm.json)")
+        if path:
+            self.save_snapshot(path)
+
+    # ------------------------------------------------------------- editing
+    def copy(self) -> None:
+        text = self.doc.copy_text(self.canvas.selected_neurons())
+        from PySide6.QtCore import QMimeData
+
+        data = QMimeData()
+        data.setData(CLIP_MIME, text.encode())
+        data.setText(text)
+        QApplication.clipboard().setMimeData(data)
+
+    def cut(self) -> None:
+        self.copy()
+        self.delete_selection()
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        text = bytes(data.data(CLIP_MIME).data()).decode() if data.hasFormat(CLIP_MIME) else data.text()
+        ids = self.doc.paste_text(text)
+        if ids:
+            self.canvas.select(ids)
+
+    def delete_selection(self) -> None:
+        if self.tab_search.isVisible():
+            return
+        ids = self.canvas.selected_neurons()
+        wires = self.canvas.selected_wires()
+        if wires and not ids:
+            self.doc.undo_stack.beginMacro("delete wires")
+            for to, frm in wires:
+                self.doc.disconnect(to, frm)
+            self.doc.undo_stack.endMacro()
+        elif ids:
+            self.doc.remove_neurons(ids)
+
+    def _tab_search(self, scene_pos: QPointF) -> None:
+        view_pos = self.canvas.viewer.mapFromScene(scene_pos)
+        self.tab_search.popup(scene_pos, view_pos)
+
+    def _place_type(self, type: str, scene_pos: QPointF) -> None:
+        nid = self.doc.add_neuron(type, (scene_pos.x(), scene_pos.y()))
+        if nid is not None:
+            self.canvas.select([nid])
+
+    def _place_type_at_center(self, type: str) -> None:
+        v = self.canvas.viewer
+        self._place_type(type, v.mapToScene(v.viewport().rect().center()))
+
+    # ------------------------------------------------------------- running
+    def _ensure_loaded(self) -> None:
+        if self.dirty and not self.live:
+            self.runner.load(self.doc.network.copy())
+            self.dirty = False
+
+    def step(self, n: int = 1) -> None:
+        self._ensure_loaded()
+        self.live = True
+        self.runner.step(n)
+
+    def run(self) -> None:
+        self._ensure_loaded()
+        self.live = True
+        self.runner.run()
+
+    def pause(self) -> None:
+        self.runner.pause()
+
+    def reset(self) -> None:
+        self.live = False
+        self.dirty = False
+        self.runner.reset(self.doc.network.copy())
+        self.canvas.show_matrix(None)
+
+    def _on_running(self, on: bool) -> None:
+        self.actions_by_name["Run"].setEnabled(not on)
+        self.actions_by_name["Pause"].setEnabled(on)
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.last_frame = frame
+        self._update_stats(frame.stats)
+        if self.live and frame.t > 0:
+            self.canvas.show_matrix(frame.matrix)
+        elif frame.t == 0:
+            self.canvas.show_matrix(None)
+
+    def _on_replaced(self) -> None:
+        self.doc.network.subscribe(self._on_model)
+        self.live = False
+        self.dirty = False
+        self.runner.reset(self.doc.network.copy())
+        QTimer.singleShot(0, self.canvas.frame_all)
+
+    def _on_model(self, event: str, info: dict[str, Any]) -> None:
+        """Design edits: before the run, reload at the next start; during it, enter them live."""
+        if not self.live:
+            if event != "layout":
+                self.dirty = True
+            return
+        r = self.runner
+        if event == "weight":
+            r.edit_weight(tuple(info["to"]), tuple(info["frm"]), info["new"])
+        elif event == "output":
+            r.set_output(info["neuron"], info["output"], info["new"])
+        elif event == "param":
+            r.set_param(info["neuron"], info["param"], info["new"])
+        elif event == "neuron_removed":
+            r.remove_neuron(info["neuron"])
+        elif event == "neuron_renamed":
+            r.rename_neuron(info["type"], info["old"], info["new"])
+
+    def closeEvent(self, event: Any) -> None:
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+
+def _offscreen() -> bool:
+    return QApplication.platformName() in ("offscreen", "minimal")

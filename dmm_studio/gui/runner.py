@@ -1,0 +1,346 @@
+"""The runner: a Machine stepping in a worker thread, frames for the UI.
+
+The engine never runs on the UI thread. ``Runner`` (lives in the UI thread)
+owns a ``QThread`` with a ``_Worker`` in it; the worker holds the ``Machine``
+and steps it from its own event loop, so that every command (pause, an edit,
+a new limit) is handled *between* two steps.
+
+Signal API (what the inspectors subscribe to; all are delivered in the UI
+thread):
+
+``stepped(frame: Frame)``
+    A snapshot after some step, at most ``max_fps`` times a second while
+    running, and always after ``step()``, ``pause()``, ``reset()`` and an
+    edit. ``frame.t`` is the step, ``frame.state`` is ``y_t`` (a fresh copy:
+    keep it), ``frame.matrix`` is ``W_t``, ``frame.active`` the active
+    neurons, ``frame.stats`` ``{"t", "active", "nonzeros", "steps_per_s"}``,
+    ``frame.steps`` how many steps ran since the previous frame.
+``running_changed(bool)``
+    The machine started or stopped running.
+``halted(str)`` / ``failed(str)``
+    The network halted (empty matrix) / a neuron failed (``StepError``);
+    running stops.
+
+Commands (call from the UI thread; they are queued to the worker):
+``load(network)`` (a copy of the design, t = 0), ``step(n=1)``, ``run()``,
+``pause()``, ``reset()``, ``set_limit(steps_per_s or 0 for none)``,
+``edit_weight(to, frm, w)`` (``W_t`` gets the delta ``w - W_t[to][frm]``,
+through ``Machine.edit_matrix``), ``edit_matrix(delta)``,
+``set_output(nid, output, v)``, ``set_param(nid, p, v)``,
+``remove_neuron(nid)``, ``rename_neuron(type, old, new)``,
+``call(fn)`` (``fn(machine)`` in the worker, between steps) and
+``snapshot()`` (the running state as a Network, computed in the worker;
+blocks the UI briefly).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
+
+from .. import vvalue as vv
+from ..engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
+from ..machine import Machine
+from ..network import Network, Port
+from ..registry import SELF_NAME, SELF_TYPE
+from .model_ops import rename_in_state, without_neuron
+
+NeuronId = tuple[str, str]
+
+
+@dataclass
+class Frame:
+    """What the UI gets after a step: ``t``, ``y_t``, ``W_t``, the active part, stats."""
+
+    t: int
+    state: dict[str, Any]
+    matrix: dict[str, Any]
+    active: list[NeuronId]
+    stats: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0
+
+
+class _Worker(QObject):
+    frame = Signal(object)
+    running_changed = Signal(bool)
+    halted = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
+        super().__init__()
+        self.engine = engine
+        self.engine_kwargs = engine_kwargs
+        self.machine: Machine | None = None
+        self.timer: QTimer | None = None
+        self.limit = 0.0  # steps per second, 0: as fast as it goes
+        self.max_fps = 30.0
+        self.running = False
+        self._last_frame = 0.0
+        self._steps_since = 0
+        self._rate_t0 = time.perf_counter()
+        self._rate_n = 0
+        self.rate = 0.0
+        self._next_step = 0.0
+
+    @Slot()
+    def start(self) -> None:
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+
+    # -- commands (each runs between two steps)
+    @Slot(object)
+    def do(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception as e:  # an edit that fails is reported, never a crash
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+    def load(self, network: Network) -> None:
+        self.machine = Machine(network, engine=self.engine, **self.engine_kwargs)
+        self._emit_frame()
+
+    def step(self, n: int) -> None:
+        self._set_running(False)
+        self._steps(n)
+        self._emit_frame()
+
+    def run(self) -> None:
+        if self.machine is None:
+            return
+        self._next_step = time.perf_counter()
+        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self._set_running(True)
+
+    def pause(self) -> None:
+        self._set_running(False)
+        self._emit_frame()
+
+    def reset(self, network: Network | None) -> None:
+        self._set_running(False)
+        if network is not None:
+            self.machine = Machine(network, engine=self.engine, **self.engine_kwargs)
+        elif self.machine is not None:
+            self.machine.reset()
+        self.rate = 0.0
+        self._emit_frame()
+
+    def set_limit(self, sps: float) -> None:
+        self.limit = max(0.0, float(sps))
+        self._next_step = time.perf_counter()
+        if self.running and self.timer is not None:
+            self.timer.start(self._interval())
+
+    def edit(self, fn: Callable[[Machine], None]) -> None:
+        if self.machine is not None:
+            fn(self.machine)
+            if not self.running:
+                self._emit_frame()
+
+    # -- stepping
+    def _interval(self) -> int:
+        return 0 if self.limit <= 0 else max(1, int(1000 / self.limit / 2))
+
+    def _set_running(self, on: bool) -> None:
+        if on == self.running:
+            return
+        self.running = on
+        if self.timer is not None:
+            if on:
+                self.timer.start(self._interval())
+            else:
+                self.timer.stop()
+        self.running_changed.emit(on)
+
+    def _steps(self, n: int) -> bool:
+        m = self.machine
+        if m is None:
+            return False
+        try:
+            for _ in range(n):
+                m.step()
+                self._steps_since += 1
+                self._rate_n += 1
+        except NetworkHalted as e:
+            self._set_running(False)
+            self._emit_frame()
+            self.halted.emit(str(e))
+            return False
+        except StepError as e:
+            self._set_running(False)
+            self._emit_frame()
+            self.failed.emit(str(e))
+            return False
+        return True
+
+    def _tick(self) -> None:
+        if not self.running or self.machine is None:
+            return
+        now = time.perf_counter()
+        if self.limit > 0:
+            # as many steps as are due, never more than a second's worth
+            due = 0
+            period = 1.0 / self.limit
+            while self._next_step <= now and due < max(1, int(self.limit)):
+                due += 1
+                self._next_step += period
+            if self._next_step < now - 1.0:
+                self._next_step = now
+            if due and not self._steps(due):
+                return
+        else:
+            # as fast as it goes, but back to the event loop every ~15 ms
+            end = now + 0.015
+            while time.perf_counter() < end:
+                if not self._steps(1):
+                    return
+        now = time.perf_counter()
+        if now - self._rate_t0 >= 0.5:
+            self.rate = self._rate_n / (now - self._rate_t0)
+            self._rate_t0, self._rate_n = now, 0
+        if now - self._last_frame >= 1.0 / self.max_fps:
+            self._emit_frame()
+
+    def _emit_frame(self) -> None:
+        m = self.machine
+        if m is None:
+            return
+        self._last_frame = time.perf_counter()
+        state = m.state
+        w = matrix_of(state)
+        active = list(matrix_neurons(w))
+        stats = {"t": m.t, "active": len(active), "nonzeros": vv.size(w), "steps_per_s": self.rate if self.running else 0.0}
+        self.frame.emit(Frame(m.t, state, w, active, stats, self._steps_since))
+        self._steps_since = 0
+
+
+class Runner(QObject):
+    """The UI's handle on the running machine (see the module docstring)."""
+
+    stepped = Signal(object)  # Frame
+    running_changed = Signal(bool)
+    halted = Signal(str)
+    failed = Signal(str)
+    _job = Signal(object)
+    _job_wait = Signal(object)
+
+    def __init__(self, engine: str | None = None, parent: QObject | None = None, **engine_kwargs: Any) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("dmm-runner")
+        self.worker = _Worker(engine, engine_kwargs)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
+        self._job.connect(self.worker.do)
+        self._job_wait.connect(self.worker.do, Qt.ConnectionType.BlockingQueuedConnection)
+        self.worker.frame.connect(self._on_frame)
+        self.worker.running_changed.connect(self._on_running)
+        self.worker.halted.connect(self.halted)
+        self.worker.failed.connect(self.failed)
+        self.thread.start()
+        self.last: Frame | None = None
+        self.running = False
+        self.t = 0
+        self.loaded = False
+
+    def _send(self, fn: Callable[[], None]) -> None:
+        self._job.emit(fn)
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.last = frame
+        self.t = frame.t
+        self.stepped.emit(frame)
+
+    def _on_running(self, on: bool) -> None:
+        self.running = on
+        self.running_changed.emit(on)
+
+    # -- commands
+    def load(self, network: Network) -> None:
+        """A copy of the design to run from t = 0 (the caller passes a copy)."""
+        self.loaded = True
+        self.t = 0
+        self._send(lambda: self.worker.load(network))
+
+    def step(self, n: int = 1) -> None:
+        self._send(lambda: self.worker.step(n))
+
+    def run(self) -> None:
+        self._send(self.worker.run)
+
+    def pause(self) -> None:
+        self._send(self.worker.pause)
+
+    def reset(self, network: Network | None = None) -> None:
+        self.t = 0
+        self._send(lambda: self.worker.reset(network))
+
+    def set_limit(self, steps_per_s: float) -> None:
+        self._send(lambda: self.worker.set_limit(steps_per_s))
+
+    def call(self, fn: Callable[[Machine], None]) -> None:
+        """``fn(machine)`` in the worker thread, between two steps."""
+        self._send(lambda: self.worker.edit(fn))
+
+    def edit_matrix(self, delta: dict[str, Any]) -> None:
+        self.call(lambda m: m.edit_matrix(delta))
+
+    def edit_weight(self, to: Port, frm: Port, w: float) -> None:
+        """Enter a weight change as a delta through Self: ``W_t += (w - W_t[to][frm])``."""
+
+        def apply(m: Machine) -> None:
+            old = vv.get_in(m.matrix, tuple(to) + tuple(frm))
+            old = old if vv.is_number(old) else 0
+            if w - old:
+                m.edit_matrix(vv.set_in({}, tuple(to) + tuple(frm), w - old))
+
+        self.call(apply)
+
+    def set_output(self, nid: NeuronId, output: str, value: Any) -> None:
+        self.call(lambda m: m.set_output(*nid, output, value))
+
+    def set_param(self, nid: NeuronId, param: str, value: Any) -> None:
+        self.call(lambda m: m.set_param(*nid, param, value))
+
+    def remove_neuron(self, nid: NeuronId) -> None:
+        self.call(lambda m: m.engine.set_state(without_neuron(m.state, nid)))
+
+    def rename_neuron(self, type: str, old: str, new: str) -> None:
+        def apply(m: Machine) -> None:
+            m.engine.set_state(rename_in_state(m.state, type, old, new))
+            p = m.engine.params.get(type, {})
+            if old in p:
+                p[new] = p.pop(old)
+
+        self.call(apply)
+
+    def snapshot(self) -> Network:
+        """The running state as a new design (waits for the worker, between steps)."""
+        box: list[Any] = []
+        done = QThread.currentThread() is self.thread
+
+        def take() -> None:
+            m = self.worker.machine
+            box.append(m.snapshot() if m is not None else None)
+
+        if done:
+            take()
+        else:
+            self._job_wait.emit(take)
+        if not box or box[0] is None:
+            raise RuntimeError("nothing is running")
+        return box[0]  # type: ignore[no-any-return]
+
+    def shutdown(self) -> None:
+        if self.thread.isRunning():
+            self._send(lambda: self.worker._set_running(False))
+            self.thread.quit()
+            self.thread.wait(5000)
+
+
+# the matrix key of Self, for the inspectors
+SELF_MATRIX = (SELF_TYPE, SELF_NAME, "network_matrix")
