@@ -1,0 +1,158 @@
+"""Inspect and debug a running network: probes, the Self view, history, breaks, costs.
+
+``install(window)`` adds the docks to the studio's main window, follows its
+runner and connects the canvas selection; ``apply_cli(window, args)`` opens
+``--probe TYPE/NAME/OUTPUT`` probes and the ``--self-view``. Both are called by
+``dmm_studio.gui.launch``. The pieces work on their own too (see
+``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
+hover texts). What the main window is expected to offer: ``add_dock``,
+``runner`` (``stepped``, ``running``, ``pause``, ``call``, ``worker.machine``),
+``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``pipes``),
+``doc`` (``network.layout``, ``replaced``), ``menus["View"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6 import QtCore
+
+from .brief import brief, wire_brief
+from .inspector import Inspector
+from .recorder import ProbeSpec
+
+__all__ = ["Inspector", "ProbeSpec", "apply_cli", "brief", "install", "wire_brief"]
+
+_Right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+_Bottom = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def install(window: Any) -> Inspector:
+    """Add the inspector's docks to ``window`` and wire it to the runner and canvas."""
+    insp = Inspector(window)
+    window.inspector = insp
+    docks = {
+        "probes": window.add_dock("Probes", insp.probes, _Bottom),
+        "self": window.add_dock("Self view", insp.self_view, _Right),
+        "history": window.add_dock("History", insp.history_view, _Bottom),
+        "breaks": window.add_dock("Breaks", insp.breaks_view, _Right),
+        "cost": window.add_dock("Node cost", insp.cost_view, _Right),
+    }
+    insp.docks = docks  # type: ignore[attr-defined]
+    window.tabifyDockWidget(docks["probes"], docks["history"])
+    docks["probes"].raise_()
+    props = getattr(window, "properties_dock", None)
+    if props is not None:
+        window.tabifyDockWidget(props, docks["self"])
+        window.tabifyDockWidget(props, docks["breaks"])
+        window.tabifyDockWidget(props, docks["cost"])
+        props.raise_()
+    for key in ("self", "history", "breaks", "cost"):
+        docks[key].hide()  # opened from the View menu (or --self-view)
+
+    runner = getattr(window, "runner", None)
+    if runner is not None:
+        insp.attach(runner)
+
+    canvas = getattr(window, "canvas", None)
+    if canvas is not None:
+        if hasattr(canvas, "wire_selected"):
+            canvas.wire_selected.connect(insp.highlight_wire)
+        if hasattr(canvas, "select"):
+            insp.neuronAtFault.connect(lambda nid: canvas.select([tuple(nid)]))
+        insp.wireSelected.connect(lambda to, frm: _select_wire(canvas, to, frm))
+        insp.stepShown.connect(lambda t, state: _show_step_on_canvas(window, t, state))
+
+    doc = getattr(window, "doc", None)
+    if doc is not None:
+        insp.load_probes(doc.network.layout)
+        insp.probesChanged.connect(lambda _p: insp.save_probes(window.doc.network.layout))
+        if hasattr(doc, "replaced"):
+            doc.replaced.connect(lambda: _reload_probes(window, insp))
+
+    menu = getattr(window, "menus", {}).get("View")
+    if menu is not None:
+        menu.addSeparator()
+        act = menu.addAction("Probe selected outputs")
+        act.triggered.connect(lambda _=False: probe_selection(window, insp))
+        act = menu.addAction("Probe selected inputs")
+        act.triggered.connect(lambda _=False: probe_selection(window, insp, side="input"))
+    return insp
+
+
+def _reload_probes(window: Any, insp: Inspector) -> None:
+    insp.clear_probes()
+    insp.load_probes(window.doc.network.layout)
+
+
+def probe_selection(window: Any, insp: Inspector, side: str = "output") -> list[ProbeSpec]:
+    """A probe on every output (or input) of the neurons selected on the canvas."""
+    specs = []
+    for nid in window.canvas.selected_neurons():
+        ins, outs = window.doc.ports(nid)
+        for port in outs if side == "output" else ins:
+            spec = ProbeSpec(nid[0], nid[1], port, side)
+            insp.add_probe(spec)
+            specs.append(spec)
+    if specs:
+        insp.docks["probes"].show()  # type: ignore[attr-defined]
+        insp.docks["probes"].raise_()  # type: ignore[attr-defined]
+    return specs
+
+
+def _select_wire(canvas: Any, to: tuple, frm: tuple) -> None:
+    """Select the wire ``frm -> to`` on the canvas (its ``select_wire`` if it has
+    one, else its pipe item)."""
+    fn = getattr(canvas, "select_wire", None)
+    if fn is not None:
+        fn(to, frm)
+        return
+    pipes = getattr(canvas, "pipes", None)
+    pipe = pipes.get((tuple(to), tuple(frm))) if isinstance(pipes, dict) else None
+    if pipe is None:
+        return
+    scene = pipe.scene()
+    if scene is not None:
+        scene.clearSelection()
+    pipe.setSelected(True)
+
+
+def _show_step_on_canvas(window: Any, t: Any, state: Any) -> None:
+    """Scrubbing: the canvas shows the wires of the shown step (live again: the last frame)."""
+    canvas = getattr(window, "canvas", None)
+    if canvas is None or not hasattr(canvas, "show_matrix"):
+        return
+    from ...engine.base import matrix_of
+
+    if t is not None and state is not None:
+        canvas.show_matrix(matrix_of(state))
+    else:
+        frame = getattr(window, "last_frame", None)
+        if frame is not None and frame.t > 0:
+            canvas.show_matrix(frame.matrix)
+
+
+def apply_cli(window: Any, args: Any) -> None:
+    """``--probe TYPE/NAME/OUTPUT`` (repeatable; ``...:in`` for an input) and
+    ``--self-view`` (show the Self view dock)."""
+    insp: Inspector | None = getattr(window, "inspector", None)
+    if insp is None:
+        insp = install(window)
+    bad = []
+    for text in getattr(args, "probe", None) or []:
+        try:
+            insp.add_probe(ProbeSpec.parse(text))
+        except ValueError as e:
+            bad.append(str(e))
+    if bad and hasattr(window, "show_message"):
+        window.show_message("; ".join(bad))
+    docks = insp.docks  # type: ignore[attr-defined]
+    if getattr(args, "probe", None):
+        docks["probes"].show()
+        docks["probes"].raise_()
+        rows = (len(insp.probes.widgets) + 1) // 2
+        window.resizeDocks([docks["probes"]], [min(560, 60 + 240 * rows)], QtCore.Qt.Orientation.Vertical)
+    if getattr(args, "self_view", False):
+        docks["self"].show()
+        docks["self"].raise_()
+        window.resizeDocks([docks["self"]], [560], QtCore.Qt.Orientation.Horizontal)

@@ -1,0 +1,102 @@
+"""Export: a probe's history to CSV or NPY, an image probe's frames to GIF or
+MP4 (imageio), any view to PNG (``QWidget.grab``)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Any
+
+import numpy as np
+
+from ...vvalue import is_tensor, leaves
+from .brief import path_text
+from .recorder import ProbeBuffer, is_scalar_stream
+from .views import tensor_leaf, to_numpy
+
+
+def export_csv(buf: ProbeBuffer, path: str | os.PathLike[str]) -> int:
+    """Rows ``t, value`` for a scalar probe; ``t`` and one column per coordinate
+    (path) for a V-value probe (tensor leaves as their mean). Returns the row count."""
+    values = buf.values()
+    scalar = all(is_scalar_stream(v) for _, v in values)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if scalar:
+            t, y = buf.scalars()
+            w.writerow(["t", buf.spec.key])
+            for ti, yi in zip(t.tolist(), y.tolist(), strict=True):
+                w.writerow([ti, repr(yi)])
+            return len(t)
+        cols: dict[str, None] = {}
+        rows = []
+        for t, v in values:
+            row: dict[str, Any] = {}
+            for p, x in leaves(v) if isinstance(v, dict) else []:
+                key = path_text(p)
+                cols[key] = None
+                row[key] = float(x.detach().float().mean()) if is_tensor(x) else x
+            rows.append((t, row))
+        names = list(cols)
+        w.writerow(["t", *names])
+        for t, row in rows:
+            w.writerow([t, *(repr(row.get(c, 0)) for c in names)])
+        return len(rows)
+
+
+def export_npy(buf: ProbeBuffer, path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """Scalars: an (n, 2) array of (t, value); tensors: the frames stacked
+    (n, ...) when they share a shape. Returns the shape written."""
+    values = buf.values()
+    tensors = [tensor_leaf(v) for _, v in values]
+    if values and all(t is not None for t in tensors) and len({tuple(t.shape) for t in tensors}) == 1:
+        a = np.stack([to_numpy(t) for t in tensors])
+    else:
+        t, y = buf.scalars()
+        a = np.stack([t.astype(np.float64), y], axis=1) if len(t) else np.zeros((0, 2))
+    np.save(path, a)
+    return tuple(a.shape)
+
+
+def frames_uint8(buf: ProbeBuffer) -> list[np.ndarray]:
+    """An image probe's frames as uint8 images, scaled by the range of all frames."""
+    arrays = [to_numpy(t) for t in (tensor_leaf(v) for _, v in buf.values()) if t is not None]
+    if not arrays:
+        raise ValueError(f"probe {buf.spec.key} has no image frames")
+    arrays = [a if a.ndim in (2, 3) else a.reshape(a.shape[0], -1) for a in arrays]
+    lo = min(float(np.nanmin(a)) for a in arrays)
+    hi = max(float(np.nanmax(a)) for a in arrays)
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    out = []
+    for a in arrays:
+        img = np.nan_to_num((a - lo) * scale).clip(0, 255).astype(np.uint8)
+        if img.ndim == 3 and img.shape[-1] == 4:
+            img = img[..., :3]
+        out.append(img)
+    return out
+
+
+def export_movie(buf: ProbeBuffer, path: str | os.PathLike[str], fps: float = 10.0) -> int:
+    """An image probe's frames to a GIF or MP4 (by the file's suffix); returns the frame count."""
+    import imageio.v2 as imageio
+
+    frames = frames_uint8(buf)
+    suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+    if suffix == "gif":
+        imageio.mimsave(path, frames, duration=1.0 / fps, loop=0)
+    elif suffix == "mp4":
+        # yuv420p needs even sides: pad by edge repetition
+        h, w = frames[0].shape[:2]
+        ph, pw = h % 2, w % 2
+        if ph or pw:
+            pad = ((0, ph), (0, pw)) + (((0, 0),) if frames[0].ndim == 3 else ())
+            frames = [np.pad(f, pad, mode="edge") for f in frames]
+        imageio.mimsave(path, frames, fps=fps, macro_block_size=1)
+    else:
+        raise ValueError(f"a movie is .gif or .mp4, not {path}")
+    return len(frames)
+
+
+def export_png(widget: Any, path: str | os.PathLike[str]) -> bool:
+    """Any view to PNG, as it is drawn."""
+    return bool(widget.grab().save(os.fspath(path), "PNG"))

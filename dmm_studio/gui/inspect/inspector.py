@@ -1,0 +1,360 @@
+"""The inspector: probes, the Self view, history, breaks and costs, kept in
+step with a running machine at frame rate.
+
+Data flow. The runner's thread records every step through an ``EngineTap``
+(history, probe buffers, breaks, timing); it never touches a widget. The UI
+thread draws at most ``fps`` frames a second from a ``QTimer``, and only what
+changed. A break raises out of the engine's step, so the runner stops
+between two steps and says why; the inspector names the neuron at fault.
+
+The inspector works against a small protocol (``RunnerLike``): a ``stepped``
+signal, a ``running`` flag, ``call(fn)`` that runs ``fn(machine)`` in the
+runner's thread, and ``worker.machine``. The studio's ``Runner`` has them;
+tests use a fake.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from PySide6 import QtCore, QtWidgets
+
+from ...breaks import BreakHit, Breaks
+from ...engine.base import NeuronId, matrix_of
+from ...history import History
+from .export import export_csv, export_movie, export_npy, export_png
+from .panels import BreaksView, CostView, HistoryView
+from .recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
+from .selfview import SelfView
+from .views import ProbeWidget
+
+Port = tuple[str, str, str]
+
+
+class RunnerLike(Protocol):
+    stepped: Any  # Signal(frame with .t)
+    running: bool
+
+    def call(self, fn: Any) -> None: ...
+
+
+class ProbesPanel(QtWidgets.QScrollArea):
+    """Many probes at once, in a grid of two columns."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.inner = QtWidgets.QWidget()
+        self.grid = QtWidgets.QGridLayout(self.inner)
+        self.grid.setContentsMargins(2, 2, 2, 2)
+        self.grid.setSpacing(4)
+        self.setWidget(self.inner)
+        self.hint = QtWidgets.QLabel(
+            "No probes. Select neurons on the canvas and use View > Probe selected outputs, "
+            "or start the studio with --probe TYPE/NAME/OUTPUT."
+        )
+        self.hint.setWordWrap(True)
+        self.grid.addWidget(self.hint, 0, 0)
+        self.widgets: dict[str, ProbeWidget] = {}
+
+    def add(self, w: ProbeWidget) -> None:
+        self.widgets[w.spec.key] = w
+        self._relayout()
+
+    def remove(self, key: str) -> None:
+        w = self.widgets.pop(key, None)
+        if w is not None:
+            self.grid.removeWidget(w)
+            w.deleteLater()
+            self._relayout()
+
+    def _relayout(self) -> None:
+        for w in self.widgets.values():
+            self.grid.removeWidget(w)
+        self.hint.setVisible(not self.widgets)
+        cols = 1 if len(self.widgets) <= 1 else 2
+        for i, w in enumerate(self.widgets.values()):
+            w.setMinimumHeight(150)
+            self.grid.addWidget(w, i // cols, i % cols)
+
+
+class Inspector(QtCore.QObject):
+    """Owns the recorder and the views; ``attach(runner)`` follows a runner."""
+
+    breakHit = QtCore.Signal(object)  # BreakHit (queued from the runner's thread)
+    neuronAtFault = QtCore.Signal(tuple)  # NeuronId: select it on the canvas
+    wireSelected = QtCore.Signal(tuple, tuple)  # (to, frm): select the wire on the canvas
+    stepShown = QtCore.Signal(object, object)  # t (None: live), state
+    costsUpdated = QtCore.Signal(dict)  # {NeuronId: ms per step}
+    probesChanged = QtCore.Signal(dict)  # {"type/name": [probe dicts]}
+
+    def __init__(self, parent: QtCore.QObject | None = None, fps: float = 30.0, history: int = 256) -> None:
+        super().__init__(parent)
+        self.recorder = Recorder(History(history))
+        self.profiler = NodeProfiler()
+        self.tap = EngineTap(self.recorder, self.profiler, raise_on_break=True, on_break=self.breakHit.emit)
+        self.probes = ProbesPanel()
+        self.self_view = SelfView()
+        self.history_view = HistoryView(self.recorder.history)
+        self.breaks_view = BreaksView()
+        self.cost_view = CostView()
+        self.recorder.breaks = self.breaks_view.breaks()
+        self.runner: Any = None
+        self.shown: int | None = None  # the scrubbed step, None: live
+        self._drawn_version = -1
+        self._cost_at = 0.0
+        self.frames = 0
+        self.frame_times: list[float] = []  # seconds each drawn frame took (for the bench)
+        self.export_dir = os.getcwd()
+
+        self.breaks_view.conditionsChanged.connect(self._set_breaks)
+        self.breaks_view.faultSelected.connect(self.neuronAtFault)
+        self.breakHit.connect(self._on_break)
+        self.history_view.stepChosen.connect(self.show_step)
+        self.history_view.capacityChanged.connect(lambda _k: self.redraw())
+        self.self_view.cellSelected.connect(self.wireSelected)
+        self.cost_view.toggled.connect(self._set_profiling)
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(max(1, int(1000 / fps)))
+        self.timer.timeout.connect(self.frame)
+        self.timer.start()
+
+    # ------------------------------------------------------------ the runner
+    def attach(self, runner: Any) -> None:
+        """Follow a runner: record its machine's steps, redraw on its frames."""
+        self.runner = runner
+        runner.stepped.connect(self._on_runner_frame)
+        self._wrap_worker(runner)
+        runner.call(self._attach_machine)
+
+    def _wrap_worker(self, runner: Any) -> None:
+        """Re-attach the tap inside the runner's thread whenever it builds a new
+        machine or engine (load, reset), before any step can run on it."""
+        worker = getattr(runner, "worker", None)
+        if worker is None:
+            return
+        for name in ("load", "reset"):
+            original = getattr(worker, name, None)
+            if original is None or getattr(original, "_inspect_wrapped", False):
+                continue
+
+            def wrapped(*a: Any, _original: Any = original, **k: Any) -> Any:
+                out = _original(*a, **k)
+                m = getattr(worker, "machine", None)
+                if m is not None:
+                    self._attach_machine(m)
+                return out
+
+            wrapped._inspect_wrapped = True  # type: ignore[attr-defined]
+            setattr(worker, name, wrapped)
+
+    def _attach_machine(self, machine: Any) -> None:
+        """In the runner's thread: tap the machine's engine (again if it changed)."""
+        if machine is not None and self.tap.engine is not machine.engine:
+            self.tap.attach(machine.engine)
+
+    def attach_engine(self, engine: Any) -> None:
+        """Tap an engine directly (headless use, tests, the bench)."""
+        self.tap.attach(engine)
+
+    def _on_runner_frame(self, frame: Any) -> None:
+        worker = getattr(self.runner, "worker", None)
+        m = getattr(worker, "machine", None)
+        if m is not None and self.tap.engine is not m.engine:
+            self.runner.call(self._attach_machine)
+        if not getattr(self.runner, "running", False):
+            self.frame()  # paused or stepped: draw now (the screenshot mode relies on it)
+
+    def _set_breaks(self, breaks: Breaks) -> None:
+        self.recorder.breaks = breaks
+
+    def _set_profiling(self, on: bool) -> None:
+        self.profiler.take()
+        self.tap.profiling = on
+        if not on:
+            self.cost_view.show_costs({})
+
+    def _on_break(self, hit: BreakHit) -> None:
+        self.breaks_view.show_hit(hit)
+        if self.runner is not None and getattr(self.runner, "running", False):
+            self.runner.pause()
+        if hit.neuron is not None:
+            self.neuronAtFault.emit(hit.neuron)
+        self.frame(force=True)
+
+    # ------------------------------------------------------------ probes
+    def add_probe(self, spec: ProbeSpec) -> ProbeWidget:
+        if spec.key in self.probes.widgets:
+            return self.probes.widgets[spec.key]
+        buf = self.recorder.add_probe(spec)
+        w = ProbeWidget(buf)
+        w.closeRequested.connect(self.remove_probe)
+        w.exportRequested.connect(self._export_dialog)
+        w.viewChanged.connect(lambda _k, _m: self.probesChanged.emit(self.probe_layout()))
+        self.probes.add(w)
+        w.refresh(self.shown)
+        self.probesChanged.emit(self.probe_layout())
+        return w
+
+    def remove_probe(self, key: str) -> None:
+        self.recorder.remove_probe(key)
+        self.probes.remove(key)
+        self.probesChanged.emit(self.probe_layout())
+
+    def clear_probes(self) -> None:
+        for key in list(self.probes.widgets):
+            self.remove_probe(key)
+
+    def probe_layout(self) -> dict[str, list[dict[str, Any]]]:
+        """The probes as the file's layout keeps them: ``{"type/name": [probe, ...]}``."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for w in self.probes.widgets.values():
+            spec = ProbeSpec(w.spec.type, w.spec.name, w.spec.port, w.spec.side, w.mode)
+            out.setdefault(f"{spec.type}/{spec.name}", []).append(spec.to_dict())
+        return out
+
+    def save_probes(self, layout: dict[str, Any]) -> None:
+        """Write the probes into a network's layout (``layout[key]["probes"]``)."""
+        mine = self.probe_layout()
+        for key, entry in layout.items():
+            if isinstance(entry, dict) and key not in mine:
+                entry.pop("probes", None)
+        for key, probes in mine.items():
+            layout.setdefault(key, {})["probes"] = probes
+
+    def load_probes(self, layout: Mapping[str, Any]) -> list[ProbeSpec]:
+        """Open the probes a network's layout keeps (bad entries are skipped)."""
+        specs = []
+        for key, entry in layout.items():
+            if not isinstance(entry, Mapping) or "/" not in key:
+                continue
+            f, _, n = key.partition("/")
+            for d in entry.get("probes", []) or []:
+                try:
+                    spec = ProbeSpec.from_dict(f, n, d)
+                except (KeyError, ValueError, TypeError):
+                    continue
+                self.add_probe(spec)
+                specs.append(spec)
+        return specs
+
+    # ------------------------------------------------------------ drawing
+    def frame(self, force: bool = False) -> None:
+        """Draw what changed since the last frame (called by the timer)."""
+        v = self.recorder.version
+        if not force and v == self._drawn_version and self.shown is None:
+            self._maybe_costs()
+            return
+        t0 = time.perf_counter()
+        self._drawn_version = v
+        self.redraw()
+        self.frames += 1
+        self.frame_times.append(time.perf_counter() - t0)
+        if len(self.frame_times) > 10_000:
+            del self.frame_times[:5000]
+        self._maybe_costs()
+
+    def redraw(self) -> None:
+        for w in self.probes.widgets.values():
+            if w.isVisible() or not w.views:
+                w.refresh(self.shown)
+        self._draw_self()
+        if self.history_view.isVisible():
+            self.history_view.refresh()
+
+    def _draw_self(self) -> None:
+        h = self.recorder.history
+        if self.shown is not None:
+            t = self.shown
+        else:
+            latest = h.latest()
+            if latest is None:
+                return
+            t = latest[0]
+        if self.self_view.t == t and self._self_version == self._drawn_version and self.shown is None:
+            return
+        try:
+            w = h.matrix(t)
+        except KeyError:
+            return
+        try:
+            prev = h.matrix(t - 1)
+        except KeyError:
+            prev = None
+        if self.self_view.isVisible() or self.self_view.t is None or self.shown is not None:
+            self.self_view.set_matrix(w, prev, t)
+            self._self_version = self._drawn_version
+
+    _self_version = -2
+
+    def _maybe_costs(self) -> None:
+        if not self.tap.profiling:
+            return
+        now = time.perf_counter()
+        if now - self._cost_at < 0.5:
+            return
+        self._cost_at = now
+        costs = self.profiler.costs()
+        if costs:
+            self.cost_view.show_costs(costs)
+            self.costsUpdated.emit(costs)
+
+    @QtCore.Slot(object)
+    def show_step(self, t: int | None) -> None:
+        """Show a kept step in the probes and the Self view (None: back to live)."""
+        if t is not None and t not in self.recorder.history:
+            return
+        self.shown = t
+        if self.history_view.shown != t:
+            self.history_view.show_step(t)
+            return  # show_step emits stepChosen, which comes back here
+        self.redraw()
+        state = self.recorder.history.get(t) if t is not None else None
+        self.stepShown.emit(t, state)
+
+    # ------------------------------------------------------------ selection
+    @QtCore.Slot(object)
+    def highlight_wire(self, wire: Any) -> None:
+        """A wire selected on the canvas: outline its cell (None clears)."""
+        if wire is None:
+            self.self_view.clear_highlight()
+        else:
+            to, frm = wire
+            self.self_view.highlight(tuple(to), tuple(frm))
+
+    # ------------------------------------------------------------ export
+    def export_probe(self, key: str, fmt: str, path: str) -> Any:
+        w = self.probes.widgets[key]
+        buf = w.buf
+        if fmt == "csv":
+            return export_csv(buf, path)
+        if fmt == "npy":
+            return export_npy(buf, path)
+        if fmt in ("gif", "mp4"):
+            return export_movie(buf, path)
+        if fmt == "png":
+            return export_png(w, path)
+        raise ValueError(f"unknown export format {fmt!r}")
+
+    def _export_dialog(self, key: str, fmt: str) -> None:
+        safe = key.replace("/", "_").replace(" ", "_").replace("(", "").replace(")", "")
+        default = os.path.join(self.export_dir, f"{safe}.{fmt}")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(None, f"Export {key}", default, f"*.{fmt}")
+        if not path:
+            return
+        self.export_dir = os.path.dirname(path)
+        try:
+            self.export_probe(key, fmt, path)
+        except Exception as e:  # shown, never a crash
+            QtWidgets.QMessageBox.warning(None, "Export", f"Cannot export {key} to {path}: {e}")
+
+
+def matrix_at(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return matrix_of(state) if state else {}
+
+
+__all__ = ["Inspector", "ProbesPanel", "RunnerLike", "NeuronId"]

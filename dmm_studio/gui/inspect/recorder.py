@@ -1,0 +1,425 @@
+"""What the inspectors record while a network runs (no Qt here).
+
+The runner's thread steps the engine flat out; the UI refreshes at frame
+rate. So every step is recorded *in the runner's thread*, cheaply, by a
+``Recorder``: the state goes into the ``History`` ring buffer, each probe
+appends its value to its own ring buffer, and the break conditions are
+checked. The UI thread reads the buffers when it draws a frame, never once
+per step.
+
+``EngineTap`` connects a recorder (and optionally a ``NodeProfiler``) to an
+engine without changing the engine's code: it shadows the engine instance's
+``step`` (and ``registry``, for timing) with wrappers. A break raises
+``BreakpointReached`` out of ``step`` (a ``StepError`` naming the neuron),
+which any runner that handles neuron failures turns into a pause.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ...breaks import BreakHit, Breaks
+from ...engine.base import Engine, NeuronId, StepError, matrix_neurons, matrix_of
+from ...history import History
+from ...vvalue import NUMBER, TENSOR, _wrap, get_in, is_number, is_tensor, lin_comb
+
+SIDES = ("output", "input")
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A probe on an output (or an input) of a neuron, and how to show it."""
+
+    type: str
+    name: str
+    port: str
+    side: str = "output"
+    view: str = "auto"  # auto | plot | bars | image | heatmap | tree
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}/{self.name}/{self.port}" + (" (input)" if self.side == "input" else "")
+
+    @property
+    def neuron(self) -> NeuronId:
+        return (self.type, self.name)
+
+    @property
+    def path(self) -> tuple[str, str, str]:
+        return (self.type, self.name, self.port)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"port": self.port}
+        if self.side != "output":
+            d["side"] = self.side
+        if self.view != "auto":
+            d["view"] = self.view
+        return d
+
+    @classmethod
+    def from_dict(cls, type: str, name: str, d: Mapping[str, Any]) -> ProbeSpec:
+        side = d.get("side", "output")
+        if side not in SIDES:
+            raise ValueError(f"a probe's side is output or input, not {side!r}")
+        return cls(type, name, str(d["port"]), side, str(d.get("view", "auto")))
+
+    @classmethod
+    def parse(cls, text: str) -> ProbeSpec:
+        """``TYPE/NAME/OUTPUT`` (``TYPE/NAME/INPUT:in`` for an input)."""
+        side = "output"
+        if text.endswith(":in"):
+            text, side = text[:-3], "input"
+        parts = text.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"a probe is TYPE/NAME/OUTPUT, not {text!r}")
+        return cls(parts[0], parts[1], parts[2], side)
+
+
+def as_scalar(v: Any) -> float:
+    """The number a scalar stream holds (``{}`` is 0); NaN when it is not a scalar."""
+    if not v:
+        return 0.0
+    if isinstance(v, dict):
+        if len(v) != 1:
+            return float("nan")
+        ((k, x),) = v.items()
+        if k == NUMBER and is_number(x):
+            return float(x)
+        if k == TENSOR and is_tensor(x) and x.numel() == 1:
+            return float(x.reshape(-1)[0])
+        return float("nan")
+    if is_number(v):
+        return float(v)
+    return float("nan")
+
+
+def is_scalar_stream(v: Any) -> bool:
+    if not v:
+        return True
+    if isinstance(v, dict) and len(v) == 1:
+        ((k, x),) = v.items()
+        return (k == NUMBER and is_number(x)) or (k == TENSOR and is_tensor(x) and x.numel() == 1)
+    return False
+
+
+class ProbeBuffer:
+    """A probe's recent values: scalars in fixed numpy rings (for plots and
+    export), and the last ``frames`` values as they are (for every other view)."""
+
+    def __init__(self, spec: ProbeSpec, capacity: int = 2000, frames: int = 200) -> None:
+        self.spec = spec
+        self.capacity = capacity
+        self._t = np.zeros(capacity, dtype=np.int64)
+        self._y = np.zeros(capacity, dtype=np.float64)
+        self._n = 0  # values written since the last clear
+        self._values: deque[tuple[int, Any]] = deque(maxlen=frames)
+        self.version = 0
+        self._lock = threading.Lock()
+
+    def append(self, t: int, value: Any) -> None:
+        with self._lock:
+            if self._values and t != self._values[-1][0] + 1:
+                self._n = 0
+                self._values.clear()
+            i = self._n % self.capacity
+            self._t[i] = t
+            self._y[i] = as_scalar(value)
+            self._n += 1
+            self._values.append((t, value))
+            self.version += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._n = 0
+            self._values.clear()
+            self.version += 1
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    def scalars(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(t, y)`` in step order (copies)."""
+        with self._lock:
+            n, cap = self._n, self.capacity
+            if n <= cap:
+                return self._t[:n].copy(), self._y[:n].copy()
+            i = n % cap
+            return np.concatenate((self._t[i:], self._t[:i])), np.concatenate((self._y[i:], self._y[:i]))
+
+    def latest(self) -> tuple[int, Any] | None:
+        with self._lock:
+            return self._values[-1] if self._values else None
+
+    def value_at(self, t: int) -> Any:
+        """The value at step ``t`` if still kept (KeyError otherwise)."""
+        with self._lock:
+            if self._values:
+                i = t - self._values[0][0]
+                if 0 <= i < len(self._values):
+                    return self._values[i][1]
+        raise KeyError(t)
+
+    def values(self) -> list[tuple[int, Any]]:
+        with self._lock:
+            return list(self._values)
+
+
+def probe_value(spec: ProbeSpec, state: Mapping[str, Any], prev: Mapping[str, Any] | None) -> Any:
+    """What a probe sees after a step: an output of ``state``; or an input as the
+    step that made ``state`` computed it, from ``prev`` (SPEC §3, fields not
+    applied)."""
+    if spec.side == "output":
+        v = get_in(state, spec.path)
+        return v if v else {}
+    if prev is None:
+        return {}
+    row = get_in(matrix_of(prev), spec.path)
+    if not isinstance(row, dict):
+        return {}
+    return _wrap(lin_comb(row, prev))
+
+
+class Recorder:
+    """Records each step in the runner's thread: history, probes, breaks.
+
+    ``on_step(t, state)`` returns the BreakHit that fired, or None. Adding and
+    removing probes is safe from the UI thread while steps are recorded.
+    """
+
+    def __init__(self, history: History | None = None, breaks: Breaks | None = None) -> None:
+        self.history = history or History()
+        self.breaks = breaks or Breaks()
+        self.probes: dict[str, ProbeBuffer] = {}
+        self.hits: deque[BreakHit] = deque(maxlen=100)
+        self.t: int | None = None
+        self.version = 0  # grows with every recorded step
+        self.steps_recorded = 0
+        self.record_history = True
+        self._prev: Mapping[str, Any] | None = None
+
+    def add_probe(self, spec: ProbeSpec, capacity: int = 2000, frames: int = 200) -> ProbeBuffer:
+        buf = self.probes.get(spec.key)
+        if buf is None:
+            buf = ProbeBuffer(spec, capacity, frames)
+            if self._prev is not None and self.t is not None:
+                buf.append(self.t, probe_value(spec, self._prev, None))
+            self.probes = {**self.probes, spec.key: buf}  # copy-on-write: the runner iterates
+        return buf
+
+    def remove_probe(self, key: str) -> None:
+        self.probes = {k: b for k, b in self.probes.items() if k != key}
+
+    def start(self, t: int, state: Mapping[str, Any]) -> None:
+        """Begin (or begin again) at the state after step ``t`` (0: the initial state)."""
+        self.history.clear()
+        self.history.push(t, state)  # type: ignore[arg-type]
+        for buf in self.probes.values():
+            buf.clear()
+            buf.append(t, probe_value(buf.spec, state, None))
+        self._prev, self.t = state, t
+        self.version += 1
+
+    def on_step(self, t: int, state: Mapping[str, Any]) -> BreakHit | None:
+        prev = self._prev if self.t is not None and t == self.t + 1 else None
+        if self.record_history:
+            self.history.push(t, state)  # type: ignore[arg-type]
+        for buf in self.probes.values():
+            buf.append(t, probe_value(buf.spec, state, prev))
+        hit = self.breaks.check(t, state, prev) if self.breaks else None
+        if hit is not None:
+            self.hits.append(hit)
+        self._prev, self.t = state, t
+        self.steps_recorded += 1
+        self.version += 1
+        return hit
+
+
+# --------------------------------------------------------------------- timing
+
+
+class NodeProfiler:
+    """Time per step per neuron, measured around each neuron's function.
+
+    The reference engine calls ``registry.get(type).call(...)`` once per
+    active neuron, in the order of ``matrix_neurons(W_t)``; the profiler
+    wraps each type's function with a timer and names the i-th call of a
+    step by that order. When the calls do not follow it (an engine that
+    batches a type), the time goes to ``(type, "*")``.
+    """
+
+    def __init__(self) -> None:
+        self._acc: dict[NeuronId, float] = {}
+        self._steps = 0
+        self._order: list[NeuronId] = []
+        self._i = 0
+        self._since = time.perf_counter()
+
+    def begin_step(self, engine: Engine) -> None:
+        self._order = list(matrix_neurons(engine.matrix()))
+        self._i = 0
+
+    def end_step(self) -> None:
+        self._steps += 1
+
+    def record(self, type: str, seconds: float, batched: bool = False) -> None:
+        i = self._i
+        if not batched and i < len(self._order) and self._order[i][0] == type:
+            key = self._order[i]
+            self._i = i + 1
+        else:
+            key = (type, "*")
+        self._acc[key] = self._acc.get(key, 0.0) + seconds
+
+    def take(self) -> tuple[dict[NeuronId, float], int]:
+        """``({neuron: seconds}, steps)`` since the last take (and start afresh)."""
+        acc, steps = self._acc, self._steps
+        self._acc, self._steps = {}, 0
+        return acc, steps
+
+    def costs(self) -> dict[NeuronId, float]:
+        """Milliseconds per step per neuron since the last take."""
+        acc, steps = self.take()
+        return {k: 1000.0 * v / steps for k, v in acc.items()} if steps else {}
+
+
+class _TimingRegistry:
+    """A registry whose types time their function into a NodeProfiler."""
+
+    def __init__(self, base: Any, profiler: NodeProfiler) -> None:
+        self._base = base
+        self._profiler = profiler
+        self._cache: dict[str, Any] = {}
+
+    def get(self, id: str) -> Any:
+        t = self._cache.get(id)
+        if t is None:
+            t = self._cache[id] = self._timed(self._base.get(id))
+        return t
+
+    def _timed(self, ntype: Any) -> Any:
+        prof, fn, batched = self._profiler, ntype.fn, ntype.batched
+
+        def timed_fn(x: Any, p: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(x, p)
+            finally:
+                prof.record(ntype.id, time.perf_counter() - t0)
+
+        def timed_batched(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return batched(*a, **k)
+            finally:
+                prof.record(ntype.id, time.perf_counter() - t0, batched=True)
+
+        return replace(ntype, fn=timed_fn, batched=timed_batched if batched else None)
+
+    def __contains__(self, id: object) -> bool:
+        return id in self._base
+
+    def __iter__(self) -> Any:
+        return iter(self._base)
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
+class BreakpointReached(StepError):
+    """A break condition fired after a step (the step itself completed)."""
+
+    def __init__(self, hit: BreakHit) -> None:
+        self.hit = hit
+        super().__init__(hit.t, f"break: {hit.message}", hit.neuron)
+
+
+class EngineTap:
+    """Hooks a Recorder (and a NodeProfiler when profiling) onto an engine
+    instance by shadowing its ``step``; ``detach`` restores it.
+
+    ``raise_on_break``: a break raises ``BreakpointReached`` from ``step``
+    (for runners that only know how to stop on an error); otherwise the hit
+    goes to ``on_break`` and the caller decides.
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        profiler: NodeProfiler | None = None,
+        *,
+        raise_on_break: bool = True,
+        on_break: Callable[[BreakHit], None] | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.profiler = profiler
+        self.profiling = False
+        self.raise_on_break = raise_on_break
+        self.on_break = on_break
+        self.engine: Engine | None = None
+        self._base_registry: Any = None
+
+    def attach(self, engine: Engine) -> None:
+        if self.engine is engine:
+            return
+        self.detach()
+        self.engine = engine
+        self._base_registry = engine.registry
+        original = type(engine).step
+
+        def step() -> None:
+            prof = self.profiler if self.profiling else None
+            if prof is not None:
+                if not isinstance(engine.registry, _TimingRegistry):
+                    engine.registry = _TimingRegistry(self._base_registry, prof)  # type: ignore[assignment]
+                prof.begin_step(engine)
+            elif isinstance(engine.registry, _TimingRegistry):
+                engine.registry = self._base_registry
+            original(engine)
+            if prof is not None:
+                prof.end_step()
+            hit = self.recorder.on_step(engine.t, engine.state())
+            if hit is not None:
+                if self.on_break is not None:
+                    self.on_break(hit)
+                if self.raise_on_break:
+                    raise BreakpointReached(hit)
+
+        engine.step = step  # type: ignore[method-assign]
+        self.recorder.start(engine.t, engine.state())
+
+    def detach(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is None:
+            return
+        engine.__dict__.pop("step", None)
+        if isinstance(engine.registry, _TimingRegistry):
+            engine.registry = self._base_registry
+
+
+def step_recorded(
+    engine: Engine, recorder: Recorder, n: int, profiler: NodeProfiler | None = None
+) -> Iterable[BreakHit]:
+    """Run ``n`` steps headless through a tap (for tests and the CLI); yields hits."""
+    tap = EngineTap(recorder, profiler, raise_on_break=False)
+    tap.profiling = profiler is not None
+    hits: list[BreakHit] = []
+    tap.on_break = hits.append
+    tap.attach(engine)
+    try:
+        for _ in range(n):
+            engine.step()
+            if hits:
+                break
+    finally:
+        tap.detach()
+    return hits

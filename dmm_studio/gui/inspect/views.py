@@ -1,0 +1,443 @@
+"""Probe views: one widget per kind of stream, and the probe widget that picks one.
+
+* scalars: a scrolling plot over fixed ring buffers (``setData`` with
+  clip-to-view and peak downsampling);
+* sparse V-values / vectors: a bar chart of the top-k coordinates, labelled
+  by their paths (a word-count vector reads as words);
+* 2-D tensors (and H x W x 3/4): a live image;
+* other tensors: a heat map (1-D as one row, N-D folded to 2-D);
+* anything: an expandable tree with values.
+
+Views are refreshed by the inspector at frame rate, and only when the probe
+has new data (``ProbeBuffer.version``) or the shown step changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ...vvalue import is_tensor, leaves
+from .brief import brief, leaf_brief, number, path_text
+from .recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
+
+VIEW_KINDS = ("auto", "plot", "bars", "image", "heatmap", "tree")
+BG = "w"
+FG = (40, 40, 40)
+
+
+def classify(v: Any) -> str:
+    """The view that suits a stream value: plot, bars, image, heatmap or tree."""
+    if is_scalar_stream(v):
+        return "plot"
+    items = list(leaves(v)) if isinstance(v, dict) else [((), v)]
+    tensors = [x for _, x in items if is_tensor(x)]
+    if not tensors:
+        return "bars"
+    if len(items) == 1:
+        t = tensors[0]
+        if t.dim() == 2 or (t.dim() == 3 and t.shape[-1] in (3, 4)):
+            return "image"
+        return "heatmap"
+    return "tree"
+
+
+def tensor_leaf(v: Any) -> Any:
+    """The first tensor leaf of a value (None if it holds none)."""
+    if is_tensor(v):
+        return v
+    if isinstance(v, dict):
+        for _, x in leaves(v):
+            if is_tensor(x):
+                return x
+    return None
+
+
+def to_numpy(t: Any) -> np.ndarray:
+    return t.detach().to("cpu").float().numpy()
+
+
+def as_2d(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim == 2:
+        return a
+    return a.reshape(a.shape[0], -1)
+
+
+def _plot_widget() -> pg.PlotWidget:
+    w = pg.PlotWidget(background=BG)
+    for name in ("left", "bottom"):
+        ax = w.getAxis(name)
+        ax.setPen(pg.mkPen(FG))
+        ax.setTextPen(pg.mkPen(FG))
+    return w
+
+
+class LabelAxis(pg.AxisItem):
+    """An axis that shows text labels at given positions, leaving out the ones
+    that would overlap at the current zoom (so labels stay readable)."""
+
+    def __init__(self, orientation: str, **kw: Any) -> None:
+        super().__init__(orientation, **kw)
+        self._labels: list[tuple[float, str]] = []
+        self._text: dict[float, str] = {}
+        self.setPen(pg.mkPen(FG))
+        self.setTextPen(pg.mkPen(FG))
+        fm = QtGui.QFontMetrics(self.font())
+        self._char_w = max(5, fm.averageCharWidth())
+        self._line_h = fm.height()
+
+    def set_labels(self, labels: Sequence[tuple[float, str]]) -> None:
+        self._labels = sorted(labels)
+        self._text = {round(p, 3): s for p, s in self._labels}
+        if self.orientation in ("left", "right"):
+            longest = max((len(s) for _, s in self._labels), default=4)
+            self.setWidth(min(260, 12 + self._char_w * longest))
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        minVal, maxVal = sorted((minVal, maxVal))
+        if not self._labels or maxVal <= minVal or size <= 0:
+            return []
+        px = size / (maxVal - minVal)
+        vertical = self.orientation in ("left", "right")
+        kept: list[float] = []
+        last_end = -math.inf
+        for p, s in self._labels:
+            if p < minVal or p > maxVal:
+                continue
+            extent = self._line_h if vertical else self._char_w * (len(s) + 1)
+            start = p * px - extent / 2
+            if start >= last_end:
+                kept.append(p)
+                last_end = start + extent
+        return [(1.0, kept)]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [self._text.get(round(v, 3), "") for v in values]
+
+
+class ScalarPlotView(QtWidgets.QWidget):
+    """A scalar stream over the last steps, scrolling as it grows."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = _plot_widget()
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=1.5))
+        self.cursor = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen((200, 60, 60), style=QtCore.Qt.PenStyle.DashLine)
+        )
+        self.cursor.setVisible(False)
+        self.plot.addItem(self.cursor)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def show_series(self, t: np.ndarray, y: np.ndarray, at: int | None = None) -> None:
+        self.curve.setData(t, y)
+        self.cursor.setVisible(at is not None)
+        if at is not None:
+            self.cursor.setValue(at)
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.curve.getData()
+        return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+
+
+class BarsView(QtWidgets.QWidget):
+    """The top-k coordinates of a sparse V-value, largest magnitude first,
+    as horizontal bars labelled by path."""
+
+    def __init__(self, k: int = 20, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.k = k
+        self.axis = LabelAxis("left")
+        self.plot = pg.PlotWidget(background=BG, axisItems={"left": self.axis})
+        self.plot.getAxis("bottom").setPen(pg.mkPen(FG))
+        self.plot.getAxis("bottom").setTextPen(pg.mkPen(FG))
+        self.plot.showGrid(x=True, alpha=0.2)
+        self.plot.getViewBox().invertY(True)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=(31, 119, 180))
+        self.plot.addItem(self.bars)
+        self.note = QtWidgets.QLabel()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.plot)
+        lay.addWidget(self.note)
+        self.shown: list[tuple[str, float]] = []
+
+    def show_value(self, v: Any) -> None:
+        coords = (
+            [(path_text(p), float(x)) for p, x in leaves(v) if not is_tensor(x)]
+            if isinstance(v, dict)
+            else []
+        )
+        total = len(coords)
+        coords.sort(key=lambda c: -abs(c[1]) if c[1] == c[1] else 0.0)
+        fit = int(max(self.plot.height() - 40, 0) / (self.axis._line_h + 3))
+        top = coords[: max(3, min(self.k, fit))]
+        self.shown = top
+        n = len(top)
+        ys = np.arange(n, dtype=float)
+        ws = np.array([c[1] for c in top], dtype=float)
+        brushes = [pg.mkBrush((31, 119, 180) if w >= 0 else (214, 39, 40)) for w in ws]
+        self.bars.setOpts(x0=np.zeros(n), y=ys, width=ws, height=0.7, brushes=brushes)
+        self.axis.set_labels([(float(i), f"{c[0]}  {number(c[1])}") for i, c in enumerate(top)])
+        self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
+        lo, hi = (min(0.0, ws.min()), max(0.0, ws.max())) if n else (0.0, 1.0)
+        finite = np.isfinite([lo, hi]).all()
+        if finite:
+            self.plot.setXRange(lo, hi if hi > lo else lo + 1, padding=0.05)
+        self.note.setText(f"top {n} of {total} coordinates by |value|")
+
+
+class ImageView(QtWidgets.QWidget):
+    """A 2-D tensor (or H x W x 3/4) as a live image, aspect kept, row 0 on top."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(BG)
+        self.vb = self.glw.addViewBox(lockAspect=True, invertY=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.vb.addItem(self.image)
+        self.note = QtWidgets.QLabel()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.glw)
+        lay.addWidget(self.note)
+        self._shape: tuple[int, ...] | None = None
+        self.array: np.ndarray | None = None
+
+    def show_tensor(self, t: Any) -> None:
+        a = to_numpy(t)
+        if a.ndim != 2 and not (a.ndim == 3 and a.shape[-1] in (3, 4)):
+            a = as_2d(a)
+        self.array = a
+        finite = a[np.isfinite(a)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if hi <= lo:
+            hi = lo + 1.0
+        self.image.setImage(a, levels=(lo, hi), autoLevels=False)
+        if a.shape != self._shape:
+            self._shape = a.shape
+            self.vb.autoRange(padding=0.02)
+        self.note.setText(f"{a.shape[1]} x {a.shape[0]} pixels, levels {number(lo)}..{number(hi)}")
+
+
+class HeatMapView(QtWidgets.QWidget):
+    """Any tensor as a heat map (1-D as one row, N-D folded to rows x rest)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = _plot_widget()
+        self.plot.getViewBox().invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.plot.addItem(self.image)
+        self.note = QtWidgets.QLabel()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.plot)
+        lay.addWidget(self.note)
+        self._shape: tuple[int, ...] | None = None
+        self.array: np.ndarray | None = None
+
+    def show_tensor(self, t: Any) -> None:
+        a = as_2d(to_numpy(t))
+        self.array = a
+        finite = a[np.isfinite(a)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if hi <= lo:
+            hi = lo + 1.0
+        self.image.setImage(a, levels=(lo, hi), autoLevels=False)
+        if a.shape != self._shape:
+            self._shape = a.shape
+            self.plot.getViewBox().autoRange(padding=0.02)
+        self.note.setText(f"{leaf_brief(t)} shown as {a.shape[0]} x {a.shape[1]}")
+
+
+class TreeView(QtWidgets.QTreeWidget):
+    """Any V-value as an expandable tree (label, value); items are kept and
+    updated in place so the expanded state survives refreshes."""
+
+    MAX_ITEMS = 3000
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(2)
+        self.setHeaderLabels(["label", "value"])
+        self.setUniformRowHeights(True)
+        self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self._items: dict[tuple[str, ...], QtWidgets.QTreeWidgetItem] = {}
+        self._count = 0
+
+    def show_value(self, v: Any) -> None:
+        self._count = 0
+        seen: set[tuple[str, ...]] = set()
+        self.setUpdatesEnabled(False)
+        try:
+            root = self.invisibleRootItem()
+            if not isinstance(v, dict):
+                v = {"·": v}
+            self._fill(root, (), v, seen)
+            for path in [p for p in self._items if p not in seen]:
+                item = self._items.pop(path)
+                parent = item.parent() or root
+                parent.removeChild(item)
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _fill(self, parent: QtWidgets.QTreeWidgetItem, path: tuple[str, ...], node: dict, seen: set) -> None:
+        for k, x in node.items():
+            if self._count >= self.MAX_ITEMS:
+                return
+            p = path + (k,)
+            seen.add(p)
+            self._count += 1
+            item = self._items.get(p)
+            if item is None:
+                item = QtWidgets.QTreeWidgetItem(parent, [path_text((k,)), ""])
+                self._items[p] = item
+                if len(path) < 2:
+                    item.setExpanded(True)
+            text = brief(x, 60) if isinstance(x, dict) else leaf_brief(x)
+            if item.text(1) != text:
+                item.setText(1, text)
+            if isinstance(x, dict):
+                self._fill(item, p, x, seen)
+
+    def value_text(self, path: Sequence[str]) -> str | None:
+        item = self._items.get(tuple(path))
+        return item.text(1) if item is not None else None
+
+
+class ProbeWidget(QtWidgets.QWidget):
+    """One probe: a header (what it probes, the view, the value in brief) and
+    the view that suits its stream (or the one the user picked)."""
+
+    exportRequested = QtCore.Signal(str, str)  # probe key, format
+    closeRequested = QtCore.Signal(str)
+    viewChanged = QtCore.Signal(str, str)  # probe key, view kind
+
+    def __init__(self, buf: ProbeBuffer, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.buf = buf
+        self.spec: ProbeSpec = buf.spec
+        self.mode = buf.spec.view
+        self.views: dict[str, QtWidgets.QWidget] = {}
+        self.stack = QtWidgets.QStackedWidget()
+        self.title = QtWidgets.QLabel(f"<b>{self.spec.key}</b>")
+        self.value = QtWidgets.QLabel()
+        self.value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.combo = QtWidgets.QComboBox()
+        self.combo.addItems(VIEW_KINDS)
+        self.combo.setCurrentText(self.mode)
+        self.combo.currentTextChanged.connect(self._mode_changed)
+        export = QtWidgets.QToolButton()
+        export.setText("Export")
+        export.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(export)
+        for fmt in ("csv", "npy", "gif", "mp4", "png"):
+            menu.addAction(fmt.upper(), lambda f=fmt: self.exportRequested.emit(self.spec.key, f))
+        export.setMenu(menu)
+        close = QtWidgets.QToolButton()
+        close.setText("✕")
+        close.setToolTip("Remove this probe")
+        close.clicked.connect(lambda: self.closeRequested.emit(self.spec.key))
+        head = QtWidgets.QHBoxLayout()
+        head.setContentsMargins(4, 2, 4, 2)
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.combo)
+        head.addWidget(export)
+        head.addWidget(close)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(head)
+        lay.addWidget(self.value)
+        lay.addWidget(self.stack, 1)
+        self.kind = ""
+        self._drawn: tuple[int, int | None, str] | None = None
+        self.frames = 0
+
+    def _mode_changed(self, mode: str) -> None:
+        self.mode = mode
+        self._drawn = None
+        self.viewChanged.emit(self.spec.key, mode)
+        self.refresh(self._at)
+
+    _at: int | None = None
+
+    def view(self, kind: str) -> QtWidgets.QWidget:
+        w = self.views.get(kind)
+        if w is None:
+            cls = {
+                "plot": ScalarPlotView,
+                "bars": BarsView,
+                "image": ImageView,
+                "heatmap": HeatMapView,
+                "tree": TreeView,
+            }
+            w = self.views[kind] = cls[kind]()
+            self.stack.addWidget(w)
+        return w
+
+    def refresh(self, at: int | None = None) -> bool:
+        """Draw the probe's latest value (or the value at step ``at`` when
+        scrubbing); returns whether anything was drawn."""
+        self._at = at
+        key = (self.buf.version, at, self.mode)
+        if key == self._drawn:
+            return False
+        if at is None:
+            latest = self.buf.latest()
+            if latest is None:
+                return False
+            t, v = latest
+        else:
+            try:
+                t, v = at, self.buf.value_at(at)
+            except KeyError:
+                self.value.setText(f"t = {at}: not kept by this probe")
+                self._drawn = key
+                return False
+        kind = classify(v) if self.mode == "auto" else self.mode
+        if kind in ("image", "heatmap") and tensor_leaf(v) is None:
+            kind = "bars"
+        w = self.view(kind)
+        if kind == "plot":
+            ts, ys = self.buf.scalars()
+            w.show_series(ts, ys, at)  # type: ignore[attr-defined]
+        elif kind == "bars":
+            w.show_value(v)  # type: ignore[attr-defined]
+        elif kind in ("image", "heatmap"):
+            w.show_tensor(tensor_leaf(v))  # type: ignore[attr-defined]
+        else:
+            w.show_value(v)  # type: ignore[attr-defined]
+        self.stack.setCurrentWidget(w)
+        self.kind = kind
+        self.value.setText(f" t = {t}: {brief(v, 100)}")
+        self._drawn = key
+        self.frames += 1
+        return True
+
+    def current_view(self) -> QtWidgets.QWidget:
+        return self.stack.currentWidget()
