@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Engine, NetworkHalted, StepError, matrix_neurons, matrix_of
+from .compiled import CompiledEngine
 from .reference import ReferenceEngine
 
-ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine}
+ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "compiled": CompiledEngine}
 DEFAULT_ENGINE = "reference"
 
 
@@ -27,6 +28,7 @@ def make_engine(name: str | None, state: Any, **kwargs: Any) -> Engine:
 __all__ = [
     "ENGINES",
     "DEFAULT_ENGINE",
+    "CompiledEngine",
     "Engine",
     "NetworkHalted",
     "ReferenceEngine",

@@ -1,0 +1,215 @@
+"""The regular part of W as a sparse matrix that Self can edit cheaply.
+
+Rows are input ports ``(f, n, i)``, columns output ports ``(g, m, o)``, both
+interned to indices by the engine. The entries live in COO arrays (the
+truth, with a position per entry); the matrix product uses a CSR built from
+them once, the *main* block, plus a small CSR of the entries added since
+(the *patch*). When Self changes a weight that exists, only its value is
+written (into the COO arrays and, through a kept permutation, into the CSR
+values); a new entry goes to the patch; a removed one is set to 0 and
+forgotten. The main block is rebuilt (one sort, in torch) only when the patch
+or the dead entries grow past a fraction of the whole.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_GROW = 1 << 12
+_DENSE_MAX = 1 << 16  # rows x cols up to which A is also kept dense
+
+
+class PatchedCSR:
+    """``A`` (rows x cols) = main CSR + patch CSR, with in-place value edits."""
+
+    def __init__(self, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.n_rows = 0
+        self.n_cols = 0
+        self._pos: dict[int, int] = {}  # (row << 32 | col) -> position in the COO arrays
+        self._rows = torch.zeros(_GROW, dtype=torch.long)
+        self._cols = torch.zeros(_GROW, dtype=torch.long)
+        self._vals = torch.zeros(_GROW, dtype=torch.float64)
+        self._isfloat = torch.zeros(_GROW, dtype=torch.bool)
+        self._n = 0  # positions used
+        self._n_main = 0  # positions [0, n_main) are in the main CSR
+        self.n_float = 0  # live entries whose weight is a Python float
+        self._dead = 0
+        self._main: torch.Tensor | None = None
+        self._main_vals: torch.Tensor | None = None
+        self._main_slot: torch.Tensor | None = None  # COO position -> CSR value index
+        self._patch: torch.Tensor | None = None
+        self._patch_dirty = False
+        self.version = 0  # bumps on every change of the sparsity pattern
+        self.stamp = 0  # bumps on every change at all (values too)
+        self._dense: tuple[tuple[int, int, int], torch.Tensor] | None = None
+
+    # ---------------------------------------------------------------- building
+    def load(self, rows: list[int], cols: list[int], vals: list[float], n_rows: int, n_cols: int) -> None:
+        """Replace every entry (no duplicates in rows/cols pairs)."""
+        n = len(rows)
+        cap = max(_GROW, n + n // 4)
+        self._rows = torch.zeros(cap, dtype=torch.long)
+        self._cols = torch.zeros(cap, dtype=torch.long)
+        self._vals = torch.zeros(cap, dtype=torch.float64)
+        self._isfloat = torch.zeros(cap, dtype=torch.bool)
+        if n:
+            self._rows[:n] = torch.tensor(rows, dtype=torch.long)
+            self._cols[:n] = torch.tensor(cols, dtype=torch.long)
+            self._vals[:n] = torch.tensor(vals, dtype=torch.float64)
+            self._isfloat[:n] = torch.tensor([type(v) is not int for v in vals], dtype=torch.bool)
+        self.n_float = int(self._isfloat[:n].sum())
+        self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
+        self._n = n
+        self._dead = 0
+        self.n_rows, self.n_cols = n_rows, n_cols
+        self.stamp += 1
+        self._build_main()
+
+    def _build_main(self) -> None:
+        """Compact the live entries and build the main CSR from them (one sort)."""
+        n = self._n
+        live = self._vals[:n] != 0
+        if self._dead:
+            keep = torch.nonzero(live).flatten()
+            for name in ("_rows", "_cols", "_vals", "_isfloat"):
+                arr = getattr(self, name)
+                packed = arr[keep]
+                arr[: packed.shape[0]] = packed
+            n = int(keep.shape[0])
+            rows, cols = self._rows[:n].tolist(), self._cols[:n].tolist()
+            self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
+            self._n = n
+            self._dead = 0
+        rows, cols = self._rows[:n], self._cols[:n]
+        order = torch.argsort(rows * max(self.n_cols, 1) + cols)
+        slot = torch.empty(n, dtype=torch.long)
+        slot[order] = torch.arange(n)
+        counts = torch.bincount(rows, minlength=self.n_rows)
+        crow = torch.zeros(self.n_rows + 1, dtype=torch.long)
+        crow[1:] = torch.cumsum(counts, 0)
+        self._main_crow = crow.to(self.device)
+        self._main_col = cols[order].to(self.device)
+        self._main_vals = self._vals[:n][order].to(self.device)
+        self._main_slot = slot
+        self._main_shape = (self.n_rows, self.n_cols)
+        self._main = None
+        self._n_main = n
+        self._patch = None
+        self._patch_dirty = False
+        self.version += 1
+
+    # ---------------------------------------------------------------- editing
+    def resize(self, n_rows: int, n_cols: int) -> None:
+        if n_rows != self.n_rows or n_cols != self.n_cols:
+            self.n_rows, self.n_cols = n_rows, n_cols
+            self._main = None
+            self._patch_dirty = True
+
+    def get(self, r: int, c: int) -> float:
+        p = self._pos.get((r << 32) | c)
+        return 0.0 if p is None else float(self._vals[p])
+
+    def set(self, r: int, c: int, w: float) -> None:
+        """Set one weight (0 removes the entry)."""
+        key = (r << 32) | c
+        p = self._pos.get(key)
+        if p is not None:
+            self.n_float -= bool(self._isfloat[p])
+            self._write(p, w)
+            if w == 0:
+                del self._pos[key]
+                self._dead += 1
+                self.version += 1
+            return
+        if w == 0:
+            return
+        if self._n == self._rows.shape[0]:
+            self._grow()
+        p = self._n
+        self._n += 1
+        self._rows[p], self._cols[p] = r, c
+        self._pos[key] = p
+        self._write(p, w)
+        self._patch_dirty = True
+        self.version += 1
+
+    def _write(self, p: int, w: float) -> None:
+        self.stamp += 1
+        self._vals[p] = w
+        isfloat = type(w) is not int and w != 0
+        self._isfloat[p] = isfloat
+        self.n_float += isfloat
+        if p < self._n_main:
+            assert self._main_vals is not None and self._main_slot is not None
+            self._main_vals[int(self._main_slot[p])] = w
+        else:
+            self._patch_dirty = True
+
+    def _grow(self) -> None:
+        cap = self._rows.shape[0] * 2
+        for name in ("_rows", "_cols", "_vals", "_isfloat"):
+            arr = getattr(self, name)
+            new = torch.zeros(cap, dtype=arr.dtype)
+            new[: arr.shape[0]] = arr
+            setattr(self, name, new)
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def nnz(self) -> int:
+        return len(self._pos)
+
+    def coo(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The live entries: rows, cols, values, is-float flags (on the CPU)."""
+        n = self._n
+        live = self._vals[:n] != 0
+        if self._dead:
+            return self._rows[:n][live], self._cols[:n][live], self._vals[:n][live], self._isfloat[:n][live]
+        return self._rows[:n], self._cols[:n], self._vals[:n], self._isfloat[:n]
+
+    def _csr(self, crow: torch.Tensor, col: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
+        return torch.sparse_csr_tensor(crow, col, vals, (self.n_rows, self.n_cols), check_invariants=False)
+
+    def matrices(self) -> list[torch.Tensor]:
+        """The CSR blocks whose sum is A (main, and the patch when it has entries)."""
+        if self._n - self._n_main > max(1024, self._n_main // 8) or self._dead > max(1024, self._n_main // 4):
+            self._build_main()
+        if self._main is None or self._main.shape != (self.n_rows, self.n_cols):
+            crow = self._main_crow
+            if crow.shape[0] < self.n_rows + 1:
+                pad = crow[-1:].expand(self.n_rows + 1 - crow.shape[0])
+                crow = torch.cat([crow, pad])
+                self._main_crow = crow
+            assert self._main_vals is not None
+            self._main = self._csr(crow, self._main_col, self._main_vals)
+        if self._patch_dirty:
+            lo, hi = self._n_main, self._n
+            if hi > lo:
+                rows, cols, vals = self._rows[lo:hi], self._cols[lo:hi], self._vals[lo:hi]
+                order = torch.argsort(rows * max(self.n_cols, 1) + cols)
+                counts = torch.bincount(rows, minlength=self.n_rows)
+                crow = torch.zeros(self.n_rows + 1, dtype=torch.long)
+                crow[1:] = torch.cumsum(counts, 0)
+                self._patch = self._csr(
+                    crow.to(self.device), cols[order].to(self.device), vals[order].to(self.device)
+                )
+            else:
+                self._patch = None
+            self._patch_dirty = False
+        return [self._main] if self._patch is None else [self._main, self._patch]
+
+    def matvec(self, y: torch.Tensor) -> torch.Tensor:
+        """``A @ y`` (y: float64 [n_cols]). Small matrices go dense: a sparse
+        product costs ~0.4 ms of dispatch however few its entries."""
+        if self.n_rows * self.n_cols <= _DENSE_MAX:
+            if self._dense is None or self._dense[0] != (self.stamp, self.n_rows, self.n_cols):
+                rows, cols, vals, _ = self.coo()
+                d = torch.zeros((self.n_rows, self.n_cols), dtype=torch.float64)
+                d[rows, cols] = vals
+                self._dense = ((self.stamp, self.n_rows, self.n_cols), d.to(self.device))
+            return self._dense[1] @ y
+        blocks = self.matrices()
+        x = blocks[0] @ y
+        for b in blocks[1:]:
+            x = x + b @ y
+        return x

@@ -1,0 +1,741 @@
+"""The compiled engine: the step of SPEC §3 as sparse products and batched calls.
+
+It computes exactly what ``ReferenceEngine`` computes (tested against it on
+every example and on random networks), in another form:
+
+* Ports are interned to indices: input ports ``(f, n, i)`` are the rows of
+  W, output ports ``(g, m, o)`` its columns. The regular entries of W (six
+  labels down to a number) are a :class:`PatchedCSR`.
+* The state ``y`` is held by parts (see ``_batched``): the root numbers of all
+  outputs as one float64 vector, root tensors stacked per stream kind
+  (shape, dtype), and the children of the V-values that have any ("rest":
+  word counts, matrix fragments) as nested dicts.
+* Down movement: ``x = A @ y`` for the numbers (one CSR matvec), one CSR x
+  dense product per tensor kind, and V-value arithmetic for the rest along
+  the columns that hold any. Whether a number is an int (as the reference
+  keeps it when every term is an int) is tracked alongside.
+* Up movement: one call per neuron type for all its active instances (its
+  batched form, ``_batched.BUILTIN_KERNELS`` for the built-ins), or
+  ``NeuronType.fn`` instance by instance.
+* Self: when W is read only by Self's ``accum`` row with weight 1 (the usual
+  wiring), W is never copied: Self's ``delta`` is applied to the sparse
+  matrix in place (value edits write the CSR values; new entries go to a
+  small patch), and to a nested dict kept for reading.
+
+Anything else (W with reserved keys or leaves at other depths, W read by
+other neurons, a replaced Self, fields that modulate Self) runs that step
+with the reference's own code on materialized dicts, then compiles the
+result again: always right, only slower.
+
+Known difference: numbers are float64 inside, so ints beyond 2**53 (which
+the reference keeps exact) lose precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from .. import vvalue as vv
+from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neuron
+from ..vvalue import NUMBER, TENSOR, VValueError
+from . import reference
+from ._batched import BUILTIN_KERNELS, Batch, Column, Kind, ParamTable, Rows, kind_of
+from ._sparse import PatchedCSR
+from .base import MATRIX_OUTPUT, Engine, FieldGains, NetworkHalted, NeuronId, Params, State, StepError
+from .base import canonical_state, matrix_neurons, matrix_of
+
+SELF: NeuronId = (SELF_TYPE, SELF_NAME)
+M_PORT = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
+ACCUM_PORT = (SELF_TYPE, SELF_NAME, "accum")
+DELTA_PORT = (SELF_TYPE, SELF_NAME, "delta")
+Port = tuple[str, str, str]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    d = torch.device(device)
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return d
+
+
+def _number(x: float, isint: bool) -> Any:
+    return int(x) if isint else x
+
+
+class _Parts:
+    """The values of a set of ports by parts: numbers, tensors by kind, rest."""
+
+    __slots__ = ("num", "isint", "tens", "rest")
+
+    def __init__(self, num: torch.Tensor, isint: torch.Tensor, tens: Rows, rest: dict[int, Any]) -> None:
+        self.num, self.isint, self.tens, self.rest = num, isint, tens, rest
+
+    def column(self) -> Column:
+        return Column(self.num, self.isint, self.tens, self.rest)
+
+    def value(self, p: int) -> vv.VValue:
+        """Port ``p`` as a canonical V-value."""
+        out: dict[str, Any] = dict(self.rest.get(p) or {})
+        if p < self.num.shape[0]:
+            x = float(self.num[p])
+            if x != 0:
+                out[NUMBER] = _number(x, bool(self.isint[p]))
+        for rows, data in self.tens.values():
+            hit = torch.nonzero(rows == p).flatten()
+            if hit.numel():
+                out[TENSOR] = data[int(hit[0])]
+        return out
+
+    def ports(self) -> list[int]:
+        """Every port with a value."""
+        seen = set(torch.nonzero(self.num).flatten().tolist())
+        for rows, _ in self.tens.values():
+            seen.update(rows.tolist())
+        seen.update(self.rest)
+        return sorted(seen)
+
+
+class CompiledEngine(Engine):
+    """Sparse-matrix, batched engine (``device``: "auto", "cpu" or "cuda")."""
+
+    name = "compiled"
+
+    def __init__(self, state: Mapping[str, Any], *, device: str = "auto", **kwargs: Any) -> None:
+        self.device = resolve_device(device)
+        super().__init__(state, **kwargs)
+
+    # ================================================================ state in and out
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self._load(canonical_state(state))
+
+    def _load(self, y: State) -> None:
+        """Compile a canonical state: W into the sparse matrix, y into parts."""
+        self._in: dict[Port, int] = {}
+        self._in_keys: list[Port] = []
+        self._out: dict[Port, int] = {}
+        self._out_keys: list[Port] = []
+        self._neuron_in: dict[NeuronId, dict[str, int]] = {}
+        self._neuron_out: dict[NeuronId, list[int]] = {}
+        self._row_count: list[int] = []
+        self._count: dict[NeuronId, int] = {}
+        self._m_readers = 0
+        self._sv = 0  # bumps when the active part or the rows of W change
+        self._struct_cache: tuple[int, Any] | None = None
+        self._kind_cache: dict[Any, Any] = {}
+        self._A = PatchedCSR(self.device)
+        w = matrix_of(y)
+        self._w: dict[str, Any] = {}
+        self._ref: State | None = None  # the state, when this network runs the reference's way
+        self._slow = "" if self._compile_matrix(w) else "W has entries that are not six labels to a number"
+        if not self._slow:
+            self._slow = self._self_pattern_problem()
+        if self._slow:
+            self._ref = y
+            return
+        self._intern_out(M_PORT)
+        self._y = self._parts_of(y)
+
+    def _parts_of(self, y: State) -> _Parts:
+        nums: dict[int, Any] = {}
+        by_kind: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
+        rest: dict[int, Any] = {}
+        for f, names in y.items():
+            for n, outs in names.items():
+                for o, v in outs.items():
+                    if (f, n, o) == M_PORT:
+                        continue
+                    p = self._intern_out((f, n, o))
+                    if NUMBER in v:
+                        nums[p] = v[NUMBER]
+                    t = v.get(TENSOR)
+                    if t is not None:
+                        rows, ts = by_kind.setdefault(kind_of(t), ([], []))
+                        rows.append(p)
+                        ts.append(t.to(self.device))
+                    if len(v) > (NUMBER in v) + (TENSOR in v):
+                        rest[p] = {k: c for k, c in v.items() if k != NUMBER and k != TENSOR}
+        n = len(self._out_keys)
+        num = torch.zeros(n, dtype=torch.float64)
+        isint = torch.ones(n, dtype=torch.bool)
+        if nums:
+            idx = torch.tensor(list(nums), dtype=torch.long)
+            num[idx] = torch.tensor([float(x) for x in nums.values()], dtype=torch.float64)
+            isint[idx] = torch.tensor([type(x) is int for x in nums.values()])
+        tens = {
+            k: (torch.tensor(rows, dtype=torch.long, device=self.device), torch.stack(ts))
+            for k, (rows, ts) in by_kind.items()
+        }
+        return _Parts(num.to(self.device), isint.to(self.device), tens, rest)
+
+    def _compile_matrix(self, w: Mapping[str, Any]) -> bool:
+        """Load W's entries into the sparse matrix; False if W is not regular."""
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[Any] = []
+        nested: dict[str, Any] = {}
+        for f, names in w.items():
+            if f.startswith(":") or type(names) is not dict:
+                return False
+            for n, ins in names.items():
+                if n.startswith(":") or type(ins) is not dict:
+                    return False
+                for i, row in ins.items():
+                    if i.startswith(":") or type(row) is not dict:
+                        return False
+                    r = self._intern_in((f, n, i))
+                    for g, ms in row.items():
+                        if g.startswith(":") or type(ms) is not dict:
+                            return False
+                        for m, os in ms.items():
+                            if m.startswith(":") or type(os) is not dict:
+                                return False
+                            for o, x in os.items():
+                                if o.startswith(":") or not vv.is_number(x):
+                                    return False
+                                c = self._intern_out((g, m, o))
+                                rows.append(r)
+                                cols.append(c)
+                                vals.append(x)
+                                self._entry_added(r, (f, n), (g, m, o))
+                            nested.setdefault(f, {}).setdefault(n, {}).setdefault(i, {}).setdefault(g, {})[
+                                m
+                            ] = dict(os)
+        self._w = nested
+        self._A.load(rows, cols, vals, len(self._in_keys), len(self._out_keys))
+        return True
+
+    def _self_pattern_problem(self) -> str:
+        try:
+            self_type = self.registry.get(SELF_TYPE)
+        except RegistryError:
+            return "no Self type"
+        if self_type.fn is not self_neuron.fn:
+            return "Self is not the built-in Self"
+        accum_row = vv.get_in(self._w, ACCUM_PORT)
+        if (
+            accum_row != {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}
+            or type(accum_row[SELF_TYPE][SELF_NAME][MATRIX_OUTPUT]) is not int
+        ):
+            return "Self's accum row is not W with weight 1"
+        if self._m_readers != 1:
+            return "W is read by other neurons"
+        return ""
+
+    def _intern_in(self, port: Port) -> int:
+        p = self._in.get(port)
+        if p is None:
+            p = self._in[port] = len(self._in_keys)
+            self._in_keys.append(port)
+            self._row_count.append(0)
+            self._neuron_in.setdefault((port[0], port[1]), {})[port[2]] = p
+        return p
+
+    def _intern_out(self, port: Port) -> int:
+        p = self._out.get(port)
+        if p is None:
+            p = self._out[port] = len(self._out_keys)
+            self._out_keys.append(port)
+            self._neuron_out.setdefault((port[0], port[1]), []).append(p)
+        return p
+
+    def _entry_added(self, r: int, to: NeuronId, frm: Port) -> None:
+        self._row_count[r] += 1
+        if self._row_count[r] == 1:
+            self._sv += 1
+        for nid in (to, (frm[0], frm[1])):
+            c = self._count.get(nid, 0)
+            self._count[nid] = c + 1
+            if c == 0:
+                self._sv += 1
+        if frm == M_PORT:
+            self._m_readers += 1
+
+    def _entry_removed(self, r: int, to: NeuronId, frm: Port) -> None:
+        self._row_count[r] -= 1
+        if self._row_count[r] == 0:
+            self._sv += 1
+        for nid in (to, (frm[0], frm[1])):
+            self._count[nid] -= 1
+            if self._count[nid] == 0:
+                del self._count[nid]
+                self._sv += 1
+        if frm == M_PORT:
+            self._m_readers -= 1
+
+    def state(self) -> State:
+        if self._ref is not None:
+            return {f: {n: dict(o) for n, o in names.items()} for f, names in self._ref.items()}
+        out: State = {}
+        for p in self._y.ports():
+            v = self._export(self._y.value(p))
+            if v:
+                f, n, o = self._out_keys[p]
+                out.setdefault(f, {}).setdefault(n, {})[o] = v
+        if self._w:
+            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self._matrix_copy()
+        return out
+
+    def _export(self, v: vv.VValue) -> vv.VValue:
+        t = v.get(TENSOR)
+        if t is not None and t.device.type != "cpu":
+            v = dict(v)
+            v[TENSOR] = t.cpu()
+        return v
+
+    def _matrix_copy(self) -> vv.VValue:
+        return {
+            f: {
+                n: {
+                    i: {g: {m: dict(os) for m, os in ms.items()} for g, ms in row.items()}
+                    for i, row in ins.items()
+                }
+                for n, ins in names.items()
+            }
+            for f, names in self._w.items()
+        }
+
+    # -- cheaper forms of the base conveniences
+    def matrix(self) -> vv.VValue:
+        if self._ref is not None:
+            return super().matrix()
+        return self._matrix_copy()
+
+    def output(self, type: str, name: str, output: str) -> vv.VValue:
+        if self._ref is not None:
+            return super().output(type, name, output)
+        if (type, name, output) == M_PORT:
+            return self._matrix_copy()
+        p = self._out.get((type, name, output))
+        if p is None:
+            return {}
+        return self._export(self._y.value(p))
+
+    def active(self) -> list[NeuronId]:
+        if self._ref is not None:
+            return super().active()
+        return list(self._count)
+
+    def stats(self) -> dict[str, int]:
+        if self._ref is not None:
+            return super().stats()
+        return {"t": self.t, "active": len(self._count), "nonzeros": self._A.nnz}
+
+    # ================================================================ the step
+    def step(self) -> None:
+        if self._ref is not None:
+            if not matrix_of(self._ref):
+                raise NetworkHalted(self.t)
+        elif not self._w:
+            raise NetworkHalted(self.t)
+        gains = self.field_gains()
+        params = self.effective_params(gains)
+        if self._ref is not None or (gains is not None and (SELF in gains.inputs or SELF in gains.outputs)):
+            y = self._ref if self._ref is not None else self.state()
+            self._load(reference.step(y, params, self.registry, self.t, gains))
+        else:
+            self._fast_step(params, gains)
+        self.t += 1
+
+    def _fast_step(self, params: Params, gains: FieldGains | None) -> None:
+        t = self.t
+        y = self._padded(self._y)
+        if gains is not None and gains.outputs:
+            y = self._scaled(y, self._out_gains(gains.outputs), len(self._out_keys))
+        x = self._down(y)
+        if gains is not None and gains.inputs:
+            x = self._scaled(x, self._in_gains(gains.inputs), len(self._in_keys))
+        struct = self._structure()
+        outputs: list[tuple[torch.Tensor, list[int], Column]] = []
+        xcol = x.column()
+        for type_id, names, ntype in struct["types"]:
+            info = struct["inputs"][type_id]
+            if ntype is None:
+                raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
+            batch = Batch(
+                len(names),
+                {i: xcol.take(idx, complete) for i, (idx, complete) in info["idx"].items()},
+                self.device,
+            )
+            table = ParamTable(ntype.params, params.get(type_id, {}), names, self.device)
+            result = self._run_type(ntype, batch, table, names, info["names"], t + 1)
+            for o, col in result.items():
+                idx, idx_list = self._out_index(struct, type_id, names, o)
+                outputs.append((idx, idx_list, col))
+        delta = x.value(self._in[DELTA_PORT]) if DELTA_PORT in self._in else {}
+        # everything computed: commit
+        self._y = self._assemble(outputs)
+        if delta:
+            self._apply_delta(delta)
+
+    # ---------------------------------------------------------------- down movement
+    def _padded(self, y: _Parts) -> _Parts:
+        n = len(self._out_keys)
+        k = y.num.shape[0]
+        if k == n:
+            return y
+        zeros = torch.zeros(n - k, dtype=torch.float64, device=self.device)
+        ones = torch.ones(n - k, dtype=torch.bool, device=self.device)
+        return _Parts(torch.cat([y.num, zeros]), torch.cat([y.isint, ones]), y.tens, y.rest)
+
+    def _down(self, y: _Parts) -> _Parts:
+        A = self._A
+        n_in = len(self._in_keys)
+        A.resize(n_in, len(self._out_keys))
+        num = A.matvec(y.num)
+        isint = self._x_isint(y, num)
+        tens = self._down_tensors(y, n_in) if y.tens else {}
+        rest = self._down_rest(y) if y.rest else {}
+        return _Parts(num, isint, tens, rest)
+
+    def _x_isint(self, y: _Parts, num: torch.Tensor) -> torch.Tensor:
+        """Where the reference would hold an int: every term of the sum an int."""
+        A = self._A
+        zero = num == 0
+        if A.n_float == A.nnz:
+            return zero
+        present = y.num != 0
+        float_vals = bool((present & ~y.isint).any())
+        if A.n_float == 0 and not float_vals:
+            return torch.ones_like(zero)
+        if not bool((present & y.isint).any()):
+            return zero
+        rows, cols, _, isfloat = A.coo()
+        rows, cols, isfloat = rows.to(self.device), cols.to(self.device), isfloat.to(self.device)
+        tainted = present[cols] & (isfloat | ~y.isint[cols])
+        taint = torch.zeros(num.shape[0], dtype=torch.float64, device=self.device)
+        taint.index_add_(0, rows, tainted.double())
+        return (taint == 0) | zero
+
+    def _down_tensors(self, y: _Parts, n_in: int) -> Rows:
+        out: Rows = {}
+        for kind, (ports, data) in y.tens.items():
+            key = (kind, self._A.version, self._A.stamp, n_in, tuple(ports.tolist()))
+            cached = self._kind_cache.get(kind)
+            if cached is None or cached[0] != key:
+                cached = (key, self._kind_block(ports, kind[1]))
+                self._kind_cache[kind] = cached
+            rows, block, entries = cached[1]
+            if rows.numel() == 0:
+                continue
+            if block is not None:
+                prod = block @ data.reshape(data.shape[0], -1)
+                out[kind] = (rows, prod.reshape((rows.shape[0], *kind[0])))
+            else:  # dtypes that sparse products do not take: term by term, as the reference
+                acc: list[Any] = [None] * rows.shape[0]
+                for r, c, w in entries:
+                    acc[r] = vv._add(acc[r], vv._scale(w, data[c]))
+                out[kind] = (rows, torch.stack(acc))
+        if len(out) > 1:
+            out = self._merge_kinds(out)
+        return out
+
+    def _kind_block(self, ports: torch.Tensor, dtype: torch.dtype) -> tuple[Any, Any, Any]:
+        """The columns of A for the ports holding one tensor kind, rows compressed."""
+        rows, cols, vals, isfloat = self._A.coo()
+        colmap = torch.full((len(self._out_keys),), -1, dtype=torch.long)
+        colmap[ports.cpu()] = torch.arange(ports.shape[0])
+        local = colmap[cols]
+        sel = local >= 0
+        r, c, v, fl = rows[sel], local[sel], vals[sel], isfloat[sel]
+        out_rows, inv = torch.unique(r, return_inverse=True)
+        if dtype in (torch.float32, torch.float64):
+            block = torch.sparse_coo_tensor(
+                torch.stack([inv, c]), v.to(dtype), (out_rows.shape[0], ports.shape[0])
+            ).coalesce()
+            return out_rows.to(self.device), block.to_sparse_csr().to(self.device), None
+        weights = [x if f else int(x) for x, f in zip(v.tolist(), fl.tolist(), strict=True)]
+        entries = list(zip(inv.tolist(), c.tolist(), weights, strict=True))
+        return out_rows.to(self.device), None, entries
+
+    def _merge_kinds(self, tens: Rows) -> Rows:
+        """Ports that receive tensors of two kinds: added as the reference adds
+        them (dtype promotion, or a VValueError for shapes that differ)."""
+        owner: dict[int, list[tuple[Kind, int]]] = {}
+        for kind, (rows, _) in tens.items():
+            for k, p in enumerate(rows.tolist()):
+                owner.setdefault(p, []).append((kind, k))
+        mixed = {p: hits for p, hits in owner.items() if len(hits) > 1}
+        if not mixed:
+            return tens
+        drop: dict[Kind, set[int]] = {}
+        extra: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
+        for p, hits in mixed.items():
+            s = None
+            for kind, k in hits:
+                try:
+                    s = vv._add(s, tens[kind][1][k])
+                except VValueError as e:
+                    port = "/".join(self._in_keys[p])
+                    raise VValueError(f"input {port}: {e.reason}") from None
+                drop.setdefault(kind, set()).add(k)
+            rows_, ts = extra.setdefault(kind_of(s), ([], []))
+            rows_.append(p)
+            ts.append(s)
+        out: Rows = {}
+        for kind, (rows, data) in tens.items():
+            gone = drop.get(kind)
+            if gone:
+                keep = torch.tensor([k not in gone for k in range(rows.shape[0])], device=rows.device)
+                rows, data = rows[keep], data[keep]
+            if rows.numel():
+                out[kind] = (rows, data)
+        for kind, (ps, ts) in extra.items():
+            new_rows = torch.tensor(ps, dtype=torch.long, device=self.device)
+            if kind in out:
+                out[kind] = (torch.cat([out[kind][0], new_rows]), torch.cat([out[kind][1], torch.stack(ts)]))
+            else:
+                out[kind] = (new_rows, torch.stack(ts))
+        return out
+
+    def _down_rest(self, y: _Parts) -> dict[int, Any]:
+        rows, cols, vals, isfloat = self._A.coo()
+        ports = torch.tensor(list(y.rest), dtype=torch.long)
+        sel = torch.isin(cols, ports)
+        acc: dict[int, Any] = {}
+        for r, c, w, f in zip(
+            rows[sel].tolist(), cols[sel].tolist(), vals[sel].tolist(), isfloat[sel].tolist(), strict=True
+        ):
+            s = vv._add(acc.get(r), vv._scale(w if f else int(w), y.rest[c]))
+            if s is None:
+                acc.pop(r, None)
+            else:
+                acc[r] = s
+        return acc
+
+    # ---------------------------------------------------------------- field gains
+    def _out_gains(self, gains: Mapping[NeuronId, float]) -> dict[int, float]:
+        return {p: g for nid, g in gains.items() for p in self._neuron_out.get(nid, ())}
+
+    def _in_gains(self, gains: Mapping[NeuronId, float]) -> dict[int, float]:
+        return {p: g for nid, g in gains.items() for p in self._neuron_in.get(nid, {}).values()}
+
+    def _scaled(self, v: _Parts, gains: dict[int, float], n: int) -> _Parts:
+        """Each port's value times its gain, as ``vvalue.scale`` does it."""
+        if not gains:
+            return v
+        ports = torch.tensor(list(gains), dtype=torch.long, device=self.device)
+        g = torch.ones(n, dtype=torch.float64, device=self.device)
+        g[ports] = torch.tensor([float(x) for x in gains.values()], dtype=torch.float64, device=self.device)
+        gint = torch.ones(n, dtype=torch.bool, device=self.device)
+        gint[ports] = torch.tensor([type(x) is int for x in gains.values()], device=self.device)
+        num = v.num * g
+        isint = (v.isint & gint) | (num == 0)
+        tens: Rows = {}
+        for kind, (rows, data) in v.tens.items():
+            s = g[rows]
+            keep = s != 0
+            if not bool(keep.all()):
+                rows, data, s = rows[keep], data[keep], s[keep]
+            if rows.numel():
+                tens[kind] = (rows, data * s.to(data.dtype).reshape((-1,) + (1,) * (data.dim() - 1)))
+        rest: dict[int, Any] = {}
+        for p, children in v.rest.items():
+            c = gains.get(p, 1)
+            if c != 0:
+                s2 = vv._scale(c, children)
+                if s2 is not None:
+                    rest[p] = s2
+        return _Parts(num, isint, tens, rest)
+
+    # ---------------------------------------------------------------- up movement
+    def _structure(self) -> dict[str, Any]:
+        """Active instances by type and the index arrays that gather their
+        inputs: rebuilt only when the active part or the rows of W change."""
+        if self._struct_cache is not None and self._struct_cache[0] == self._sv:
+            return self._struct_cache[1]
+        by_type: dict[str, list[str]] = {}
+        for f, n in self._count:
+            if (f, n) != SELF:
+                by_type.setdefault(f, []).append(n)
+        types: list[tuple[str, list[str], NeuronType | None]] = []
+        inputs: dict[str, Any] = {}
+        for f, names in by_type.items():
+            ntype = self.registry.get(f) if f in self.registry else None
+            types.append((f, names, ntype))
+            per_name: dict[str, list[int]] = {}
+            inst_names: list[list[str]] = []
+            for r, n in enumerate(names):
+                mine = [(i, p) for i, p in self._neuron_in.get((f, n), {}).items() if self._row_count[p] > 0]
+                inst_names.append([i for i, _ in mine])
+                for i, p in mine:
+                    if ntype is not None and not ntype.variadic_inputs and i not in ntype.inputs:
+                        continue
+                    per_name.setdefault(i, [-1] * len(names))[r] = p
+            idx = {
+                i: (torch.tensor(ps, dtype=torch.long, device=self.device), -1 not in ps)
+                for i, ps in per_name.items()
+            }
+            inputs[f] = {"idx": idx, "names": inst_names}
+        struct = {"types": types, "inputs": inputs, "out": {}}
+        self._struct_cache = (self._sv, struct)
+        return struct
+
+    def _out_index(
+        self, struct: dict[str, Any], type_id: str, names: list[str], o: str
+    ) -> tuple[torch.Tensor, list[int]]:
+        cached = struct["out"].get((type_id, o))
+        if cached is None:
+            ps = [self._intern_out((type_id, n, o)) for n in names]
+            cached = (torch.tensor(ps, dtype=torch.long, device=self.device), ps)
+            struct["out"][(type_id, o)] = cached
+        return cached
+
+    def _run_type(
+        self,
+        ntype: NeuronType,
+        batch: Batch,
+        table: ParamTable,
+        names: list[str],
+        inst_inputs: list[list[str]],
+        t: int,
+    ) -> dict[str, Column]:
+        kernel = ntype.batched
+        if kernel is None:
+            builtin = BUILTIN_KERNELS.get(ntype.id)
+            if builtin is not None and _builtin_fn(ntype.id) is ntype.fn:
+                kernel = builtin
+        if kernel is not None:
+            try:
+                result = kernel(batch, table)
+            except Exception:  # found again, and named, instance by instance
+                result = None
+            if result is not None:
+                return result
+        return self._per_instance(ntype, batch, table, names, inst_inputs, t)
+
+    def _per_instance(
+        self,
+        ntype: NeuronType,
+        batch: Batch,
+        table: ParamTable,
+        names: list[str],
+        inst_inputs: list[list[str]],
+        t: int,
+    ) -> dict[str, Column]:
+        values = {i: col.values() for i, col in batch.columns.items()}
+        outs: dict[str, list[Any]] = {}
+        for r, n in enumerate(names):
+            x = {i: (values[i][r] if i in values else {}) for i in inst_inputs[r]}
+            try:
+                result = ntype.call(x, table.row(r))
+                if not isinstance(result, Mapping):
+                    raise TypeError(f"returned {type(result).__name__}, not a map of outputs")
+                for o, v in result.items():
+                    try:
+                        c = vv.canon(v)
+                    except VValueError as e:
+                        raise VValueError(f"output {o!r}: {e}") from None
+                    if c:
+                        outs.setdefault(o, [None] * len(names))[r] = c
+            except Exception as e:  # a neuron's fault is reported, never a crash
+                raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, n)) from e
+        return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
+
+    def _assemble(self, outputs: list[tuple[torch.Tensor, list[int], Column]]) -> _Parts:
+        n = len(self._out_keys)
+        num = torch.zeros(n, dtype=torch.float64, device=self.device)
+        isint = torch.ones(n, dtype=torch.bool, device=self.device)
+        pieces: dict[Kind, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        rest: dict[int, Any] = {}
+        for idx, idx_list, col in outputs:
+            num[idx] = col.num
+            isint[idx] = col.isint
+            for kind, (rows, data) in col.tensors.items():
+                pieces.setdefault(kind, []).append((idx[rows], data))
+            for r, v in col.rest.items():
+                rest[idx_list[r]] = v
+        tens: Rows = {}
+        for kind, ps in pieces.items():
+            if len(ps) == 1:
+                tens[kind] = ps[0]
+            else:
+                tens[kind] = (torch.cat([p for p, _ in ps]), torch.cat([d for _, d in ps]))
+        return _Parts(num, isint, tens, rest)
+
+    # ---------------------------------------------------------------- Self
+    def _apply_delta(self, delta: vv.VValue) -> None:
+        """W += delta: weights in place, new entries patched, W kept nested."""
+        edits: list[tuple[str, str, str, str, str, str, Any]] = []
+        regular = True
+        for f, names in delta.items():
+            if f.startswith(":") or type(names) is not dict:
+                regular = False
+                break
+            for n, ins in names.items():
+                if n.startswith(":") or type(ins) is not dict:
+                    regular = False
+                    break
+                for i, row in ins.items():
+                    if i.startswith(":") or type(row) is not dict:
+                        regular = False
+                        break
+                    for g, ms in row.items():
+                        if g.startswith(":") or type(ms) is not dict:
+                            regular = False
+                            break
+                        for m, os in ms.items():
+                            if m.startswith(":") or type(os) is not dict:
+                                regular = False
+                                break
+                            for o, dw in os.items():
+                                if o.startswith(":") or not vv.is_number(dw):
+                                    regular = False
+                                    break
+                                edits.append((f, n, i, g, m, o, dw))
+        if not regular:
+            state = self.state()
+            outs = state.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})
+            outs[MATRIX_OUTPUT] = vv.add(outs.get(MATRIX_OUTPUT, {}), delta)
+            self._load(canonical_state(state))
+            return
+        touches_self = False
+        for f, n, i, g, m, o, dw in edits:
+            touches_self = touches_self or (f, n, i) == ACCUM_PORT or (g, m, o) == M_PORT
+            self._edit(f, n, i, g, m, o, dw)
+        if touches_self:
+            self._slow = self._self_pattern_problem()
+            if self._slow:
+                self._load(canonical_state(self.state()))
+
+    def _edit(self, f: str, n: str, i: str, g: str, m: str, o: str, dw: Any) -> None:
+        path = [self._w]
+        node = self._w
+        for k in (f, n, i, g, m):
+            node = node.setdefault(k, {})
+            path.append(node)
+        old = node.get(o)
+        new = vv._add(old, dw)
+        r = self._intern_in((f, n, i))
+        c = self._intern_out((g, m, o))
+        if new is None:
+            node.pop(o, None)
+            for depth in range(5, 0, -1):  # prune dicts left empty
+                if path[depth]:
+                    break
+                del path[depth - 1][(f, n, i, g, m)[depth - 1]]
+        else:
+            node[o] = new
+        self._A.resize(len(self._in_keys), len(self._out_keys))
+        self._A.set(r, c, 0 if new is None else new)
+        if old is None and new is not None:
+            self._entry_added(r, (f, n), (g, m, o))
+        elif old is not None and new is None:
+            self._entry_removed(r, (f, n), (g, m, o))
+
+
+def _builtin_fn(type_id: str) -> Any:
+    """The function of the built-in type ``type_id`` (to check that a
+    registry's type of that id is the built-in before using its kernel)."""
+    if type_id == SELF_TYPE:
+        return self_neuron.fn
+    try:
+        from dmm_studio_nodes import core
+    except ImportError:  # pragma: no cover
+        return None
+    t = getattr(core, type_id, None)
+    return t.fn if isinstance(t, NeuronType) else None
