@@ -86,7 +86,9 @@ class WeightPipe(PipeItem):
     weight: Any = None
     live_only = False  # a wire of W_t that the design does not have
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < 0.35:  # far out: a thin line, no label, no antialiasing
             painter.setPen(QPen(self.pen().color(), 1))
@@ -101,7 +103,8 @@ class WeightPipe(PipeItem):
         f = QFont()
         f.setPointSizeF(8)
         painter.setFont(f)
-        r = QRectF(mid.x() - 22, mid.y() - 9, 44, 18)
+        # above the direction arrow (a child item at the middle of the path)
+        r = QRectF(mid.x() - 22, mid.y() - 29, 44, 17)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(30, 30, 34, 220))
         painter.drawRoundedRect(r, 4, 4)
@@ -110,13 +113,7 @@ class WeightPipe(PipeItem):
         painter.restore()
 
     def boundingRect(self) -> QRectF:  # room for the label
-        return super().boundingRect().adjusted(-24, -10, 24, 10)
-
-    def mouseDoubleClickEvent(self, event: Any) -> None:
-        viewer = self.scene().viewer() if self.scene() else None
-        if viewer is not None and hasattr(viewer, "pipe_double_clicked"):
-            viewer.pipe_double_clicked.emit(self, event.scenePos())
-        event.accept()
+        return super().boundingRect().adjusted(-24, -32, 24, 10)
 
 
 # the viewer builds its pipes from this module global: make them ours
@@ -136,7 +133,9 @@ class NeuronNodeItem(NodeItem):
         self.type_label.setFont(f)
         self.type_label.setPos(4, -16)
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < 0.35:
             # level of detail: a filled box, no children's text (proxy mode)
@@ -222,6 +221,35 @@ class DMMViewer(NodeViewer):
         else:
             super().dragMoveEvent(event)
 
+    pipe_established = Signal(object)
+
+    def establish_connection(self, start_port: Any, end_port: Any) -> None:
+        # the viewer also redraws a wire itself (a click on a wire that moves
+        # nothing): tell the canvas, which tracks every pipe with its weight
+        super().establish_connection(start_port, end_port)
+        for pipe in start_port.connected_pipes:
+            if end_port in (pipe.input_port, pipe.output_port):
+                self.pipe_established.emit(pipe)
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        # a double-click on a wire edits its weight (and does not detach it)
+        if self._LIVE_PIPE.isVisible():
+            if self._detached_port is not None and self._start_port is not None:
+                self.establish_connection(self._start_port, self._detached_port)
+            self._detached_port = None
+            self.end_live_connection()
+        pos = self.mapToScene(event.position().toPoint())
+        for item in self._items_near(pos, None, 8, 8):
+            if isinstance(item, WeightPipe):
+                self.pipe_double_clicked.emit(item, pos)
+                return
+        super().mouseDoubleClickEvent(event)
+
+    def dropEvent(self, event: Any) -> None:
+        pos = self.mapToScene(event.position().toPoint())
+        event.setDropAction(Qt.DropAction.CopyAction)
+        self.data_dropped.emit(event.mimeData(), pos.toPoint())
+
     def contextMenuEvent(self, event: Any) -> None:
         # our own menus (the canvas connects context_requested)
         self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
@@ -251,9 +279,8 @@ class DMMGraph(NodeGraph):
     def get_unique_name(self, name: str) -> str:
         return name
 
-    @staticmethod
-    def _port_key(view: Any) -> Port:
-        node = view.node
+    def _port_key(self, view: Any) -> Port:
+        node = self._model.nodes[view.node.id]
         return (*node._neuron, view.name)  # type: ignore[return-value]
 
     def _pairs(self, pairs: Iterable[Any]) -> list[tuple[Port, Port]]:
@@ -321,6 +348,7 @@ class Canvas(QObject):
         self.graph.node_selected.connect(lambda *_: self._emit_selection())
         self.viewer.scene().selectionChanged.connect(self._emit_selection)
         self.viewer.pipe_double_clicked.connect(self._edit_pipe_weight)
+        self.viewer.pipe_established.connect(self._on_pipe_established)
         self.viewer.tab_requested.connect(self.tab_requested)
         self.viewer.context_requested.connect(self._context_menu)
         self._unsub = None
@@ -380,7 +408,7 @@ class Canvas(QObject):
             return
         ins, outs = ports_of(self.doc.network, nid, self.registry)
         if self.live is not None:
-            for (to, frm) in self.live:
+            for to, frm in self.live:
                 if to[:2] == nid and to[2] not in ins:
                     ins.append(to[2])
                 if frm[:2] == nid and frm[2] not in outs:
@@ -567,7 +595,9 @@ class Canvas(QObject):
                     self._sync_ports(nid)
 
     # ------------------------------------------------------------- gestures
-    def _on_wires_requested(self, disconnected: list[tuple[Port, Port]], connected: list[tuple[Port, Port]]) -> None:
+    def _on_wires_requested(
+        self, disconnected: list[tuple[Port, Port]], connected: list[tuple[Port, Port]]
+    ) -> None:
         self.doc.rewire(disconnected, connected)
         # the viewer may have removed or drawn pipes itself: redraw what the model says
         target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)
@@ -580,6 +610,18 @@ class Canvas(QObject):
                     self._draw_wire(key, target[key])
             else:
                 self._erase_wire(key)
+
+    def _on_pipe_established(self, pipe: WeightPipe) -> None:
+        if pipe.input_port is None or pipe.output_port is None:
+            return
+        try:
+            key = (self.graph._port_key(pipe.input_port), self.graph._port_key(pipe.output_port))
+        except (KeyError, AttributeError):
+            return
+        if key in self.shown:
+            self.pipes[key] = pipe
+            pipe.weight = self.shown[key]
+            pipe.update()
 
     def _on_moved(self, moves: dict[str, Any]) -> None:
         m = {}
@@ -623,6 +665,7 @@ class Canvas(QObject):
 
         def commit() -> None:
             text = edit.text().strip()
+            edit.hide()
             edit.deleteLater()
             try:
                 w = float(text)

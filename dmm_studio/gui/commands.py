@@ -77,7 +77,9 @@ class _NeuronRecord:
 class AddNeurons(DocCommand):
     """Place neurons (with outputs, params, ports) and the wires among them."""
 
-    def __init__(self, doc: Document, records: list[dict[str, Any]], wires: list[tuple[Port, Port, Any]], text: str) -> None:
+    def __init__(
+        self, doc: Document, records: list[dict[str, Any]], wires: list[tuple[Port, Port, Any]], text: str
+    ) -> None:
         super().__init__(doc, text)
         self.records = records
         self.wires = wires
@@ -107,7 +109,9 @@ class RemoveNeurons(DocCommand):
     """Remove neurons: their wires go first (each a weight event), then the neurons."""
 
     def __init__(self, doc: Document, ids: list[NeuronId]) -> None:
-        super().__init__(doc, f"delete {len(ids)} neuron(s)" if len(ids) != 1 else f"delete {ids[0][0]}/{ids[0][1]}")
+        super().__init__(
+            doc, f"delete {len(ids)} neuron(s)" if len(ids) != 1 else f"delete {ids[0][0]}/{ids[0][1]}"
+        )
         self.records = [_NeuronRecord(doc.network, nid) for nid in ids]
 
     def redo(self) -> None:
@@ -144,7 +148,9 @@ class RenameNeuron(DocCommand):
 
 
 class MoveNeurons(DocCommand):
-    def __init__(self, doc: Document, moves: dict[NeuronId, tuple[tuple[float, float], tuple[float, float]]]) -> None:
+    def __init__(
+        self, doc: Document, moves: dict[NeuronId, tuple[tuple[float, float], tuple[float, float]]]
+    ) -> None:
         super().__init__(doc, f"move {len(moves)} neuron(s)")
         self.moves = moves
 

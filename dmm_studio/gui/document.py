@@ -31,7 +31,9 @@ class Document(QObject):
     replaced = Signal()  # a new Network was loaded (views rebuild)
     path_changed = Signal(str)
 
-    def __init__(self, network: Network | None = None, registry: Registry | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self, network: Network | None = None, registry: Registry | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.registry = registry or default_registry()
         self.network = network or Network.empty()
@@ -73,7 +75,9 @@ class Document(QObject):
         return ports_of(self.network, nid, self.registry)
 
     # ------------------------------------------------------------- edits
-    def add_neuron(self, type: str, pos: tuple[float, float] = (0.0, 0.0), name: str | None = None) -> NeuronId | None:
+    def add_neuron(
+        self, type: str, pos: tuple[float, float] = (0.0, 0.0), name: str | None = None
+    ) -> NeuronId | None:
         if type not in self.registry:
             self._refuse(f"unknown neuron type {type!r}")
             return None
@@ -88,7 +92,7 @@ class Document(QObject):
         self.undo_stack.push(cmd.AddNeurons(self, [rec], [], f"add {type}/{name}"))
         return (type, name)
 
-    def connect(self, to: Port, frm: Port, weight: float = 1.0) -> bool:
+    def connect(self, to: Port, frm: Port, weight: float = 1) -> bool:
         """Wire an output to an input (adds ``weight`` if the wire exists: no, sets it)."""
         to, frm = tuple(to), tuple(frm)
         if self.network.weight(to, frm):
@@ -96,7 +100,9 @@ class Document(QObject):
         why = incompatible(self.network, to, frm)
         if why:
             return self._refuse(f"refused: {why}")
-        self.undo_stack.push(cmd.SetWeight(self, to, frm, weight, f"wire {frm[1]}.{frm[2]} -> {to[1]}.{to[2]}"))
+        self.undo_stack.push(
+            cmd.SetWeight(self, to, frm, weight, f"wire {frm[1]}.{frm[2]} -> {to[1]}.{to[2]}")
+        )
         return True
 
     def disconnect(self, to: Port, frm: Port) -> bool:
@@ -125,7 +131,7 @@ class Document(QObject):
             self.undo_stack.push(cmd.SetWeight(self, to, frm, 0))
         for to, frm in ok:
             # a wire dragged from one port to another keeps its weight
-            w = gone_w[0] if len(gone) == 1 and len(ok) == 1 else 1.0
+            w = gone_w[0] if len(gone) == 1 and len(ok) == 1 else 1
             self.undo_stack.push(cmd.SetWeight(self, to, frm, w))
         self.undo_stack.endMacro()
 
@@ -249,11 +255,15 @@ class Document(QObject):
                     "name": n,
                     "pos": entry.get("pos", [0, 0]),
                     "ports": layout_ports(net, (f, n)),
-                    "outputs": state_to_json({f: {n: net.outputs.get(f, {}).get(n, {})}}).get(f, {}).get(n, {}),
+                    "outputs": state_to_json({f: {n: net.outputs.get(f, {}).get(n, {})}})
+                    .get(f, {})
+                    .get(n, {}),
                     "params": net.params.get(f, {}).get(n, {}),
                 }
             )
-        wires = [[list(to), list(frm), w] for to, frm, w in net.wires() if to[:2] in chosen and frm[:2] in chosen]
+        wires = [
+            [list(to), list(frm), w] for to, frm, w in net.wires() if to[:2] in chosen and frm[:2] in chosen
+        ]
         return json.dumps({"neurons": recs, "wires": wires})
 
     def paste_text(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[NeuronId]:

@@ -52,7 +52,9 @@ class MainWindow(QMainWindow):
         self.palette = Palette(self.doc.registry)
         self.properties = PropertiesPanel(self.doc)
         self.palette_dock = self.add_dock("Neurons", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.properties_dock = self.add_dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.properties_dock = self.add_dock(
+            "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tab_search = TabSearch(self.doc.registry, self.canvas.viewer)
         self.menus: dict[str, Any] = {}
         self._build_actions()
@@ -79,7 +81,9 @@ class MainWindow(QMainWindow):
         self._on_running(False)
 
     # ------------------------------------------------------------- API for other panels
-    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+    def add_dock(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock:{title}")
         dock.setWidget(widget)
@@ -115,7 +119,13 @@ class MainWindow(QMainWindow):
         self._act("File", "&Open...", self.open_dialog, K.Open)
         self._act("File", "&Save", self.save, K.Save)
         self._act("File", "Save &As...", self.save_as, K.SaveAs)
-        self._act("File", "Save S&napshot...", self.save_snapshot_dialog, "Ctrl+Shift+N", "the running state as a new network file")
+        self._act(
+            "File",
+            "Save S&napshot...",
+            self.save_snapshot_dialog,
+            "Ctrl+Shift+N",
+            "the running state as a new network file",
+        )
         self.menus["File"].addSeparator()
         self._act("File", "&Quit", self.close, K.Quit)
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
@@ -132,7 +142,12 @@ class MainWindow(QMainWindow):
         self.addAction(self._shortcut_only("Backspace", self.delete_selection))
         self._act("Edit", "Select &All", self.canvas.select_all, K.SelectAll)
         self._act("View", "&Frame All", self.canvas.frame_all, "F")
-        self._act("View", "Frame &Selection", lambda: self.canvas.frame_all(self.canvas.selected_neurons() or None), "Shift+F")
+        self._act(
+            "View",
+            "Frame &Selection",
+            lambda: self.canvas.frame_all(self.canvas.selected_neurons() or None),
+            "Shift+F",
+        )
         self.menus["View"].addSeparator()
         self._act("Run", "&Step", lambda: self.step(1), "Ctrl+Right")
         self._act("Run", "&Run", self.run, "Ctrl+R")
@@ -179,7 +194,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     def _update_title(self) -> None:
-        star = "" if self.doc.undo_stack.isClean() else "*"
+        try:
+            star = "" if self.doc.undo_stack.isClean() else "*"
+        except RuntimeError:  # closing
+            return
         self.setWindowTitle(f"{self.doc.title()}{star} - DMM Studio")
 
     # ------------------------------------------------------------- files
@@ -199,7 +217,9 @@ class MainWindow(QMainWindow):
         return True
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open network", "", "DMM networks (*.dmm.json);;JSON (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open network", "", "DMM networks (*.dmm.json);;JSON (*.json)"
+        )
         if path:
             self.open_file(path)
 
@@ -211,7 +231,9 @@ class MainWindow(QMainWindow):
         return True
 
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save network", self.doc.path or "untitled.dmm.json", "DMM networks (*.dmm.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save network", self.doc.path or "untitled.dmm.json", "DMM networks (*.dmm.json)"
+        )
         if not path:
             return False
         self.doc.save(path)
@@ -231,7 +253,9 @@ class MainWindow(QMainWindow):
         self.show_message(f"saved the state at step {self.runner.t} to {path}")
 
     def save_snapshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", "snapshot.dmm.json", "DMM networks (*.dmm.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save snapshot", "snapshot.dmm.json", "DMM networks (*.dmm.json)"
+        )
         if path:
             self.save_snapshot(path)
 

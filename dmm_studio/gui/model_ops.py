@@ -63,7 +63,9 @@ def used_ports(w: Mapping[str, Any], nid: NeuronId) -> tuple[list[str], list[str
     return list(ins), list(outs)
 
 
-def ports_of(net: Network, nid: NeuronId, registry: Registry, w: Mapping[str, Any] | None = None) -> tuple[list[str], list[str]]:
+def ports_of(
+    net: Network, nid: NeuronId, registry: Registry, w: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
     """(inputs, outputs) to show for a neuron, declared ones first."""
     t = registry.get(nid[0])
     ins: dict[str, None] = dict.fromkeys(t.inputs)
@@ -138,7 +140,9 @@ def unique_name(net: Network, type: str, base: str | None = None) -> str:
     return f"{stem}-{k}"
 
 
-def auto_layout(net: Network, neurons: Iterable[NeuronId] | None = None) -> dict[NeuronId, tuple[float, float]]:
+def auto_layout(
+    net: Network, neurons: Iterable[NeuronId] | None = None
+) -> dict[NeuronId, tuple[float, float]]:
     """Columns by distance from the sources along the wires (cycles broken), Self on top."""
     ids = list(neurons if neurons is not None else net.neurons())
     succ: dict[NeuronId, set[NeuronId]] = {i: set() for i in ids}

@@ -62,7 +62,9 @@ class Palette(QWidget):
                 it = QTreeWidgetItem([t.id])
                 it.setData(0, Qt.ItemDataRole.UserRole, t.id)
                 it.setToolTip(0, _describe(t))
-                it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+                it.setFlags(
+                    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+                )
                 top.addChild(it)
                 self.items[t.id] = it
         self.tree.expandAll()

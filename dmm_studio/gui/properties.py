@@ -155,7 +155,11 @@ class PropertiesPanel(QWidget):
             self.param_edits[p] = e
             self.form.addRow(p, e)
         self._set_neuron_widgets(True)
-        outs = state_to_json({nid[0]: {nid[1]: net.outputs.get(nid[0], {}).get(nid[1], {})}}).get(nid[0], {}).get(nid[1], {})
+        outs = (
+            state_to_json({nid[0]: {nid[1]: net.outputs.get(nid[0], {}).get(nid[1], {})}})
+            .get(nid[0], {})
+            .get(nid[1], {})
+        )
         if nid == SELF_ID:
             text = json.dumps(outs, indent=1)
         else:
@@ -220,7 +224,9 @@ class PropertiesPanel(QWidget):
                 self.error.setText(f"output {o}: {ex}")
                 return False
         if self.nid == SELF_ID and "network_matrix" not in values:
-            self.error.setText("Self's network_matrix cannot be cleared here (the network would halt at once)")
+            self.error.setText(
+                "Self's network_matrix cannot be cleared here (the network would halt at once)"
+            )
             return False
         ok = self.doc.set_outputs(self.nid, values)
         if ok:

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from .. import vvalue as vv
 from ..engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
@@ -213,7 +213,12 @@ class _Worker(QObject):
         state = m.state
         w = matrix_of(state)
         active = list(matrix_neurons(w))
-        stats = {"t": m.t, "active": len(active), "nonzeros": vv.size(w), "steps_per_s": self.rate if self.running else 0.0}
+        stats = {
+            "t": m.t,
+            "active": len(active),
+            "nonzeros": vv.size(w),
+            "steps_per_s": self.rate if self.running else 0.0,
+        }
         self.frame.emit(Frame(m.t, state, w, active, stats, self._steps_since))
         self._steps_since = 0
 
@@ -228,7 +233,9 @@ class Runner(QObject):
     _job = Signal(object)
     _job_wait = Signal(object)
 
-    def __init__(self, engine: str | None = None, parent: QObject | None = None, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, engine: str | None = None, parent: QObject | None = None, **engine_kwargs: Any
+    ) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("dmm-runner")

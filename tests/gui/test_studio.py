@@ -1,0 +1,377 @@
+"""The studio driven as a user drives it: palette, wires, properties, run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication
+
+from dmm_studio import vvalue as vv
+from dmm_studio.network import Network
+
+from .conftest import drag_wire, drop_type, select_node, type_into
+
+pytestmark = pytest.mark.gui
+
+
+def wait_t(qtbot, win, t: int, timeout: int = 10_000):
+    qtbot.waitUntil(lambda: win.last_frame is not None and win.last_frame.t >= t, timeout=timeout)
+    return win.last_frame
+
+
+def set_outputs(qtbot, win, nid, outputs: dict) -> None:
+    """Select the neuron, type its initial outputs as JSON, press Apply."""
+    select_node(win, nid)
+    qtbot.waitUntil(lambda: win.properties.nid == nid)
+    win.properties.outputs_edit.setPlainText(json.dumps(outputs))
+    qtbot.mouseClick(win.properties.apply_outputs, Qt.MouseButton.LeftButton)
+
+
+def rename(qtbot, win, nid, new: str) -> tuple[str, str]:
+    select_node(win, nid)
+    qtbot.waitUntil(lambda: win.properties.nid == nid)
+    type_into(qtbot, win.properties.name_edit, new)
+    qtbot.waitUntil(lambda: win.doc.network.has_neuron(nid[0], new))
+    return (nid[0], new)
+
+
+def build_counter(qtbot, win):
+    one = rename(qtbot, win, drop_type(win, "identity", (-300, 0)), "one")
+    count = rename(qtbot, win, drop_type(win, "accum", (0, 0)), "count")
+    set_outputs(qtbot, win, one, {"single": 1})
+    drag_wire(win, (*one, "single"), (*one, "single"))  # a constant: wired to itself
+    drag_wire(win, (*count, "single"), (*count, "accum"))
+    drag_wire(win, (*one, "single"), (*count, "delta"))
+    return one, count
+
+
+def test_empty_studio_has_self_that_cannot_be_deleted(win, qtbot):
+    assert list(win.canvas.nodes) == [("self", "self")]
+    win.canvas.select_all()
+    win.actions_by_name["Delete"].trigger()
+    assert win.doc.network.has_neuron("self", "self")
+    assert "Self cannot be deleted" in win.statusBar().currentMessage()
+
+
+def test_build_counter_from_palette_run_save_reopen(win, qtbot, tmp_path):
+    one, count = build_counter(qtbot, win)
+    net = win.doc.network
+    assert net.weight((*count, "delta"), (*one, "single")) == 1
+    assert net.weight((*one, "single"), (*one, "single")) == 1
+    assert net.output(*one, "single") == {":number": 1}
+    # the canvas draws what the model holds
+    assert set(win.canvas.shown) == {(to, frm) for to, frm, _ in net.wires()}
+
+    win.step(5)
+    frame = wait_t(qtbot, win, 5)
+    assert vv.get_in(frame.state, ("accum", "count", "single")) == {":number": 5}
+    assert "step 5" in win.status_labels["t"].text()
+
+    path = tmp_path / "counter.dmm.json"
+    win.doc.save(str(path))
+    again = Network.load(path)
+    assert again.outputs == net.outputs
+    assert again.layout == net.layout
+    assert again.machine().engine is not None
+    m = again.machine()
+    m.step(3)
+    assert m.output("accum", "count", "single") == {":number": 3}
+
+    # reopen in the studio: same neurons, same wires, same places
+    assert win.open_file(str(path))
+    assert set(win.canvas.nodes) == {("self", "self"), one, count}
+    assert set(win.canvas.shown) == {(to, frm) for to, frm, _ in again.wires()}
+    for nid in (one, count):
+        assert win.canvas.node_pos(nid) == tuple(again.layout[f"{nid[0]}/{nid[1]}"]["pos"])
+
+
+def test_build_waves_from_palette_and_watch_the_wave(win, qtbot, tmp_path):
+    ups = []
+    for k, x in ((1, -350), (2, 0), (3, 350)):
+        ups.append(rename(qtbot, win, drop_type(win, "identity", (x, 200)), f"update-{k}"))
+    for k, nid in enumerate(ups, 1):
+        nxt = ups[k % 3][1]
+        delta = {"identity": {nid[1]: {"single": -1}, nxt: {"single": 1}}}
+        set_outputs(qtbot, win, nid, {"single": {"self": {"self": {"delta": delta}}}})
+        drag_wire(win, (*nid, "single"), (*nid, "single"))
+    drag_wire(win, (*ups[0], "single"), ("self", "self", "delta"))
+    ref = Network.load("examples/waves.dmm.json")
+    assert win.doc.network.outputs == ref.outputs
+
+    delta_in = ("self", "self", "delta")
+    for t, src in ((1, "update-2"), (2, "update-3"), (3, "update-1"), (4, "update-2")):
+        win.step(1)
+        frame = wait_t(qtbot, win, t)
+        row = vv.get_in(frame.matrix, delta_in)
+        assert list(row["identity"]) == [src]
+        # the canvas follows W_t: one wire into Self's delta, from the right neuron
+        into = [k for k in win.canvas.shown if k[0] == delta_in]
+        assert into == [(delta_in, ("identity", src, "single"))]
+    # back to the design
+    win.reset()
+    qtbot.waitUntil(lambda: win.last_frame.t == 0)
+    into = [k for k in win.canvas.shown if k[0] == delta_in]
+    assert into == [(delta_in, ("identity", "update-1", "single"))]
+
+    path = tmp_path / "waves.dmm.json"
+    win.doc.save(str(path))
+    assert Network.load(path).outputs == ref.outputs
+
+
+def test_undo_redo_every_edit(win, qtbot):
+    start = win.doc.network.copy()
+    one, count = build_counter(qtbot, win)
+    built = win.doc.network.copy()
+    win.doc.remove_neurons([one])
+    assert not win.doc.network.has_neuron(*one)
+    assert all(one not in (to[:2], frm[:2]) for to, frm in win.canvas.shown)
+    stack = win.doc.undo_stack
+    win.actions_by_name["Undo"].trigger()
+    assert win.doc.network.outputs == built.outputs
+    assert set(win.canvas.shown) == {(to, frm) for to, frm, _ in built.wires()}
+    while stack.canUndo():
+        stack.undo()
+    assert win.doc.network.outputs == start.outputs
+    assert set(win.canvas.nodes) == {("self", "self")}
+    while stack.index() < stack.count() - 1:  # all but the last edit (the removal)
+        stack.redo()
+    assert win.doc.network.outputs == built.outputs
+    assert win.doc.network.layout == built.layout
+    assert set(win.canvas.nodes) == {("self", "self"), one, count}
+    stack.redo()
+    assert not win.doc.network.has_neuron(*one)
+
+
+def test_weight_typed_in_place_and_in_properties(win, qtbot):
+    one, count = build_counter(qtbot, win)
+    key = ((*count, "delta"), (*one, "single"))
+    pipe = win.canvas.pipes[key]
+    # double-click the wire: a line edit opens over it
+    p = win.canvas.viewer.mapFromScene(pipe.path().pointAtPercent(0.25))
+    qtbot.mouseDClick(win.canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=p)
+    edit = win.canvas.weight_editor
+    assert edit.isVisible()
+    # a click on a wire redraws it: the canvas still tracks it with its weight
+    assert win.canvas.pipes[key].scene() is not None
+    pipe = win.canvas.pipes[key]
+    qtbot.keyClicks(edit, "2.5")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert win.doc.network.weight(*key) == 2.5
+    assert pipe.weight == 2.5
+    # the properties panel of the receiving neuron lists the wire
+    win.canvas.select([])
+    select_node(win, count)
+    qtbot.waitUntil(lambda: win.properties.nid == count)
+    rows = win.properties._wire_rows
+    r = rows.index(key)
+    win.properties.wires.item(r, 1).setText("-3")
+    assert win.doc.network.weight(*key) == -3
+    win.doc.undo_stack.undo()
+    assert win.doc.network.weight(*key) == 2.5
+
+
+def test_bad_json_and_bad_values_are_refused_clearly(win, qtbot):
+    nid = drop_type(win, "identity", (0, 0))
+    select_node(win, nid)
+    qtbot.waitUntil(lambda: win.properties.nid == nid)
+    win.properties.outputs_edit.setPlainText("{not json")
+    assert not win.properties.commit_outputs()
+    assert "not JSON" in win.properties.error.text()
+    win.properties.outputs_edit.setPlainText('{"single": {":bad": 1}}')
+    assert not win.properties.commit_outputs()
+    assert win.properties.error.text()
+    nacc = drop_type(win, "accum", (300, 0))
+    select_node(win, nacc)
+    qtbot.waitUntil(lambda: win.properties.nid == nacc)
+    win.properties.outputs_edit.setPlainText('{"nope": 1}')
+    assert not win.properties.commit_outputs()
+    assert "no output 'nope'" in win.properties.error.text()
+    # a name already taken by the same type is refused
+    other = drop_type(win, "identity", (0, 300))
+    select_node(win, other)
+    qtbot.waitUntil(lambda: win.properties.nid == other)
+    type_into(qtbot, win.properties.name_edit, nid[1])
+    assert win.doc.network.has_neuron(*other)
+    assert "already a neuron" in win.statusBar().currentMessage()
+
+
+def test_incompatible_streams_are_refused(win, qtbot):
+    torch = pytest.importorskip("torch")
+    a = drop_type(win, "identity", (0, 0))
+    b = drop_type(win, "identity", (0, 200))
+    c = drop_type(win, "identity", (300, 100))
+    win.doc.set_output(a, "single", {":tensor": torch.zeros(3)})
+    win.doc.set_output(b, "single", {":tensor": torch.zeros(4)})
+    drag_wire(win, (*a, "single"), (*c, "single"))
+    assert win.doc.network.weight((*c, "single"), (*a, "single")) == 1
+    drag_wire(win, (*b, "single"), (*c, "single"))
+    assert win.doc.network.weight((*c, "single"), (*b, "single")) == 0
+    assert "refused" in win.statusBar().currentMessage()
+    assert ((*c, "single"), (*b, "single")) not in win.canvas.shown
+    assert ((*c, "single"), (*b, "single")) not in win.canvas.pipes
+
+
+def test_variadic_ports_from_the_context_menu(win, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    nid = drop_type(win, "identity", (0, 0))
+    acc = drop_type(win, "accum", (300, 0))
+    answers = iter([("x", True), ("y", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+
+    def act(menu, text):
+        for a in menu.actions():
+            if a.text() == text:
+                return a
+            if a.menu():
+                found = act(a.menu(), text)
+                if found:
+                    return found
+        raise AssertionError(f"no action {text!r} in {[a.text() for a in menu.actions()]}")
+
+    act(win.canvas.node_menu(nid), "Add port...").trigger()
+    node = win.canvas.nodes[nid]
+    assert "x" in node.inputs() and "x" in node.outputs()  # identity mirrors its ports
+    drag_wire(win, (*nid, "x"), (*acc, "delta"))
+    assert win.doc.network.weight((*acc, "delta"), (*nid, "x")) == 1
+    # rename: the wire follows the port
+    menu = win.canvas.node_menu(nid)
+    rename_menu = next(a.menu() for a in menu.actions() if a.menu() and a.text().startswith("Rename"))
+    act(rename_menu, "x").trigger()
+    assert win.doc.network.weight((*acc, "delta"), (*nid, "y")) == 1
+    assert win.doc.network.weight((*acc, "delta"), (*nid, "x")) == 0
+    assert "y" in node.inputs() and "x" not in node.inputs()
+    assert ((*acc, "delta"), (*nid, "y")) in win.canvas.shown
+    # remove: its wire goes with it
+    menu = win.canvas.node_menu(nid)
+    remove_menu = next(a.menu() for a in menu.actions() if a.menu() and a.text().startswith("Remove"))
+    act(remove_menu, "y").trigger()
+    assert "y" not in node.inputs()
+    assert win.doc.network.weight((*acc, "delta"), (*nid, "y")) == 0
+    assert not [k for k in win.canvas.shown if k[1][:2] == nid]
+    # fixed types have no port menu
+    assert not [a for a in win.canvas.node_menu(acc).actions() if a.text().startswith("Add")]
+    # undo brings the port and the wire back
+    win.doc.undo_stack.undo()
+    assert "y" in node.inputs()
+    assert ((*acc, "delta"), (*nid, "y")) in win.canvas.shown
+    # the ports survive a save
+    assert "y" in win.doc.network.layout[f"identity/{nid[1]}"]["ports"]["inputs"]
+
+
+def test_edit_while_running_takes_effect_without_restart(win, qtbot):
+    one, count = build_counter(qtbot, win)
+    win.limit_box.setValue(200)
+    win.run()
+    qtbot.waitUntil(lambda: win.runner.running, timeout=5000)
+    f1 = wait_t(qtbot, win, 5)
+    # while it runs: the weight of one -> count.delta becomes 10 (a delta into W_t)
+    win.doc.set_weight((*count, "delta"), (*one, "single"), 10)
+    t_edit = f1.t
+
+    def jumped():
+        f = win.last_frame
+        w = vv.get_in(f.matrix, ("accum", "count", "delta", "identity", "one", "single"))
+        return f.t > t_edit + 2 and w == 10
+
+    qtbot.waitUntil(jumped, timeout=10_000)
+    win.pause()
+    qtbot.waitUntil(lambda: not win.runner.running, timeout=5000)
+    f = win.last_frame
+    value = vv.get_in(f.state, ("accum", "count", "single"))[":number"]
+    # never restarted: the count went past t (it grew by 10 a step after the edit)
+    assert value > f.t
+    assert value < 10 * f.t
+    # a new neuron and a wire while running
+    two = rename(qtbot, win, drop_type(win, "identity", (-300, 300)), "two")
+    set_outputs(qtbot, win, two, {"single": 100})
+    drag_wire(win, (*two, "single"), (*two, "single"))
+    drag_wire(win, (*two, "single"), (*count, "delta"))
+    before = vv.get_in(win.last_frame.state, ("accum", "count", "single"))[":number"]
+    t0 = win.last_frame.t
+    win.step(2)
+    f = wait_t(qtbot, win, t0 + 2)
+    after = vv.get_in(f.state, ("accum", "count", "single"))[":number"]
+    # two's output was entered into y_t when it was set: each step adds 10 + 100
+    assert after - before == 2 * (10 + 100)
+    # snapshot of the running state as a new file
+    snap = win.runner.snapshot()
+    assert vv.get_in(snap.outputs, ("accum", "count", "single"))[":number"] == after
+    # removing a neuron while running: its wires leave W_t
+    win.doc.remove_neurons([two])
+    win.step(1)
+    f = wait_t(qtbot, win, t0 + 3)
+    assert ("identity", "two") not in f.active
+    assert vv.get_in(f.state, ("accum", "count", "single"))[":number"] == after + 10
+
+
+def test_copy_paste_select_all_frame_all(win, qtbot):
+    one, count = build_counter(qtbot, win)
+    win.canvas.select([one, count])
+    win.actions_by_name["Copy"].trigger()
+    win.actions_by_name["Paste"].trigger()
+    net = win.doc.network
+    names = {n for f, n in net.neurons() if f == "identity"}
+    assert names == {"one", "one-2"}
+    # wires among the pasted neurons are pasted too; the new ones are selected
+    assert net.weight(("accum", "count-2", "delta"), ("identity", "one-2", "single")) == 1
+    assert set(win.canvas.selected_neurons()) == {("identity", "one-2"), ("accum", "count-2")}
+    assert net.output("identity", "one-2", "single") == {":number": 1}
+    win.doc.undo_stack.undo()
+    assert not net.has_neuron("identity", "one-2")
+    win.actions_by_name["Select All"].trigger()
+    assert set(win.canvas.selected_neurons()) == set(win.canvas.nodes)
+    win.actions_by_name["Frame All"].trigger()
+    view = win.canvas.viewer
+    seen = view.mapToScene(view.viewport().rect()).boundingRect()
+    for node in win.canvas.nodes.values():
+        assert seen.contains(node.view.sceneBoundingRect())
+
+
+def test_palette_search_and_tab_search(win, qtbot):
+    win.palette.search.setText("accu")
+    assert win.palette.visible_types() == ["accum"]
+    win.palette.search.clear()
+    assert len(win.palette.visible_types()) == len(win.doc.registry) - 1  # all but Self
+    # Tab on the canvas: type, Enter places it where the cursor was
+    win.canvas.viewer.setFocus()
+    win._tab_search(QPointF(120, 80))
+    ts = win.tab_search
+    assert ts.isVisible()
+    qtbot.keyClicks(ts.edit, "less")
+    qtbot.keyClick(ts.edit, Qt.Key.Key_Return)
+    assert win.doc.network.has_neuron("less_or_equal", "less-or-equal")
+    assert win.canvas.node_pos(("less_or_equal", "less-or-equal")) == (120.0, 80.0)
+    # the Tab key itself opens it
+    win.tab_search.hide()
+    qtbot.keyClick(win.canvas.viewer, Qt.Key.Key_Tab)
+    assert win.tab_search.isVisible()
+
+
+def test_move_is_undoable_and_rename_on_canvas(win, qtbot):
+    nid = drop_type(win, "accum", (0, 0))
+    node = win.canvas.nodes[nid]
+    # a drag of the node: NodeGraphQt reports the move, the model records it
+    win.canvas.graph._on_nodes_moved({node.view: [0.0, 0.0]})
+    node.view.xy_pos = [50.0, 60.0]
+    win.canvas.graph._on_nodes_moved({node.view: [0.0, 0.0]})
+    assert win.doc.network.layout[f"accum/{nid[1]}"]["pos"] == [50.0, 60.0]
+    win.doc.undo_stack.undo()
+    assert win.canvas.node_pos(nid) == (0.0, 0.0)
+    # the title typed on the node renames the neuron
+    win.canvas.graph._on_node_name_changed(node.id, "total")
+    assert win.doc.network.has_neuron("accum", "total")
+    assert ("accum", "total") in win.canvas.nodes
+
+
+def test_open_waves_follows_matrix_and_dims_inactive(win, qtbot):
+    net = Network.load("examples/waves.dmm.json")
+    win.open_network(net, "examples/waves.dmm.json")
+    extra = drop_type(win, "identity", (600, 600))  # not wired: not active
+    win.step(1)
+    wait_t(qtbot, win, 1)
+    assert win.canvas.nodes[extra].view.opacity() < 1
+    assert win.canvas.nodes[("identity", "update-1")].view.opacity() == 1
+    QApplication.processEvents()
