@@ -378,6 +378,11 @@ class ProbeWidget(QtWidgets.QWidget):
         self._drawn: tuple[int, int | None, str] | None = None
         self.frames = 0
 
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        super().showEvent(ev)
+        self._drawn = None
+        self.refresh(self._at)
+
     def _mode_changed(self, mode: str) -> None:
         self.mode = mode
         self._drawn = None
