@@ -194,8 +194,8 @@ class Recorder:
     """
 
     def __init__(self, history: History | None = None, breaks: Breaks | None = None) -> None:
-        self.history = history or History()
-        self.breaks = breaks or Breaks()
+        self.history = history if history is not None else History()
+        self.breaks = breaks if breaks is not None else Breaks()
         self.probes: dict[str, ProbeBuffer] = {}
         self.hits: deque[BreakHit] = deque(maxlen=100)
         self.t: int | None = None
