@@ -12,7 +12,7 @@ from .compiled import CompiledEngine
 from .reference import ReferenceEngine
 
 ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "compiled": CompiledEngine}
-DEFAULT_ENGINE = "reference"
+DEFAULT_ENGINE = "compiled"
 
 
 def make_engine(name: str | None, state: Any, **kwargs: Any) -> Engine:

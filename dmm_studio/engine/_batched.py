@@ -15,7 +15,8 @@ The batched protocol
   instance has a row of W for (for variadic types, every such name; else the
   declared inputs).
 * ``params[name]`` is a float64 tensor ``[n]`` of a numeric param (its default
-  where the instance sets none); ``params.row(r)`` is one instance's params.
+  where the instance sets none), ``params.isint(name)`` says where it is a
+  Python int; ``params.row(r)`` is one instance's params (a dict).
 * It returns one Column per output, each of length ``x.n``; a row whose value
   is zero means "no output". Returning ``None`` says "not this batch" (e.g. an
   input shape it does not handle): the engine then calls ``NeuronType.fn`` per
@@ -174,6 +175,11 @@ class ParamTable:
         if own:
             p.update(own)
         return p
+
+    def isint(self, name: str) -> torch.Tensor:
+        """Whether each instance's value of a param is a Python int (bool [n])."""
+        values = [type(self.row(r)[name]) is int for r in range(len(self._names))]
+        return torch.tensor(values, dtype=torch.bool, device=self._device)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         col = self._columns.get(name)

@@ -13,7 +13,19 @@ or the dead entries grow past a fraction of the whole.
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import torch
+
+
+def quiet_csr(make: Any) -> torch.Tensor:
+    """``make()`` without torch's one-time "CSR support is beta" warning (the
+    engine relies only on CSR @ dense, stable since torch 2.0)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return make()
+
 
 _GROW = 1 << 12
 _DENSE_MAX = 1 << 16  # rows x cols up to which A is also kept dense
@@ -168,7 +180,8 @@ class PatchedCSR:
         return self._rows[:n], self._cols[:n], self._vals[:n], self._isfloat[:n]
 
     def _csr(self, crow: torch.Tensor, col: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
-        return torch.sparse_csr_tensor(crow, col, vals, (self.n_rows, self.n_cols), check_invariants=False)
+        shape = (self.n_rows, self.n_cols)
+        return quiet_csr(lambda: torch.sparse_csr_tensor(crow, col, vals, shape, check_invariants=False))
 
     def matrices(self) -> list[torch.Tensor]:
         """The CSR blocks whose sum is A (main, and the patch when it has entries)."""

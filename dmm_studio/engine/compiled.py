@@ -43,9 +43,19 @@ from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neu
 from ..vvalue import NUMBER, TENSOR, VValueError
 from . import reference
 from ._batched import BUILTIN_KERNELS, Batch, Column, Kind, ParamTable, Rows, kind_of
-from ._sparse import PatchedCSR
-from .base import MATRIX_OUTPUT, Engine, FieldGains, NetworkHalted, NeuronId, Params, State, StepError
-from .base import canonical_state, matrix_neurons, matrix_of
+from ._sparse import PatchedCSR, quiet_csr
+from .base import (
+    MATRIX_OUTPUT,
+    Engine,
+    FieldGains,
+    NetworkHalted,
+    NeuronId,
+    Params,
+    State,
+    StepError,
+    canonical_state,
+    matrix_of,
+)
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
 M_PORT = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
@@ -445,9 +455,12 @@ class CompiledEngine(Engine):
         out_rows, inv = torch.unique(r, return_inverse=True)
         if dtype in (torch.float32, torch.float64):
             block = torch.sparse_coo_tensor(
-                torch.stack([inv, c]), v.to(dtype), (out_rows.shape[0], ports.shape[0])
+                torch.stack([inv, c]),
+                v.to(dtype),
+                (out_rows.shape[0], ports.shape[0]),
+                check_invariants=False,
             ).coalesce()
-            return out_rows.to(self.device), block.to_sparse_csr().to(self.device), None
+            return out_rows.to(self.device), quiet_csr(block.to_sparse_csr).to(self.device), None
         weights = [x if f else int(x) for x, f in zip(v.tolist(), fl.tolist(), strict=True)]
         entries = list(zip(inv.tolist(), c.tolist(), weights, strict=True))
         return out_rows.to(self.device), None, entries

@@ -1,0 +1,412 @@
+"""The compiled engine against the reference engine (the oracle).
+
+Equal means: the same canonical structure (same types, names, outputs, keys
+at every level, same tensor shapes), numbers within 1e-6, the same active
+part, ints where the reference has ints; and the same exception (type and
+step) when the reference raises: NetworkHalted, StepError, VValueError.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from dmm_studio_nodes import core
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dmm_studio import vvalue as vv
+from dmm_studio.engine import DEFAULT_ENGINE, ENGINES, make_engine
+from dmm_studio.engine.base import FieldGains, NetworkHalted, StepError
+from dmm_studio.engine.compiled import CompiledEngine
+from dmm_studio.engine.reference import ReferenceEngine
+from dmm_studio.fileformat import load_network
+from dmm_studio.registry import Registry, neuron, self_neuron
+from tests.strategies import networks
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.dmm.json"))
+TOL = 1e-6
+
+
+def _order_dependent_type(path: tuple[str, ...]) -> bool:
+    """The reference's max_norm returns whichever of an int and an equal float
+    it meets first, in dict order (``max(1, 1.0)`` is ``1``, ``max(1.0, 1)`` is
+    ``1.0``): a tie's type is not part of the V-value, so only its value is checked."""
+    return len(path) >= 3 and path[0] == "max_norm" and path[2] == "norm"
+
+
+def assert_same(a: Any, b: Any, path: tuple[str, ...] = ()) -> None:
+    """Strict structure, numbers within TOL, ints where ``a`` has ints."""
+    where = "/".join(path) or "/"
+    if isinstance(a, dict):
+        assert isinstance(b, dict), f"{where}: {type(b).__name__} instead of a dict"
+        assert list(sorted(a)) == list(sorted(b)), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            assert_same(a[k], b[k], path + (k,))
+    elif vv.is_tensor(a):
+        assert vv.is_tensor(b), f"{where}: {b!r} instead of a tensor"
+        assert a.shape == b.shape and a.dtype == b.dtype, (
+            f"{where}: {a.shape}/{a.dtype} != {b.shape}/{b.dtype}"
+        )
+        if a.numel():
+            diff = float((a.double() - b.cpu().double()).abs().max())
+            assert diff <= TOL, f"{where}: tensors differ by {diff}"
+    else:
+        assert vv.is_number(b), f"{where}: {b!r} instead of a number"
+        assert abs(a - b) <= TOL, f"{where}: {a} != {b}"
+        if not _order_dependent_type(path):
+            assert type(a) is type(b), f"{where}: {a!r} ({type(a).__name__}) vs {b!r} ({type(b).__name__})"
+
+
+def run_both(
+    y0: Any,
+    steps: int,
+    ref_cls: type = ReferenceEngine,
+    cmp_cls: type = CompiledEngine,
+    **kwargs: Any,
+) -> tuple[int, str | None]:
+    """Step both engines and compare after every step; returns (steps done, how it ended)."""
+    ref = ref_cls(y0, **kwargs)
+    cmp = cmp_cls(y0, device="cpu", **kwargs)
+    assert_same(ref.state(), cmp.state())
+    for _ in range(steps):
+        err_ref = err_cmp = None
+        try:
+            ref.step()
+        except (NetworkHalted, StepError, vv.VValueError) as e:
+            err_ref = e
+        try:
+            cmp.step()
+        except (NetworkHalted, StepError, vv.VValueError) as e:
+            err_cmp = e
+        if err_ref is not None or err_cmp is not None:
+            assert type(err_ref) is type(err_cmp), f"step {ref.t + 1}: {err_ref!r} vs {err_cmp!r}"
+            assert ref.t == cmp.t
+            if isinstance(err_ref, (NetworkHalted, StepError)):
+                assert err_ref.t == err_cmp.t
+            assert_same(ref.state(), cmp.state())  # a failed step changes nothing
+            return ref.t, type(err_ref).__name__
+        assert ref.t == cmp.t
+        assert_same(ref.state(), cmp.state())
+        assert sorted(ref.active()) == sorted(cmp.active())
+        assert ref.stats() == cmp.stats()
+    return ref.t, None
+
+
+# ---------------------------------------------------------------- examples
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_examples_match_reference(path: Path) -> None:
+    net = load_network(path)
+    run_both(net.outputs, 25, params=net.params, fields=net.fields, layout=net.layout)
+
+
+# ---------------------------------------------------------------- random networks
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks())
+def test_random_networks_match_reference(y0: Any) -> None:
+    run_both(y0, 6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(self_modifying=True))
+def test_self_modifying_networks_match_reference(y0: Any) -> None:
+    run_both(y0, 8)
+
+
+def _gains_for(t: int) -> FieldGains:
+    """Step-dependent gains, ints and floats, zero included; Self left alone."""
+    inputs = {("accum", "n0"): 2, ("identity", "n1"): 0.5, ("mult_mask", "n2"): 0 if t % 3 == 2 else -1}
+    outputs = {("identity", "n0"): 0.5 if t % 2 else 2, ("accum", "n1"): 0, ("max_norm", "n2"): 3}
+    return FieldGains(inputs=inputs, outputs=outputs)
+
+
+class _RefWithFields(ReferenceEngine):
+    def field_gains(self) -> FieldGains:
+        return _gains_for(self.t)
+
+
+class _CmpWithFields(CompiledEngine):
+    def field_gains(self) -> FieldGains:
+        return _gains_for(self.t)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(max_neurons=4))
+def test_field_gains_match_reference(y0: Any) -> None:
+    run_both(y0, 6, _RefWithFields, _CmpWithFields)
+
+
+# ---------------------------------------------------------------- params, custom types
+
+
+def _scale_fn(x: Any, p: Any) -> Any:
+    return {"out": vv.scale(p["k"], x["in"])}
+
+
+def _scale_batched(x: Any, params: Any) -> Any:
+    col = x["in"]
+    if col.tensors or col.rest:
+        return None
+    from dmm_studio.engine._batched import Column
+
+    k = params["k"]
+    num = col.num * k
+    return {"out": Column(num, (col.isint & params.isint("k")) | (num == 0))}
+
+
+SCALE_PLAIN = neuron("test.scale", inputs=["in"], outputs=["out"], params={"k": 2.0})(_scale_fn)
+SCALE_BATCHED = neuron(
+    "test.scale", inputs=["in"], outputs=["out"], params={"k": 2.0}, batched=_scale_batched
+)(_scale_fn)
+
+
+class _RefParamFields(ReferenceEngine):
+    def field_gains(self) -> FieldGains:
+        return FieldGains(params={("test.scale", "b", "k"): 0.5 * (self.t + 1)})
+
+
+class _CmpParamFields(CompiledEngine):
+    def field_gains(self) -> FieldGains:
+        return FieldGains(params={("test.scale", "b", "k"): 0.5 * (self.t + 1)})
+
+
+def _scale_net() -> dict[str, Any]:
+    w: dict[str, Any] = {
+        "self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}},
+        "identity": {"one": {"single": {"identity": {"one": {"single": 1}}}}},
+        "test.scale": {
+            name: {"in": {"identity": {"one": {"single": 1}}, "test.scale": {name: {"out": 0.5}}}}
+            for name in ("a", "b", "c")
+        },
+    }
+    return {
+        "self": {"self": {"network_matrix": w}},
+        "identity": {"one": {"single": {":number": 1}, "words": {"x": {"cat": 1}}}},
+    }
+
+
+@pytest.mark.parametrize("ntype", [SCALE_PLAIN, SCALE_BATCHED], ids=["per-instance", "batched"])
+@pytest.mark.parametrize("with_fields", [False, True])
+def test_params_and_param_gains(ntype: Any, with_fields: bool) -> None:
+    reg = Registry([self_neuron, *core.TYPES, ntype])
+    params = {"test.scale": {"a": {"k": 3}, "c": {"k": -0.25}}}
+    ref_cls, cmp_cls = (
+        (_RefParamFields, _CmpParamFields) if with_fields else (ReferenceEngine, CompiledEngine)
+    )
+    run_both(_scale_net(), 6, ref_cls, cmp_cls, params=params, registry=reg)
+
+
+def test_set_param_between_steps() -> None:
+    reg = Registry([self_neuron, *core.TYPES, SCALE_BATCHED])
+    ref, cmp = (
+        ReferenceEngine(_scale_net(), registry=reg),
+        CompiledEngine(_scale_net(), registry=reg, device="cpu"),
+    )
+    for k in (1.5, -2, 0.25):
+        for e in (ref, cmp):
+            e.set_param("test.scale", "b", "k", k)
+            e.step()
+        assert_same(ref.state(), cmp.state())
+
+
+def test_failing_neuron_is_named() -> None:
+    @neuron("test.boom", inputs=["in"], outputs=["out"])
+    def boom(x: Any, p: Any) -> Any:
+        if x["in"]:
+            raise ZeroDivisionError("boom")
+        return {}
+
+    reg = Registry([self_neuron, *core.TYPES, boom])
+    y0 = _scale_net()
+    w = y0["self"]["self"]["network_matrix"]
+    w["test.boom"] = {"z": {"in": {"identity": {"one": {"single": 1}}}}}
+    ref, cmp = ReferenceEngine(y0, registry=reg), CompiledEngine(y0, registry=reg, device="cpu")
+    with pytest.raises(StepError) as e_ref:
+        ref.step()
+    with pytest.raises(StepError) as e_cmp:
+        cmp.step()
+    assert (e_ref.value.t, e_ref.value.neuron, str(e_ref.value)) == (
+        e_cmp.value.t,
+        e_cmp.value.neuron,
+        str(e_cmp.value),
+    )
+    assert cmp.t == 0
+
+
+def test_unknown_type_is_a_step_error() -> None:
+    y0 = {
+        "self": {
+            "self": {
+                "network_matrix": {
+                    "self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}},
+                    "nosuch": {"x": {"in": {"self": {"self": {"network_matrix": 1}}}}},
+                }
+            }
+        }
+    }
+    # reading W makes this a slow-path network; also try the fast path
+    y1 = {
+        "self": {
+            "self": {
+                "network_matrix": {
+                    "self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}},
+                    "nosuch": {"x": {"in": {"self": {"self": {"accum": 1}}}}},
+                }
+            }
+        }
+    }
+    for y in (y0, y1):
+        ref, cmp = ReferenceEngine(y), CompiledEngine(y, device="cpu")
+        with pytest.raises(StepError) as e_ref:
+            ref.step()
+        with pytest.raises(StepError) as e_cmp:
+            cmp.step()
+        assert (e_ref.value.t, e_ref.value.neuron, str(e_ref.value)) == (
+            e_cmp.value.t,
+            e_cmp.value.neuron,
+            str(e_cmp.value),
+        )
+
+
+# ---------------------------------------------------------------- self-modification is incremental
+
+
+def _chain(n: int, delta_size: int, step_value: float = 0.5) -> dict[str, Any]:
+    """n accumulators in a ring, plus a constant fragment that nudges
+    ``delta_size`` existing weights every step (value-only edits)."""
+    w: dict[str, Any] = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}
+    accs = w.setdefault("accum", {})
+    for k in range(n):
+        accs[f"a{k}"] = {
+            "delta": {"accum": {f"a{(k + 1) % n}": {"single": 0.5}}},
+            "accum": {"accum": {f"a{k}": {"single": 0.25}}},
+        }
+    frag = {
+        "accum": {
+            f"a{k}": {"delta": {"accum": {f"a{(k + 1) % n}": {"single": step_value}}}}
+            for k in range(delta_size)
+        }
+    }
+    w["identity"] = {"frag": {"single": {"identity": {"frag": {"single": 1}}}}}
+    w["self"]["self"]["delta"] = {"identity": {"frag": {"single": 1}}}
+    y = {"accum": {f"a{k}": {"single": {":number": 1.0 + k}} for k in range(n)}}
+    y["identity"] = {"frag": {"single": frag}}
+    y["self"] = {"self": {"network_matrix": w}}
+    return y
+
+
+def test_value_edits_do_not_rebuild_the_matrix() -> None:
+    y0 = _chain(50, 10)
+    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu")
+    version = cmp._A.version
+    for _ in range(5):
+        ref.step()
+        cmp.step()
+        assert_same(ref.state(), cmp.state())
+    assert cmp._A.version == version, "value-only edits changed the sparsity pattern"
+    assert not cmp._slow
+
+
+def test_structural_edits_are_patched() -> None:
+    y0 = _chain(50, 0)
+    frag = {"accum": {f"a{k}": {"delta": {"accum": {f"a{(k + 7) % 50}": {"single": 0.5}}}} for k in range(3)}}
+    y0["identity"]["frag"]["single"] = frag  # new entries, then their weights grow
+    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu")
+    for _ in range(4):
+        ref.step()
+        cmp.step()
+        assert_same(ref.state(), cmp.state())
+    assert cmp._A.nnz == 50 * 2 + 3 + 3
+
+
+# ---------------------------------------------------------------- tensors, engine registration, CLI
+
+
+def test_tensor_streams_batched() -> None:
+    imgs = {
+        f"i{k}": {"single": {":tensor": torch.full((4, 4), float(k), dtype=torch.float32)}} for k in range(5)
+    }
+    w: dict[str, Any] = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}
+    w["identity"] = {
+        f"i{k}": {"single": {"identity": {f"i{(k + 1) % 5}": {"single": 0.5}, f"i{k}": {"single": 0.5}}}}
+        for k in range(5)
+    }
+    w["max_norm"] = {"m": {"in": {"identity": {"i3": {"single": -2}}}}}
+    y0 = {"identity": imgs, "self": {"self": {"network_matrix": w}}}
+    run_both(y0, 5)
+
+
+def test_registered_and_default() -> None:
+    assert ENGINES["compiled"] is CompiledEngine
+    assert DEFAULT_ENGINE == "compiled"
+    e = make_engine("compiled", load_network(ROOT / "examples" / "counter.dmm.json").outputs, device="cpu")
+    e.run(3)
+    assert e.output("accum", "count", "single") == {":number": 3}
+
+
+def test_auto_device() -> None:
+    e = CompiledEngine({}, device="auto")
+    assert e.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_cli_trace_matches_reference(tmp_path: Path) -> None:
+    traces = {}
+    for engine in ("reference", "compiled"):
+        out = tmp_path / f"{engine}.jsonl"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dmm_studio.cli",
+                "run",
+                str(ROOT / "examples" / "waves.dmm.json"),
+                "--steps",
+                "12",
+                "--engine",
+                engine,
+                "--trace",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        traces[engine] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(traces["compiled"]) == 12
+    assert traces["compiled"] == traces["reference"]
+
+
+@given(st.integers(0, 3))
+@settings(max_examples=4, deadline=None)
+def test_halting_at_the_same_step(k: int) -> None:
+    w = {
+        "self": {
+            "self": {
+                "accum": {"self": {"self": {"network_matrix": 1}}},
+                "delta": {"identity": {"kill": {"single": 1}}},
+            }
+        },
+        "identity": {"kill": {"single": {"identity": {"kill": {"single": 1}}}}},
+    }
+    kill = {
+        "self": {
+            "self": {
+                "accum": {"self": {"self": {"network_matrix": -1}}},
+                "delta": {"identity": {"kill": {"single": -1}}},
+            }
+        },
+        "identity": {"kill": {"single": {"identity": {"kill": {"single": -1}}}}},
+    }
+    y0 = {"self": {"self": {"network_matrix": w}}, "identity": {"kill": {"single": kill if k else {}}}}
+    t, how = run_both(y0, 4)
+    assert how == ("NetworkHalted" if k else None)
