@@ -416,3 +416,16 @@ def compute_gains(
             zip([(c.ids[i][0], c.ids[i][1], name) for i in sel], arr[sel].tolist(), strict=True)
         )
     return gains
+
+
+def source_defaults(kind: str) -> dict[str, Any]:
+    """A source of ``kind`` with every key at its default (a template for
+    editors; an induced source gets a placeholder neuron to fill in)."""
+    if kind == "sum":
+        return {"kind": "sum", "of": [source_defaults("constant")]}
+    if kind not in _SOURCES:
+        raise ValueError(f"unknown field source kind {kind!r} (one of {', '.join(SOURCE_KINDS)})")
+    out: dict[str, Any] = {"kind": kind}
+    for key, (default, _) in _SOURCES[kind].items():
+        out[key] = "type/name" if default is None else default
+    return out
