@@ -45,12 +45,13 @@ def export_csv(buf: ProbeBuffer, path: str | os.PathLike[str]) -> int:
 
 
 def export_npy(buf: ProbeBuffer, path: str | os.PathLike[str]) -> tuple[int, ...]:
-    """Scalars: an (n, 2) array of (t, value); tensors: the frames stacked
-    (n, ...) when they share a shape. Returns the shape written."""
-    values = buf.values()
-    tensors = [tensor_leaf(v) for _, v in values]
-    if values and all(t is not None for t in tensors) and len({tuple(t.shape) for t in tensors}) == 1:
-        a = np.stack([to_numpy(t) for t in tensors])
+    """Tensor probes: the kept frames stacked, (n, ...) (steps without a tensor,
+    or with another shape than the last, are left out); other probes: an
+    (n, 2) array of (t, value). Returns the shape written."""
+    tensors = [t for t in (tensor_leaf(v) for _, v in buf.values()) if t is not None]
+    if tensors:
+        shape = tuple(tensors[-1].shape)
+        a = np.stack([to_numpy(t) for t in tensors if tuple(t.shape) == shape])
     else:
         t, y = buf.scalars()
         a = np.stack([t.astype(np.float64), y], axis=1) if len(t) else np.zeros((0, 2))

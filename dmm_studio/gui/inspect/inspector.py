@@ -88,8 +88,8 @@ class Inspector(QtCore.QObject):
     neuronAtFault = QtCore.Signal(tuple)  # NeuronId: select it on the canvas
     wireSelected = QtCore.Signal(tuple, tuple)  # (to, frm): select the wire on the canvas
     stepShown = QtCore.Signal(object, object)  # t (None: live), state
-    costsUpdated = QtCore.Signal(dict)  # {NeuronId: ms per step}
-    probesChanged = QtCore.Signal(dict)  # {"type/name": [probe dicts]}
+    costsUpdated = QtCore.Signal(object)  # {NeuronId: ms per step}
+    probesChanged = QtCore.Signal(object)  # {"type/name": [probe dicts]}
 
     def __init__(self, parent: QtCore.QObject | None = None, fps: float = 30.0, history: int = 256) -> None:
         super().__init__(parent)
