@@ -331,7 +331,7 @@ def sin_synthesis() -> Network:
 
 
 POPULATION = 12
-POPULATION_RADIUS = 300.0
+POPULATION_RADIUS = 480.0
 
 
 def field_population() -> Network:
@@ -370,10 +370,10 @@ def field_population() -> Network:
         },
     ]
     for key, x, y in [
-        ("self/self", -600, -400),
-        ("time.clock/clock", -600, 0),
-        ("synth.sin/lfo", 450, 0),
-        ("arith.sum/mix", 0, 0),
+        ("self/self", -750, -500),
+        ("time.clock/clock", -750, 0),
+        ("synth.sin/lfo", 700, 0),
+        ("arith.sum/mix", -40, -110),
     ]:
         at(net, key, x, y)
     return net
