@@ -170,7 +170,7 @@ def _check_covers(covers: Any, where: str) -> None:
                 raise ValueError(f"{where}: 'region' is {{'center': [x, y], 'radius': r}}")
             if not _is_point(value.get("center")):
                 raise ValueError(f"{where}: region 'center' must be [x, y] with finite numbers")
-            r = value.get("radius")
+            r: Any = value.get("radius")
             if not (_is_number(r) and r > 0):
                 raise ValueError(f"{where}: region 'radius' must be a positive number, not {r!r}")
 
