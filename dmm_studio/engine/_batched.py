@@ -144,10 +144,11 @@ class Column:
                 elif bool(keep.any()):
                     out.tensors[k] = (new_rows[keep], data[keep])
             if self.rest:
-                inv = inverse.tolist()
-                for r, v in self.rest.items():
-                    if inv[r] >= 0:
-                        out.rest[inv[r]] = v
+                keys = list(self.rest)
+                where = inverse[torch.tensor(keys, dtype=torch.long, device=idx.device)].tolist()
+                for r, w in zip(keys, where, strict=True):
+                    if w >= 0:
+                        out.rest[w] = self.rest[r]
         return out
 
 

@@ -52,6 +52,7 @@ class PatchedCSR:
         self._main_slot: torch.Tensor | None = None  # COO position -> CSR value index
         self._patch: torch.Tensor | None = None
         self._patch_dirty = False
+        self._columns: dict[int, dict[int, int]] = {}  # tracked columns: col -> {row: position}
         self.version = 0  # bumps on every change of the sparsity pattern
         self.stamp = 0  # bumps on every change at all (values too)
         self._dense: tuple[tuple[int, int, int], torch.Tensor] | None = None
@@ -72,6 +73,7 @@ class PatchedCSR:
             self._isfloat[:n] = torch.tensor([type(v) is not int for v in vals], dtype=torch.bool)
         self.n_float = int(self._isfloat[:n].sum())
         self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
+        self._columns = {}
         self._n = n
         self._dead = 0
         self.n_rows, self.n_cols = n_rows, n_cols
@@ -91,6 +93,7 @@ class PatchedCSR:
             n = int(keep.shape[0])
             rows, cols = self._rows[:n].tolist(), self._cols[:n].tolist()
             self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
+            self._columns = {}
             self._n = n
             self._dead = 0
         rows, cols = self._rows[:n], self._cols[:n]
@@ -133,6 +136,9 @@ class PatchedCSR:
                 del self._pos[key]
                 self._dead += 1
                 self.version += 1
+                col = self._columns.get(c)
+                if col is not None:
+                    del col[r]
             return
         if w == 0:
             return
@@ -142,6 +148,9 @@ class PatchedCSR:
         self._n += 1
         self._rows[p], self._cols[p] = r, c
         self._pos[key] = p
+        col = self._columns.get(c)
+        if col is not None:
+            col[r] = p
         self._write(p, w)
         self._patch_dirty = True
         self.version += 1
@@ -178,6 +187,26 @@ class PatchedCSR:
         if self._dead:
             return self._rows[:n][live], self._cols[:n][live], self._vals[:n][live], self._isfloat[:n][live]
         return self._rows[:n], self._cols[:n], self._vals[:n], self._isfloat[:n]
+
+    def position(self, r: int, c: int) -> int:
+        return self._pos[(r << 32) | c]
+
+    def column(self, c: int) -> list[tuple[int, float, bool]]:
+        """The entries of column ``c``: (row, weight, weight is a float). The
+        first call for a column scans A once; the column is then kept up to
+        date by ``set`` (the engine asks for the few columns whose values have
+        children: word counts, matrix fragments)."""
+        col = self._columns.get(c)
+        if col is None:
+            n = self._n
+            hit = torch.nonzero((self._cols[:n] == c) & (self._vals[:n] != 0)).flatten().tolist()
+            rows = self._rows[:n]
+            col = {int(rows[p]): p for p in hit}
+            self._columns[c] = col
+        out = []
+        for r, p in col.items():
+            out.append((r, float(self._vals[p]), bool(self._isfloat[p])))
+        return out
 
     def _csr(self, crow: torch.Tensor, col: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
         shape = (self.n_rows, self.n_cols)

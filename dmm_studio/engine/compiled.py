@@ -506,14 +506,15 @@ class CompiledEngine(Engine):
         return out
 
     def _down_rest(self, y: _Parts) -> dict[int, Any]:
-        rows, cols, vals, isfloat = self._A.coo()
-        ports = torch.tensor(list(y.rest), dtype=torch.long)
-        sel = torch.isin(cols, ports)
+        """The children of the values, along the columns of A that hold any
+        (term by term in the reference's order: the order of the row's entries)."""
+        terms: list[tuple[int, int, Any]] = []
+        for c in y.rest:
+            for r, w, isfloat in self._A.column(c):
+                terms.append((r, c, w if isfloat else int(w)))
         acc: dict[int, Any] = {}
-        for r, c, w, f in zip(
-            rows[sel].tolist(), cols[sel].tolist(), vals[sel].tolist(), isfloat[sel].tolist(), strict=True
-        ):
-            s = vv._add(acc.get(r), vv._scale(w if f else int(w), y.rest[c]))
+        for r, c, w in sorted(terms, key=lambda term: (term[0], self._A.position(term[0], term[1]))):
+            s = vv._add(acc.get(r), vv._scale(w, y.rest[c]))
             if s is None:
                 acc.pop(r, None)
             else:
