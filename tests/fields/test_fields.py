@@ -287,3 +287,20 @@ def _close(a, b):
                 if not vv.equal(v, vv.get_in(b, (f, n, o)) or {}, tol=1e-4):
                     return False
     return True
+
+
+@pytest.mark.parametrize("kind", ["plane", "radial", "bump", "oscillation", "constant", "sum"])
+def test_source_templates_are_valid(kind):
+    from dmm_studio.fields import source_defaults
+
+    validate_fields([entry(source=source_defaults(kind))])
+
+
+def test_an_induced_template_names_a_placeholder_neuron():
+    from dmm_studio.fields import source_defaults
+
+    src = source_defaults("induced")
+    assert src["neuron"] == "type/name"
+    validate_fields([entry(source=src)])
+    with pytest.raises(ValueError, match="unknown field source kind"):
+        source_defaults("laser")
