@@ -17,9 +17,12 @@ against what is drawn: wires appear, vanish and change weight as the network
 rewrites itself; neurons outside the active part are dimmed.
 
 Scaling (see bench/canvas.py): the view repaints only what changed
-(``MinimalViewportUpdate``), items keep a device-coordinate cache, the scene
-index is off while many items move, and zoomed out the nodes draw as plain
-boxes (level of detail) and wires lose their labels.
+(``MinimalViewportUpdate``); the scene has no BSP index (re-indexing moving
+items was the largest cost of a drag frame); wires paint in C++ without a
+pixmap cache; zoomed out, nodes draw as plain boxes (level of detail set
+when the zoom crosses a threshold, not per paint), wires lose their labels
+and nothing is antialiased; a drag in a big graph paints without
+antialiasing until the mouse is released.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QInputDialog,
@@ -50,7 +55,7 @@ from PySide6.QtWidgets import (
 from ..network import SELF_ID, Port
 from ..registry import NeuronType, Registry
 from .document import Document
-from .model_ops import active_neurons, auto_layout, matrix_wires, ports_of
+from .model_ops import active_neurons, auto_layout, matrix_wires, ports_index, ports_of
 
 NeuronId = tuple[str, str]
 WireKey = tuple[Port, Port]
@@ -81,39 +86,56 @@ def format_weight(w: Any) -> str:
 
 # ------------------------------------------------------------------ wires
 class WeightPipe(PipeItem):
-    """A NodeGraphQt pipe that shows its weight (our own paint: no properties)."""
+    """A NodeGraphQt pipe that shows its weight on a label item of its own.
 
-    weight: Any = None
-    live_only = False  # a wire of W_t that the design does not have
+    Painting stays in C++ (``QGraphicsPathItem.paint``: NodeGraphQt's Python
+    ``paint`` costs a Python call per wire per frame), there is no pixmap
+    cache (a long wire's cache is as big as the view, and blitting hundreds of
+    them costs more than drawing the path), and the label is a child item
+    moved only when the path is redrawn. Zoomed out, labels are hidden
+    (``DMMViewer`` toggles them when the zoom crosses ``LABEL_LOD``).
+    """
 
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.35:  # far out: a thin line, no label, no antialiasing
-            painter.setPen(QPen(self.pen().color(), 1))
-            painter.drawPath(self.path())
-            return
-        super().paint(painter, option, widget)
-        if self.weight is None or self.input_port is None or self.output_port is None:
-            return
-        mid = self.path().pointAtPercent(0.5)
-        text = format_weight(self.weight)
-        painter.save()
-        f = QFont()
-        f.setPointSizeF(8)
-        painter.setFont(f)
-        # above the direction arrow (a child item at the middle of the path)
-        r = QRectF(mid.x() - 22, mid.y() - 29, 44, 17)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(30, 30, 34, 220))
-        painter.drawRoundedRect(r, 4, 4)
-        painter.setPen(QColor(255, 210, 120) if self.live_only else QColor(220, 220, 220))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
+    paint = QGraphicsPathItem.paint  # type: ignore[assignment]
 
-    def boundingRect(self) -> QRectF:  # room for the label
-        return super().boundingRect().adjusted(-24, -32, 24, 10)
+    def __init__(self, input_port: Any = None, output_port: Any = None) -> None:
+        super().__init__(input_port, output_port)
+        self.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self._dir_pointer.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self.weight: Any = None
+        self.live_only = False  # a wire of W_t that the design does not have
+        self.label: QGraphicsRectItem | None = None
+
+    def set_weight(self, w: Any, live_only: bool = False) -> None:
+        self.weight, self.live_only = w, live_only
+        if self.label is None:
+            self.label = QGraphicsRectItem(-20, -8, 40, 16, self)
+            self.label.setPen(QPen(Qt.PenStyle.NoPen))
+            self.label.setBrush(QColor(30, 30, 34, 230))
+            self.label.text = QGraphicsSimpleTextItem(self.label)  # type: ignore[attr-defined]
+            self.label.text.setFont(_LABEL_FONT)  # type: ignore[attr-defined]
+            viewer = self.scene().viewer() if self.scene() is not None else None
+            self.label.setVisible(getattr(viewer, "labels_shown", True))
+        t = self.label.text  # type: ignore[attr-defined]
+        t.setText(format_weight(w))
+        t.setBrush(QColor(255, 200, 90) if live_only else QColor(225, 225, 225))
+        br = t.boundingRect()
+        t.setPos(-br.width() / 2, -br.height() / 2)
+        self._place_label()
+
+    def _place_label(self) -> None:
+        if self.label is not None:
+            mid = self.path().pointAtPercent(0.5)
+            # above the direction arrow (a child item at the middle of the path)
+            self.label.setPos(mid.x(), mid.y() - 18)
+
+    def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
+        super().draw_path(start_port, end_port, cursor_pos)
+        self._place_label()
+
+
+_LABEL_FONT = QFont()
+_LABEL_FONT.setPointSizeF(8)
 
 
 # the viewer builds its pipes from this module global: make them ours
@@ -122,7 +144,12 @@ _ngviewer.PipeItem = WeightPipe
 
 # ------------------------------------------------------------------ nodes
 class NeuronNodeItem(NodeItem):
-    """Node item with a type label, dimming, and a cheap far-out drawing."""
+    """Node item with a type label, dimming, and a cheap zoomed-out drawing.
+
+    Level of detail is set by the viewer when the zoom crosses ``NODE_LOD``
+    (``set_detail``), not decided in every ``paint`` as NodeGraphQt does
+    (its ``auto_switch_mode`` maps the node to global coordinates per paint).
+    """
 
     def __init__(self, name: str = "node", parent: QGraphicsItem | None = None) -> None:
         super().__init__(name, parent)
@@ -133,28 +160,29 @@ class NeuronNodeItem(NodeItem):
         self.type_label.setFont(f)
         self.type_label.setPos(4, -16)
 
+    def set_detail(self, detail: bool) -> None:
+        self.set_proxy_mode(not detail)
+        self.type_label.setVisible(detail)
+        for port in list(self._input_items) + list(self._output_items):
+            # transparent, not hidden: a hidden port gets no scene-position
+            # changes, and its wires would not follow the node
+            port.setOpacity(1.0 if detail else 0.0)
+
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.35:
-            # level of detail: a filled box, no children's text (proxy mode)
-            self.set_proxy_mode(True)
-            self.type_label.setVisible(False)
+        if self._proxy_mode:
             painter.fillRect(self.boundingRect(), QColor(*self.color[:3]))
             if self.selected:
-                painter.setPen(QPen(QColor(255, 220, 120), 3))
+                painter.setPen(QPen(QColor(255, 220, 120), 4))
                 painter.drawRect(self.boundingRect())
             return
-        if self._proxy_mode:
-            self.set_proxy_mode(False)
-            self.type_label.setVisible(True)
         if self.layout_direction == 0:
             self._paint_horizontal(painter, option, widget)
         else:
             self._paint_vertical(painter, option, widget)
 
-    def auto_switch_mode(self) -> None:  # decided in paint from the level of detail
+    def auto_switch_mode(self) -> None:  # the viewer sets the level of detail
         return
 
 
@@ -189,11 +217,67 @@ def node_class(t: NeuronType) -> type[NeuronNode]:
 
 
 # ------------------------------------------------------------------ viewer and graph
+LABEL_LOD = 0.7  # below this zoom, wires hide their weight labels
+NODE_LOD = 0.45  # below this zoom, nodes draw as plain boxes without text or ports
+
+
 class DMMViewer(NodeViewer):
     """NodeViewer tuned for size, with Tab search and wire double-clicks."""
 
     tab_requested = Signal(QPointF)
     pipe_double_clicked = Signal(object, QPointF)
+    labels_shown = True
+    detail_shown = True
+
+    DRAG_FAST_NODES = 150  # from this many nodes, a drag paints without antialiasing
+    dragging = False
+    node_count = 0  # kept by the Canvas
+
+    def mousePressEvent(self, event: Any) -> None:
+        super().mousePressEvent(event)
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and not self._LIVE_PIPE.isVisible()
+            and any(isinstance(i, NeuronNodeItem) for i in self.scene().selectedItems())
+        ):
+            self.dragging = True
+            if self.node_count >= self.DRAG_FAST_NODES:
+                self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        super().mouseReleaseEvent(event)
+        if self.dragging:
+            self.dragging = False
+            if self.detail_shown:
+                self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                self.viewport().update()
+
+    def _zoom_changed(self) -> None:
+        z = self.transform().m11()
+        labels, detail = z >= LABEL_LOD, z >= NODE_LOD
+        if labels == self.labels_shown and detail == self.detail_shown:
+            return
+        # zoomed out, nothing is antialiased (it is most of the cost of a frame)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, detail)
+        lab_change, det_change = labels != self.labels_shown, detail != self.detail_shown
+        self.labels_shown, self.detail_shown = labels, detail
+        for item in self.scene().items():
+            if lab_change and isinstance(item, WeightPipe) and item.label is not None:
+                item.label.setVisible(labels)
+            elif det_change and isinstance(item, NeuronNodeItem):
+                item.set_detail(detail)
+
+    def scale(self, sx: float, sy: float, pos: Any = None) -> None:
+        super().scale(sx, sy, pos)
+        self._zoom_changed()
+
+    def fitInView(self, *args: Any) -> None:
+        super().fitInView(*args)
+        self._zoom_changed()
+
+    def resetTransform(self) -> None:
+        super().resetTransform()
+        self._zoom_changed()
 
     def __init__(self, parent: QWidget | None = None, undo_stack: Any = None) -> None:
         super().__init__(parent, undo_stack=undo_stack)
@@ -338,6 +422,9 @@ class Canvas(QObject):
         self.shown: dict[WireKey, Any] = {}  # the wires drawn, with their weights
         self.live: dict[WireKey, Any] | None = None  # W_t's wires while running
         self._dimmed: set[NeuronId] = set()
+        self._building = False
+        self._used: dict[NeuronId, tuple[list[str], list[str]]] = {}
+        self._touched: list[NeuronId] = []
         for t in self.registry:
             self.graph.register_node(node_class(t))
         self.graph.wires_requested.connect(self._on_wires_requested)
@@ -362,8 +449,6 @@ class Canvas(QObject):
         if self._unsub is not None:
             self._unsub()
         self._unsub = self.doc.network.subscribe(self._on_model)
-        scene = self.viewer.scene()
-        scene.setItemIndexMethod(scene.ItemIndexMethod.NoIndex)
         for node in list(self.nodes.values()):
             self._clear_node_connections(node)
             self.graph.remove_node(node, push_undo=False)
@@ -377,11 +462,43 @@ class Canvas(QObject):
         ids = net.neurons()
         missing = [i for i in ids if self.doc.pos_of(i) is None]
         auto = auto_layout(net) if missing else {}
-        for nid in ids:
-            pos = self.doc.pos_of(nid) or auto.get(nid, (0.0, 0.0))
-            self._add_node(nid, pos)
-        self._apply_wires(dict(matrix_wires(net.matrix)))
-        scene.setItemIndexMethod(scene.ItemIndexMethod.BspTreeIndex)
+        wires = matrix_wires(net.matrix)
+        self._used = ports_index(wires)
+        self._building = True
+        try:
+            for nid in ids:
+                pos = self.doc.pos_of(nid) or auto.get(nid, (0.0, 0.0))
+                self._add_node(nid, pos)
+        finally:
+            self._building = False
+        for node in self.nodes.values():
+            node.view.draw_node()
+        self._apply_wires(wires)
+        self._fix_scene_rect(force=True)
+
+    def _fix_scene_rect(self, force: bool = False) -> None:
+        """Give the scene a fixed rectangle with room around the nodes.
+
+        Without one, the scene grows its rectangle as wires move and rebuilds
+        its BSP index each time: ~100 ms spikes in a drag at 500 nodes.
+        Without an index (NoIndex), every frame asks all ports and nodes for
+        their bounds in Python: ~25 ms at 1,000 nodes. A fixed rectangle,
+        grown only when a node leaves it, keeps the index and drops both.
+        """
+        scene = self.viewer.scene()
+        current = scene.sceneRect()
+        if not force and self.nodes:
+            inside = all(current.contains(n.view.sceneBoundingRect()) for n in self._recent())
+            if inside:
+                return
+        r = QRectF()
+        for n in self.nodes.values():
+            r = r.united(n.view.sceneBoundingRect())
+        m = max(4000.0, r.width(), r.height())
+        scene.setSceneRect(r.adjusted(-m, -m, m, m))
+
+    def _recent(self) -> list[Any]:
+        return [self.nodes[i] for i in self._touched if i in self.nodes]
 
     def _add_node(self, nid: NeuronId, pos: tuple[float, float]) -> NeuronNode:
         t = self.registry.get(nid[0])
@@ -393,7 +510,10 @@ class Canvas(QObject):
         node.model.color = (*family_color(t), 255)
         node.view.color = (*family_color(t), 255)
         self.graph.add_node(node, pos=[float(pos[0]), float(pos[1])], selected=False, push_undo=False)
+        if not self.viewer.detail_shown:
+            node.view.set_detail(False)
         self.nodes[nid] = node
+        self.viewer.node_count = len(self.nodes)
         self.by_id[node.id] = nid
         self._sync_ports(nid)
         return node
@@ -406,7 +526,8 @@ class Canvas(QObject):
         node = self.nodes.get(nid)
         if node is None:
             return
-        ins, outs = ports_of(self.doc.network, nid, self.registry)
+        used = self._used.get(nid, ([], [])) if self._building else None
+        ins, outs = ports_of(self.doc.network, nid, self.registry, used=used)
         if self.live is not None:
             for to, frm in self.live:
                 if to[:2] == nid and to[2] not in ins:
@@ -434,7 +555,7 @@ class Canvas(QObject):
                     else:
                         add(name, multi_output=True)
                     changed = True
-        if changed:
+        if changed and not self._building:
             node.view.draw_node()
             # wires that could not be drawn without this port
             target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)
@@ -462,9 +583,7 @@ class Canvas(QObject):
             if pipe is None:
                 return
             self.pipes[key] = pipe
-        pipe.weight = w
-        pipe.live_only = self.live is not None and self.doc.network.weight(*key) != w
-        pipe.update()
+        pipe.set_weight(w, self.live is not None and self.doc.network.weight(*key) != w)
         self.shown[key] = w
 
     def _erase_wire(self, key: WireKey) -> None:
@@ -491,6 +610,9 @@ class Canvas(QObject):
         """Follow a running matrix ``W_t`` (None: back to the design's ``W_0``)."""
         if w is None:
             self.live = None
+            for pipe in self.pipes.values():
+                if pipe.live_only:
+                    pipe.set_weight(pipe.weight, False)
             self._apply_wires(matrix_wires(self.doc.network.matrix))
             self.set_active(None)
             return
@@ -508,7 +630,8 @@ class Canvas(QObject):
                 self._sync_ports(nid)
         if first:
             for pipe in self.pipes.values():
-                pipe.live_only = False
+                if pipe.live_only:
+                    pipe.set_weight(pipe.weight, False)
         self._apply_wires(target)
         self.set_active(active_neurons(w))
 
@@ -545,6 +668,8 @@ class Canvas(QObject):
             nid = info["neuron"]
             if nid not in self.nodes:
                 self._add_node(nid, self.doc.pos_of(nid) or (0.0, 0.0))
+                self._touched = [nid]
+                self._fix_scene_rect()
         elif event == "neuron_removed":
             nid = info["neuron"]
             node = self.nodes.pop(nid, None)
@@ -555,6 +680,7 @@ class Canvas(QObject):
                 self.by_id.pop(node.id, None)
                 self.graph.remove_node(node, push_undo=False)
                 self._dimmed.discard(nid)
+                self.viewer.node_count = len(self.nodes)
         elif event == "neuron_renamed":
             old = (info["type"], info["old"])
             new = (info["type"], info["new"])
@@ -587,6 +713,8 @@ class Canvas(QObject):
                 if tuple(node.view.xy_pos) != (float(x), float(y)):
                     node.view.xy_pos = [float(x), float(y)]
                     node.model.pos = [float(x), float(y)]
+                self._touched = [nid]
+                self._fix_scene_rect()
         elif event == "output":
             nid = info["neuron"]
             if nid in self.nodes and self.registry.get(nid[0]).variadic_outputs:
@@ -620,8 +748,7 @@ class Canvas(QObject):
             return
         if key in self.shown:
             self.pipes[key] = pipe
-            pipe.weight = self.shown[key]
-            pipe.update()
+            pipe.set_weight(self.shown[key])
 
     def _on_moved(self, moves: dict[str, Any]) -> None:
         m = {}

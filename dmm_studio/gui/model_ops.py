@@ -64,14 +64,19 @@ def used_ports(w: Mapping[str, Any], nid: NeuronId) -> tuple[list[str], list[str
 
 
 def ports_of(
-    net: Network, nid: NeuronId, registry: Registry, w: Mapping[str, Any] | None = None
+    net: Network,
+    nid: NeuronId,
+    registry: Registry,
+    w: Mapping[str, Any] | None = None,
+    used: tuple[list[str], list[str]] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """(inputs, outputs) to show for a neuron, declared ones first."""
+    """(inputs, outputs) to show for a neuron, declared ones first (``used``:
+    the ports that W uses, when the caller has them already)."""
     t = registry.get(nid[0])
     ins: dict[str, None] = dict.fromkeys(t.inputs)
     outs: dict[str, None] = dict.fromkeys(t.outputs)
     extra = layout_ports(net, nid)
-    used_in, used_out = used_ports(net.matrix if w is None else w, nid)
+    used_in, used_out = used if used is not None else used_ports(net.matrix if w is None else w, nid)
     held = list(net.outputs.get(nid[0], {}).get(nid[1], {}))
     if t.variadic_inputs:
         ins.update(dict.fromkeys(extra["inputs"] + used_in))
@@ -208,6 +213,19 @@ def matrix_wires(w: Mapping[str, Any]) -> dict[tuple[Port, Port], Any]:
                         for o, wt in outs.items():
                             if vv.is_number(wt):
                                 out[((f, n, i), (g, m, o))] = wt
+    return out
+
+
+def ports_index(wires: Mapping[tuple[Port, Port], Any]) -> dict[NeuronId, tuple[list[str], list[str]]]:
+    """For every neuron, the inputs and outputs that these wires use (one pass)."""
+    out: dict[NeuronId, tuple[list[str], list[str]]] = {}
+    for to, frm in wires:
+        ins = out.setdefault(to[:2], ([], []))[0]  # type: ignore[index]
+        if to[2] not in ins:
+            ins.append(to[2])
+        outs = out.setdefault(frm[:2], ([], []))[1]  # type: ignore[index]
+        if frm[2] not in outs:
+            outs.append(frm[2])
     return out
 
 

@@ -160,11 +160,7 @@ class PropertiesPanel(QWidget):
             .get(nid[0], {})
             .get(nid[1], {})
         )
-        if nid == SELF_ID:
-            text = json.dumps(outs, indent=1)
-        else:
-            text = json.dumps(outs, indent=1) if outs else "{}"
-        self.outputs_edit.setPlainText(text)
+        self.outputs_edit.setPlainText(json.dumps(outs, indent=1) if outs else "{}")
         self._wire_rows = [(to, frm) for to, frm, _w in net.wires() if to[:2] == nid]
         self.wires.setRowCount(len(self._wire_rows))
         for r, (to, frm) in enumerate(self._wire_rows):
