@@ -2,8 +2,8 @@
 
 ``install(window)`` adds a "Fields" dock (the editor) and a heat map drawn
 behind the nodes of the canvas. The heat map shows ``strength * value`` of
-the enabled fields (the selected one only, when one is selected in the
-editor), summed, at the time of the last frame the runner sent, so it moves
+the enabled fields (or of the selected one only, when "only the selected
+field" is checked), summed, at the time of the last frame the runner sent, so it moves
 as the network runs: red where the gain is above 1, blue where it is below.
 
 The editor lists the network's fields; Add / Remove, and a form for the
@@ -178,6 +178,7 @@ class FieldsPanel(QWidget):
         self.error.setStyleSheet("color: #d33")
         self.show_heat = QCheckBox("show heat map")
         self.show_heat.setChecked(True)
+        self.only_selected = QCheckBox("only the selected field")
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -201,6 +202,7 @@ class FieldsPanel(QWidget):
         layout.addWidget(self.apply_button)
         layout.addWidget(self.error)
         layout.addWidget(self.show_heat)
+        layout.addWidget(self.only_selected)
 
         self.list.currentRowChanged.connect(self._show_row)
         self.add_button.clicked.connect(self.add_field)
@@ -208,6 +210,7 @@ class FieldsPanel(QWidget):
         self.apply_button.clicked.connect(self.apply)
         self.kind.activated.connect(self._kind_chosen)
         self.show_heat.toggled.connect(self.heat.setVisible)
+        self.only_selected.toggled.connect(lambda _on: self.redraw())
         self.refresh()
 
     # -- the model
@@ -352,7 +355,7 @@ class FieldsPanel(QWidget):
     def redraw(self) -> None:
         row = self.selected()
         fields = self.fields
-        shown = [fields[row]] if 0 <= row < len(fields) and self.list.hasFocus() else fields
+        shown = [fields[row]] if 0 <= row < len(fields) and self.only_selected.isChecked() else fields
         try:
             self.heat.render(shown, self.window_.doc.network.layout, self.t, self.state)
         except (ValueError, KeyError, TypeError) as e:  # a field that is not valid yet

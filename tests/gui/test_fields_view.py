@@ -82,6 +82,23 @@ def test_the_heat_map_follows_the_running_network(win, panel, qtbot):
     win.step(6)
     qtbot.waitUntil(lambda: panel.t >= 6, timeout=10000)
     assert not np.allclose(panel.heat.values, first)
+    both = panel.heat.values.copy()
+    panel.list.setCurrentRow(0)
+    panel.only_selected.setChecked(True)
+    ripple = panel.heat.values.copy()
+    assert not np.allclose(ripple, both)
+    layout = win.doc.network.layout
+    assert np.allclose(
+        ripple, fields_view.heat_values(win.doc.network.fields[:1], layout, 6, _rect(layout), None)
+    )
+
+
+def _rect(layout):
+    pts = np.array([e["pos"] for e in layout.values()])
+    m = fields_view.MARGIN
+    return fields_view.QRectF(
+        pts[:, 0].min() - m, pts[:, 1].min() - m, np.ptp(pts[:, 0]) + 2 * m, np.ptp(pts[:, 1]) + 2 * m
+    )
 
 
 def test_edits_reach_the_running_machine(win, panel, qtbot):
