@@ -77,6 +77,8 @@ def first_non_finite(v: Any) -> tuple[tuple[str, ...], Any] | None:
     for path, leaf in leaves(v):
         if is_tensor(leaf):
             if leaf.is_floating_point() or leaf.is_complex():
+                if leaf.numel() == 0 or math.isfinite(abs(complex(leaf.sum()))):
+                    continue  # the cheap test (~4 us): a sum is finite only if every element is
                 import torch
 
                 bad = ~torch.isfinite(leaf)

@@ -118,9 +118,17 @@ class Inspector(QtCore.QObject):
         self.self_view.cellSelected.connect(self.wireSelected)
         self.cost_view.toggled.connect(self._set_profiling)
 
+        # frames: at most ``fps`` a second, drawn a few probes per turn of the
+        # event loop (no long stall), slowed down when drawing takes more than
+        # ``budget`` of the UI thread's time (so the engine keeps its speed)
+        self.fps = fps
+        self.budget: float | None = None  # e.g. 0.2; None: always ``fps``
+        self.chunk = 4
+        self._pending: list[ProbeWidget] = []
+        self._busy_at = (time.perf_counter(), time.thread_time())
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(max(1, int(1000 / fps)))
-        self.timer.timeout.connect(self.frame)
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     # ------------------------------------------------------------ the runner
@@ -195,6 +203,7 @@ class Inspector(QtCore.QObject):
         w.closeRequested.connect(self.remove_probe)
         w.exportRequested.connect(self._export_dialog)
         w.viewChanged.connect(lambda _k, _m: self.probesChanged.emit(self.probe_layout()))
+        w.zoom.toggled.connect(lambda _on: self.probesChanged.emit(self.probe_layout()))
         self.probes.add(w)
         w.refresh(self.shown)
         self.probesChanged.emit(self.probe_layout())
@@ -213,7 +222,7 @@ class Inspector(QtCore.QObject):
         """The probes as the file's layout keeps them: ``{"type/name": [probe, ...]}``."""
         out: dict[str, list[dict[str, Any]]] = {}
         for w in self.probes.widgets.values():
-            spec = ProbeSpec(w.spec.type, w.spec.name, w.spec.port, w.spec.side, w.mode)
+            spec = ProbeSpec(w.spec.type, w.spec.name, w.spec.port, w.spec.side, w.mode, w.zoom.isChecked())
             out.setdefault(f"{spec.type}/{spec.name}", []).append(spec.to_dict())
         return out
 
@@ -251,12 +260,69 @@ class Inspector(QtCore.QObject):
             return
         t0 = time.perf_counter()
         self._drawn_version = v
+        self.recorder.sample()
         self.redraw()
         self.frames += 1
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 10_000:
             del self.frame_times[:5000]
         self._maybe_costs()
+
+    def _tick(self) -> None:
+        """A frame from the timer: like ``frame``, but a few probes at a time."""
+        self._govern()
+        if self._pending:
+            return  # the last frame is still being drawn
+        v = self.recorder.version
+        if v == self._drawn_version and self.shown is None:
+            self._maybe_costs()
+            return
+        t0 = time.perf_counter()
+        self._drawn_version = v
+        self.recorder.sample()
+        self._pending = [w for w in self.probes.widgets.values() if w.isVisible() or not w.views]
+        self._frame_t0 = t0
+        self._drain()
+
+    def _drain(self) -> None:
+        todo, self._pending = self._pending[: self.chunk], self._pending[self.chunk :]
+        for w in todo:
+            w.refresh(self.shown)
+        if self._pending:
+            QtCore.QTimer.singleShot(0, self._drain)
+            return
+        self._draw_self()
+        if self.history_view.isVisible():
+            self.history_view.refresh()
+        self.frames += 1
+        self.frame_times.append(time.perf_counter() - self._frame_t0)
+        if len(self.frame_times) > 10_000:
+            del self.frame_times[:5000]
+        self._maybe_costs()
+
+    _frame_t0 = 0.0
+
+    def _govern(self) -> None:
+        """Once a second: lower the frame rate while the UI thread is busier
+        than ``budget``, raise it back (up to ``fps``) when it is not."""
+        now, cpu = time.perf_counter(), time.thread_time()
+        t0, c0 = self._busy_at
+        if now - t0 < 1.0:
+            return
+        self._busy_at = (now, cpu)
+        self.busy = (cpu - c0) / (now - t0)
+        if self.budget is None:
+            return
+        interval = self.timer.interval()
+        fastest = max(1, int(1000 / self.fps))
+        if self.busy > self.budget:
+            interval = min(500, int(interval * 1.3) + 1)
+        elif self.busy < 0.7 * self.budget:
+            interval = max(fastest, int(interval / 1.3))
+        if interval != self.timer.interval():
+            self.timer.setInterval(interval)
+
+    busy = 0.0
 
     def redraw(self) -> None:
         for w in self.probes.widgets.values():

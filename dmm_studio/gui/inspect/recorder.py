@@ -42,6 +42,7 @@ class ProbeSpec:
     port: str
     side: str = "output"
     view: str = "auto"  # auto | plot | bars | image | heatmap | tree
+    zoom: bool = False  # pyqtgraph views (pan, zoom, axes) instead of the compact ones
 
     @property
     def key(self) -> str:
@@ -61,6 +62,8 @@ class ProbeSpec:
             d["side"] = self.side
         if self.view != "auto":
             d["view"] = self.view
+        if self.zoom:
+            d["zoom"] = True
         return d
 
     @classmethod
@@ -68,7 +71,7 @@ class ProbeSpec:
         side = d.get("side", "output")
         if side not in SIDES:
             raise ValueError(f"a probe's side is output or input, not {side!r}")
-        return cls(type, name, str(d["port"]), side, str(d.get("view", "auto")))
+        return cls(type, name, str(d["port"]), side, str(d.get("view", "auto")), bool(d.get("zoom", False)))
 
     @classmethod
     def parse(cls, text: str) -> ProbeSpec:
@@ -111,7 +114,13 @@ def is_scalar_stream(v: Any) -> bool:
 
 class ProbeBuffer:
     """A probe's recent values: scalars in fixed numpy rings (for plots and
-    export), and the last ``frames`` values as they are (for every other view)."""
+    export), and the last ``frames`` values as they are (for every other view).
+
+    Output probes get every step (``append``, in the runner's thread); input
+    probes are computed from the history at frame rate (``sample``), so their
+    steps may have gaps. ``fallback(t)``, when set, finds the value of a step
+    that the buffer no longer (or never) held, from the history.
+    """
 
     def __init__(self, spec: ProbeSpec, capacity: int = 2000, frames: int = 200) -> None:
         self.spec = spec
@@ -121,19 +130,26 @@ class ProbeBuffer:
         self._n = 0  # values written since the last clear
         self._values: deque[tuple[int, Any]] = deque(maxlen=frames)
         self.version = 0
+        self.fallback: Callable[[int], Any] | None = None
         self._lock = threading.Lock()
 
-    def append(self, t: int, value: Any) -> None:
+    def append(self, t: int, value: Any, gaps: bool = False) -> None:
         with self._lock:
-            if self._values and t != self._values[-1][0] + 1:
-                self._n = 0
-                self._values.clear()
+            if self._values:
+                last = self._values[-1][0]
+                if t <= last or (t != last + 1 and not gaps):  # a reset, or a step missed
+                    self._n = 0
+                    self._values.clear()
             i = self._n % self.capacity
             self._t[i] = t
             self._y[i] = as_scalar(value)
             self._n += 1
             self._values.append((t, value))
             self.version += 1
+
+    def last_t(self) -> int | None:
+        with self._lock:
+            return self._values[-1][0] if self._values else None
 
     def clear(self) -> None:
         with self._lock:
@@ -158,12 +174,19 @@ class ProbeBuffer:
             return self._values[-1] if self._values else None
 
     def value_at(self, t: int) -> Any:
-        """The value at step ``t`` if still kept (KeyError otherwise)."""
+        """The value at step ``t`` if still kept here or in the history (KeyError otherwise)."""
         with self._lock:
             if self._values:
                 i = t - self._values[0][0]
-                if 0 <= i < len(self._values):
+                if 0 <= i < len(self._values) and self._values[i][0] == t:
                     return self._values[i][1]
+                for tt, v in reversed(self._values):
+                    if tt == t:
+                        return v
+                    if tt < t:
+                        break
+        if self.fallback is not None:
+            return self.fallback(t)
         raise KeyError(t)
 
     def values(self) -> list[tuple[int, Any]]:
@@ -208,13 +231,26 @@ class Recorder:
         buf = self.probes.get(spec.key)
         if buf is None:
             buf = ProbeBuffer(spec, capacity, frames)
+            buf.fallback = lambda t, spec=spec: self.value_at(spec, t)
             if self._prev is not None and self.t is not None:
-                buf.append(self.t, probe_value(spec, self._prev, None))
+                buf.append(self.t, probe_value(spec, self._prev, self._before(self.t)))
             self.probes = {**self.probes, spec.key: buf}  # copy-on-write: the runner iterates
+            self._outputs = [b for b in self.probes.values() if b.spec.side == "output"]
         return buf
 
     def remove_probe(self, key: str) -> None:
         self.probes = {k: b for k, b in self.probes.items() if k != key}
+        self._outputs = [b for b in self.probes.values() if b.spec.side == "output"]
+
+    def _before(self, t: int) -> Mapping[str, Any] | None:
+        try:
+            return self.history.get(t - 1)
+        except KeyError:
+            return None
+
+    def value_at(self, spec: ProbeSpec, t: int) -> Any:
+        """A probe's value at a kept step, from the history (KeyError if not kept)."""
+        return probe_value(spec, self.history.get(t), self._before(t))
 
     def start(self, t: int, state: Mapping[str, Any]) -> None:
         """Begin (or begin again) at the state after step ``t`` (0: the initial state)."""
@@ -227,11 +263,14 @@ class Recorder:
         self.version += 1
 
     def on_step(self, t: int, state: Mapping[str, Any]) -> BreakHit | None:
+        """In the runner's thread, after each step: keep the state, the output
+        probes' values, and check the breaks (cheap: no down movement here)."""
         prev = self._prev if self.t is not None and t == self.t + 1 else None
         if self.record_history:
             self.history.push(t, state)  # type: ignore[arg-type]
-        for buf in self.probes.values():
-            buf.append(t, probe_value(buf.spec, state, prev))
+        for buf in self._outputs:
+            v = get_in(state, buf.spec.path)
+            buf.append(t, v if v else {})
         hit = self.breaks.check(t, state, prev) if self.breaks else None
         if hit is not None:
             self.hits.append(hit)
@@ -239,6 +278,23 @@ class Recorder:
         self.steps_recorded += 1
         self.version += 1
         return hit
+
+    def sample(self) -> None:
+        """In the UI thread, once a frame: the input probes' values at the latest
+        step (an input is a down movement of the row, too dear for every step)."""
+        latest = self.history.latest()
+        if latest is None:
+            return
+        t, state = latest
+        for buf in self.probes.values():
+            if buf.spec.side != "input":
+                continue
+            last = buf.last_t()
+            if last is not None and last >= t:
+                continue
+            buf.append(t, probe_value(buf.spec, state, self._before(t)), gaps=True)
+
+    _outputs: list[ProbeBuffer] = []
 
 
 # --------------------------------------------------------------------- timing

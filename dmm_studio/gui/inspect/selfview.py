@@ -23,7 +23,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ...history import Change, Port, matrix_diff, matrix_entries
 from ...vvalue import is_tensor
 from .brief import number
-from .views import BG, LabelAxis
+from .views import BG, LabelAxis, status_label
 
 CHANGE_COLORS = {"added": (0, 170, 0), "removed": (220, 0, 0), "changed": (255, 140, 0)}
 
@@ -90,8 +90,8 @@ class SelfView(QtWidgets.QWidget):
         fit = QtWidgets.QToolButton()
         fit.setText("Fit")
         fit.clicked.connect(self.fit)
-        self.info = QtWidgets.QLabel()
-        self.hover = QtWidgets.QLabel(" ")
+        self.info = status_label()
+        self.hover = status_label()
         head = QtWidgets.QHBoxLayout()
         head.setContentsMargins(4, 2, 4, 2)
         head.addWidget(self.info)
@@ -117,6 +117,11 @@ class SelfView(QtWidgets.QWidget):
         """Show ``w`` (``W_t``); ``prev`` (``W_{t-1}``) gives the changes to mark."""
         entries = matrix_entries(w)
         changes = matrix_diff(prev, w) if prev is not None else []
+        if entries == self.entries and changes == self.changes and self.t is not None:
+            # the same matrix (a network that does not rewrite itself): no re-render
+            self.t = t
+            self.info.setText(self._info(t, len(self.rows), len(self.cols), len(entries), self._m, changes))
+            return
         keys: Iterable[tuple[Port, Port]] = list(entries) + [
             (c.to, c.frm) for c in changes if c.kind == "removed"
         ]
@@ -135,14 +140,21 @@ class SelfView(QtWidgets.QWidget):
         self.image.setImage(vals, levels=(-m, m), autoLevels=False)
         self.image.setRect(QtCore.QRectF(-0.5, -0.5, max(len(cols), 1), max(len(rows), 1)))
         self._draw_marks()
-        counts = {k: sum(1 for c in changes if c.kind == k) for k in CHANGE_COLORS}
-        step = f"W at t = {t}: " if t is not None else ""
-        self.info.setText(
-            f"{step}{len(rows)} inputs x {len(cols)} outputs, {len(entries)} weights, |w| <= {number(m)}; "
-            f"last step: +{counts['added']} -{counts['removed']} ~{counts['changed']}"
-        )
+        self._m = m
+        self.info.setText(self._info(t, len(rows), len(cols), len(entries), m, changes))
         if self.highlighted is not None:
             self.highlight(*self.highlighted)
+
+    _m = 1.0
+
+    @staticmethod
+    def _info(t: int | None, nr: int, nc: int, nw: int, m: float, changes: list[Change]) -> str:
+        counts = {k: sum(1 for c in changes if c.kind == k) for k in CHANGE_COLORS}
+        step = f"W at t = {t}: " if t is not None else ""
+        return (
+            f"{step}{nr} inputs x {nc} outputs, {nw} weights, |w| <= {number(m)}; "
+            f"last step: +{counts['added']} -{counts['removed']} ~{counts['changed']}"
+        )
 
     def _set_axes(self, rows: list[Port], cols: list[Port]) -> None:
         first = not self.rows and not self.cols

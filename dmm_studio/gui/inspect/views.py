@@ -24,6 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...vvalue import is_tensor, leaves
 from .brief import brief, leaf_brief, number, path_text
+from .fastviews import FastBars, FastImage, FastPlot
 from .recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
 
 VIEW_KINDS = ("auto", "plot", "bars", "image", "heatmap", "tree")
@@ -70,6 +71,47 @@ def as_2d(a: np.ndarray) -> np.ndarray:
     if a.ndim == 2:
         return a
     return a.reshape(a.shape[0], -1)
+
+
+def status_label() -> QtWidgets.QLabel:
+    """A one-line label whose text changes every frame without re-laying out
+    its window (its size does not follow its text)."""
+    label = QtWidgets.QLabel()
+    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+    label.setFixedHeight(label.fontMetrics().height() + 4)
+    return label
+
+
+def nice_bounds(lo: float, hi: float) -> tuple[float, float]:
+    """A range around [lo, hi] with round ends and some room, so that it
+    changes (and axes redraw) only now and then as the data moves."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return (-1.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    span = hi - lo
+    step = 10 ** math.floor(math.log10(span))
+    for m in (1, 2, 5, 10):
+        if span / (m * step) <= 5:
+            step *= m
+            break
+    return (math.floor(lo / step) * step, math.ceil(hi / step) * step)
+
+
+class StableRange:
+    """Keeps a range while the data stays inside it and does not shrink
+    below a quarter of it; else moves to new nice bounds."""
+
+    def __init__(self) -> None:
+        self.range: tuple[float, float] | None = None
+
+    def update(self, lo: float, hi: float) -> tuple[float, float] | None:
+        """The new range when it must change, else None."""
+        r = self.range
+        if r is not None and r[0] <= lo and hi <= r[1] and (hi - lo) >= 0.25 * (r[1] - r[0]):
+            return None
+        self.range = nice_bounds(lo, hi)
+        return self.range
 
 
 def _plot_widget() -> pg.PlotWidget:
@@ -127,14 +169,19 @@ class LabelAxis(pg.AxisItem):
 
 
 class ScalarPlotView(QtWidgets.QWidget):
-    """A scalar stream over the last steps, scrolling as it grows."""
+    """A scalar stream over the last steps. The t axis moves by pages and the
+    value axis by round steps, so that axes redraw now and then, not every
+    frame; only the curve does."""
+
+    PAGE = 500  # steps shown at least; the page moves by a quarter
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = _plot_widget()
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.disableAutoRange()
+        self.plot.setMenuEnabled(False)
         self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=1.5))
         self.cursor = pg.InfiniteLine(
             angle=90, pen=pg.mkPen((200, 60, 60), style=QtCore.Qt.PenStyle.DashLine)
@@ -144,12 +191,33 @@ class ScalarPlotView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
+        self._x: tuple[float, float] | None = None
+        self._y = StableRange()
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._manual)
+        self.follow = True  # the user panned or zoomed: stop moving the view
+
+    def _manual(self, *_: Any) -> None:
+        self.follow = False
 
     def show_series(self, t: np.ndarray, y: np.ndarray, at: int | None = None) -> None:
         self.curve.setData(t, y)
         self.cursor.setVisible(at is not None)
         if at is not None:
             self.cursor.setValue(at)
+        if not self.follow or not len(t):
+            return
+        first, last = float(t[0]), float(t[-1])
+        width = max(self.PAGE, last - first)
+        if self._x is None or last > self._x[1] or first < self._x[0] - width:
+            quarter = width / 4
+            end = math.ceil((last + 1) / quarter) * quarter
+            self._x = (max(first, end - width), end)
+            self.plot.setXRange(*self._x, padding=0)
+        finite = y[np.isfinite(y)]
+        if finite.size:
+            yr = self._y.update(float(finite.min()), float(finite.max()))
+            if yr is not None:
+                self.plot.setYRange(*yr, padding=0.02)
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.curve.getData()
@@ -172,7 +240,12 @@ class BarsView(QtWidgets.QWidget):
         self.plot.setMouseEnabled(x=True, y=False)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=(31, 119, 180))
         self.plot.addItem(self.bars)
-        self.note = QtWidgets.QLabel()
+        self.plot.disableAutoRange()
+        self.plot.setMenuEnabled(False)
+        self.note = status_label()
+        self._labels: list[tuple[float, str]] = []
+        self._n = -1
+        self._x = StableRange()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -194,15 +267,24 @@ class BarsView(QtWidgets.QWidget):
         n = len(top)
         ys = np.arange(n, dtype=float)
         ws = np.array([c[1] for c in top], dtype=float)
-        brushes = [pg.mkBrush((31, 119, 180) if w >= 0 else (214, 39, 40)) for w in ws]
+        brushes = [_POS if w >= 0 else _NEG for w in ws]
         self.bars.setOpts(x0=np.zeros(n), y=ys, width=ws, height=0.7, brushes=brushes)
-        self.axis.set_labels([(float(i), f"{c[0]}  {number(c[1])}") for i, c in enumerate(top)])
-        self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
-        lo, hi = (min(0.0, ws.min()), max(0.0, ws.max())) if n else (0.0, 1.0)
-        finite = np.isfinite([lo, hi]).all()
-        if finite:
-            self.plot.setXRange(lo, hi if hi > lo else lo + 1, padding=0.05)
+        labels = [(float(i), c[0]) for i, c in enumerate(top)]
+        if labels != self._labels:
+            self._labels = labels
+            self.axis.set_labels(labels)
+        if n != self._n:
+            self._n = n
+            self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
+        if n:
+            xr = self._x.update(min(0.0, float(np.nanmin(ws))), max(0.0, float(np.nanmax(ws))))
+            if xr is not None:
+                self.plot.setXRange(*xr, padding=0.02)
         self.note.setText(f"top {n} of {total} coordinates by |value|")
+
+
+_POS = pg.mkBrush((31, 119, 180))
+_NEG = pg.mkBrush((214, 39, 40))
 
 
 class ImageView(QtWidgets.QWidget):
@@ -215,7 +297,7 @@ class ImageView(QtWidgets.QWidget):
         self.vb = self.glw.addViewBox(lockAspect=True, invertY=True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.vb.addItem(self.image)
-        self.note = QtWidgets.QLabel()
+        self.note = status_label()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -250,7 +332,7 @@ class HeatMapView(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.addItem(self.image)
-        self.note = QtWidgets.QLabel()
+        self.note = status_label()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -344,12 +426,16 @@ class ProbeWidget(QtWidgets.QWidget):
         self.views: dict[str, QtWidgets.QWidget] = {}
         self.stack = QtWidgets.QStackedWidget()
         self.title = QtWidgets.QLabel(f"<b>{self.spec.key}</b>")
-        self.value = QtWidgets.QLabel()
+        self.value = status_label()
         self.value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.combo = QtWidgets.QComboBox()
         self.combo.addItems(VIEW_KINDS)
         self.combo.setCurrentText(self.mode)
         self.combo.currentTextChanged.connect(self._mode_changed)
+        self.zoom = QtWidgets.QCheckBox("zoom")
+        self.zoom.setToolTip("pyqtgraph view: pan, zoom and axes (costs more to draw)")
+        self.zoom.setChecked(buf.spec.zoom)
+        self.zoom.toggled.connect(lambda _on: self._mode_changed(self.mode))
         export = QtWidgets.QToolButton()
         export.setText("Export")
         export.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -365,6 +451,7 @@ class ProbeWidget(QtWidgets.QWidget):
         head.setContentsMargins(4, 2, 4, 2)
         head.addWidget(self.title)
         head.addStretch(1)
+        head.addWidget(self.zoom)
         head.addWidget(self.combo)
         head.addWidget(export)
         head.addWidget(close)
@@ -375,7 +462,7 @@ class ProbeWidget(QtWidgets.QWidget):
         lay.addWidget(self.value)
         lay.addWidget(self.stack, 1)
         self.kind = ""
-        self._drawn: tuple[int, int | None, str] | None = None
+        self._drawn: tuple[int, int | None, str, bool] | None = None
         self.frames = 0
 
     def showEvent(self, ev: QtGui.QShowEvent) -> None:
@@ -392,16 +479,28 @@ class ProbeWidget(QtWidgets.QWidget):
     _at: int | None = None
 
     def view(self, kind: str) -> QtWidgets.QWidget:
-        w = self.views.get(kind)
+        zoom = self.zoom.isChecked()
+        key = f"{kind}:zoom" if zoom and kind != "tree" else kind
+        w = self.views.get(key)
         if w is None:
-            cls = {
-                "plot": ScalarPlotView,
-                "bars": BarsView,
-                "image": ImageView,
-                "heatmap": HeatMapView,
-                "tree": TreeView,
-            }
-            w = self.views[kind] = cls[kind]()
+            if zoom:
+                cls: dict[str, Any] = {
+                    "plot": ScalarPlotView,
+                    "bars": BarsView,
+                    "image": ImageView,
+                    "heatmap": HeatMapView,
+                    "tree": TreeView,
+                }
+                w = cls[kind]()
+            else:
+                w = {
+                    "plot": FastPlot,
+                    "bars": FastBars,
+                    "image": FastImage,
+                    "heatmap": lambda: FastImage(heatmap=True),
+                    "tree": TreeView,
+                }[kind]()
+            self.views[key] = w
             self.stack.addWidget(w)
         return w
 
@@ -409,7 +508,7 @@ class ProbeWidget(QtWidgets.QWidget):
         """Draw the probe's latest value (or the value at step ``at`` when
         scrubbing); returns whether anything was drawn."""
         self._at = at
-        key = (self.buf.version, at, self.mode)
+        key = (self.buf.version, at, self.mode, self.zoom.isChecked())
         if key == self._drawn:
             return False
         if at is None:

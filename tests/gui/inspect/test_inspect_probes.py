@@ -11,6 +11,7 @@ from inspect_nets import counter_with_frames, registry
 
 from dmm_studio.fileformat import load_network
 from dmm_studio.gui.inspect import brief
+from dmm_studio.gui.inspect.fastviews import FastBars, FastImage, FastPlot
 from dmm_studio.gui.inspect.inspector import Inspector
 from dmm_studio.gui.inspect.recorder import ProbeSpec
 from dmm_studio.gui.inspect.views import BarsView, HeatMapView, ImageView, ScalarPlotView, TreeView, classify
@@ -46,61 +47,92 @@ def test_classify_picks_a_view_per_stream():
     assert classify({"a": 1, "img": torch.ones(2, 2)}) == "tree"
 
 
-def test_each_kind_of_probe_shows_its_data(running, qtbot):
+COMPACT = {"plot": FastPlot, "image": FastImage, "heatmap": FastImage, "bars": FastBars, "tree": TreeView}
+ZOOM = {
+    "plot": ScalarPlotView,
+    "image": ImageView,
+    "heatmap": HeatMapView,
+    "bars": BarsView,
+    "tree": TreeView,
+}
+
+
+@pytest.mark.parametrize("zoom", [False, True], ids=["compact", "pyqtgraph"])
+def test_each_kind_of_probe_shows_its_data(running, qtbot, zoom):
     insp, m = running
     ws = {
-        "scalar": insp.add_probe(ProbeSpec("accum", "count", "single")),
-        "image": insp.add_probe(ProbeSpec("test.frame", "f", "image")),
-        "cube": insp.add_probe(ProbeSpec("test.frame", "f", "cube")),
-        "words": insp.add_probe(ProbeSpec("test.frame", "f", "words")),
-        "mixed": insp.add_probe(ProbeSpec("test.frame", "f", "mixed")),
+        "scalar": insp.add_probe(ProbeSpec("accum", "count", "single", zoom=zoom)),
+        "image": insp.add_probe(ProbeSpec("test.frame", "f", "image", zoom=zoom)),
+        "cube": insp.add_probe(ProbeSpec("test.frame", "f", "cube", zoom=zoom)),
+        "words": insp.add_probe(ProbeSpec("test.frame", "f", "words", zoom=zoom)),
+        "mixed": insp.add_probe(ProbeSpec("test.frame", "f", "mixed", zoom=zoom)),
     }
     qtbot.waitUntil(lambda: all(w.isVisible() for w in ws.values()))
     m.step(30)
     insp.frame()
-    assert {k: w.kind for k, w in ws.items()} == {
-        "scalar": "plot",
-        "image": "image",
-        "cube": "heatmap",
-        "words": "bars",
-        "mixed": "tree",
-    }
+    kinds = {"scalar": "plot", "image": "image", "cube": "heatmap", "words": "bars", "mixed": "tree"}
+    assert {k: w.kind for k, w in ws.items()} == kinds
+    classes = ZOOM if zoom else COMPACT
+    for k, w in ws.items():
+        assert type(w.current_view()) is classes[kinds[k]], k
     # scalar: the counter's whole run, t = 0..30, value = t
-    plot = ws["scalar"].current_view()
-    assert isinstance(plot, ScalarPlotView)
-    x, y = plot.data()
+    x, y = ws["scalar"].current_view().data()
     assert list(x) == list(range(31)) and list(y) == list(range(31))
     # image: exactly the tensor the neuron emitted at t = 30 (its tick was 29)
     img = ws["image"].current_view()
-    assert isinstance(img, ImageView)
     expected = m.output("test.frame", "f", "image")[":tensor"].numpy()
     assert img.array.shape == (24, 32)
     np.testing.assert_allclose(img.array, expected)
     # other tensors: a heat map folded to 2-D
     heat = ws["cube"].current_view()
-    assert isinstance(heat, HeatMapView)
     assert heat.array.shape == (4, 6)
     np.testing.assert_allclose(
         heat.array.reshape(-1), m.output("test.frame", "f", "cube")[":tensor"].numpy().reshape(-1)
     )
     # a word-count vector: the top coordinates by value, labelled by the words
     bars = ws["words"].current_view()
-    assert isinstance(bars, BarsView)
     words = m.output("test.frame", "f", "words")
     top = sorted(words.items(), key=lambda kv: -kv[1])
     assert [v for _, v in bars.shown] == [v for _, v in top[: len(bars.shown)]]
-    assert set(w for w, _ in bars.shown) <= set(words)
+    assert {w for w, _ in bars.shown} <= set(words)
     assert len(bars.shown) >= 5
-    labels = bars.axis.tickStrings([float(i) for i in range(len(bars.shown))], 1, 1)
-    assert labels[0].startswith(bars.shown[0][0])
+    if zoom:
+        labels = bars.axis.tickStrings([float(i) for i in range(len(bars.shown))], 1, 1)
+        assert labels == [w for w, _ in bars.shown]
     # a mixed value: an expandable tree with values
     tree = ws["mixed"].current_view()
-    assert isinstance(tree, TreeView)
     assert tree.value_text(("count",)) == "29"
     assert tree.value_text(("sub", "b")) == "-2"
     assert tree.value_text(("img",)).startswith("tensor[2x2]")
     # the header shows the value in brief
     assert ws["scalar"].value.text().strip() == "t = 30: 30"
+    # every view paints (grab renders it) without error
+    for w in ws.values():
+        assert not w.grab().isNull()
+
+
+def test_compact_views_draw_what_they_show(qtbot, tmp_path):
+    """Pixels: the compact bars are blue for positive, red for negative values;
+    the compact image is gray, row 0 on top."""
+    import torch as _t
+
+    bars = FastBars()
+    qtbot.addWidget(bars)
+    bars.resize(300, 200)
+    bars.show()
+    bars.show_value({"up": 5, "down": -5})
+    img = bars.grab().toImage()
+    colors = {img.pixelColor(x, y).name() for x in range(0, 300, 3) for y in range(0, 40, 2)}
+    assert "#1f77b4" in colors and "#d62728" in colors
+    im = FastImage()
+    qtbot.addWidget(im)
+    im.resize(200, 220)
+    im.show()
+    a = _t.zeros(10, 10)
+    a[:5] = 1.0  # top half white
+    im.show_tensor(a)
+    g = im.grab().toImage()
+    assert g.pixelColor(100, 60).lightness() > 240 and g.pixelColor(100, 140).lightness() < 15
 
 
 def test_input_probe_sees_what_the_step_computed(qtbot):
