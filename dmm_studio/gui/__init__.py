@@ -61,6 +61,7 @@ def launch(args: Any) -> int:
     if net is not None:
         window.open_network(net, file)
     _inspect_hook(window, args)
+    window.tidy_docks()
     if shot:
         return _screenshot(app, window, shot, steps)
     window.show()
@@ -79,8 +80,21 @@ def _apply_style(app: Any) -> None:
         app.setStyleSheet(qss.read_text(encoding="utf-8"))
 
 
+PANELS = ("fields_view", "examples_browser")  # gui modules with install(window)
+
+
 def _inspect_hook(window: Any, args: Any) -> None:
-    """Hand the window (and --probe / --self-view) to the inspectors, if installed."""
+    """Add the other panels (each module's ``install(window)``, when present) and
+    hand --probe / --self-view to the inspectors (``inspect.apply_cli``)."""
+    import importlib
+
+    for name in PANELS:
+        try:
+            mod = importlib.import_module(f"{__name__}.{name}")
+        except ImportError:
+            continue
+        if hasattr(mod, "install"):
+            mod.install(window)
     try:
         from . import inspect as insp  # type: ignore[attr-defined]
     except ImportError:

@@ -92,6 +92,22 @@ class MainWindow(QMainWindow):
             self.menus["View"].addAction(dock.toggleViewAction())
         return dock
 
+    def tidy_docks(self) -> None:
+        """Stack the docks of each side as tabs (the first one in front), so
+        that the window keeps its size however many panels are installed."""
+        by_area: dict[Any, list[QDockWidget]] = {}
+        for dock in self.findChildren(QDockWidget):
+            if dock.isVisible() or not dock.isHidden():
+                by_area.setdefault(self.dockWidgetArea(dock), []).append(dock)
+        for docks in by_area.values():
+            first = docks[0]
+            for d in docks[1:]:
+                if d not in self.tabifiedDockWidgets(first):
+                    self.tabifyDockWidget(first, d)
+            first.raise_()
+        self.properties_dock.raise_()
+        self.palette_dock.raise_()
+
     def open_network(self, net: Network, path: str | None = None) -> None:
         self.runner.pause()
         self.doc.set_network(net, path)

@@ -1,0 +1,84 @@
+"""``dmm-studio`` / ``dmm-studio open FILE --screenshot OUT.png``: the studio's
+entry point, its screenshot mode and its answers to bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtGui import QImage
+
+from dmm_studio.cli import build_parser
+from dmm_studio.gui import launch
+
+from ..conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.gui
+
+
+def test_screenshot_mode_runs_steps_and_writes_a_png(tmp_path):
+    out = tmp_path / "waves.png"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}  # it sets offscreen itself
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dmm_studio.cli",
+            "open",
+            str(EXAMPLES / "waves.dmm.json"),
+            "--steps",
+            "3",
+            "--screenshot",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    img = QImage(str(out))
+    assert img.width() >= 800 and img.height() >= 600
+    # not a blank image: the canvas's dark background and lighter panels both appear
+    colors = {
+        img.pixelColor(x, y).lightness() // 32
+        for x in range(0, img.width(), 37)
+        for y in range(0, img.height(), 41)
+    }
+    assert len(colors) >= 3
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["open", "no-such-file.dmm.json", "--screenshot", "x.png"], "no such file"),
+        (["open", "README.md", "--screenshot", "x.png"], "not JSON"),
+        (
+            ["open", "examples/counter.dmm.json", "--engine", "nope", "--screenshot", "x.png"],
+            "unknown engine",
+        ),
+        (["open", "examples/counter.dmm.json", "--screenshot", "/no/such/dir/x.png"], "cannot write"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv, says, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = launch(build_parser().parse_args(argv))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_open_in_process_screenshot(qapp, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "counter.png"
+    code = launch(
+        build_parser().parse_args(
+            ["open", "examples/counter.dmm.json", "--steps", "4", "--screenshot", str(out)]
+        )
+    )
+    assert code == 0
+    assert QImage(str(out)).width() > 0
