@@ -78,15 +78,17 @@ def heat_values(
 
 
 def heat_image(values: np.ndarray, scale: float | None = None) -> QImage:
-    """A diverging colour map: red above 0, blue below, transparent at 0."""
-    s = scale or float(np.abs(values).max()) or 1.0
+    """A diverging colour map: red above 0, blue below, transparent at 0; full
+    colour at ``scale`` (default: 1, or the largest value when it is larger),
+    so a gain of 1 +- 0.5 shows at half strength."""
+    s = scale or max(1.0, float(np.abs(values).max()))
     v = np.clip(values / s, -1.0, 1.0)
     rgba = np.zeros(values.shape + (4,), dtype=np.uint8)
     pos = v > 0
     rgba[..., 0] = np.where(pos, 230, 40)
     rgba[..., 1] = np.where(pos, 70, 110)
     rgba[..., 2] = np.where(pos, 50, 235)
-    rgba[..., 3] = (np.abs(v) * 170).astype(np.uint8)
+    rgba[..., 3] = (np.abs(v) * 150).astype(np.uint8)
     rgba = np.ascontiguousarray(rgba)
     h, w = values.shape
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
