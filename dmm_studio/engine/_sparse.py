@@ -53,6 +53,7 @@ class PatchedCSR:
         self._patch: torch.Tensor | None = None
         self._patch_dirty = False
         self._columns: dict[int, dict[int, int]] = {}  # tracked columns: col -> {row: position}
+        self._free: list[int] = []  # dead positions of the patch
         self.version = 0  # bumps on every change of the sparsity pattern
         self.stamp = 0  # bumps on every change at all (values too)
         self._dense: tuple[tuple[int, int, int], torch.Tensor] | None = None
@@ -112,6 +113,7 @@ class PatchedCSR:
         self._n_main = n
         self._patch = None
         self._patch_dirty = False
+        self._free = []
         self.version += 1
 
     # ---------------------------------------------------------------- editing
@@ -135,6 +137,8 @@ class PatchedCSR:
             if w == 0:
                 del self._pos[key]
                 self._dead += 1
+                if p >= self._n_main:
+                    self._free.append(p)  # a patch position, reused by the next new entry
                 self.version += 1
                 col = self._columns.get(c)
                 if col is not None:
@@ -142,10 +146,14 @@ class PatchedCSR:
             return
         if w == 0:
             return
-        if self._n == self._rows.shape[0]:
-            self._grow()
-        p = self._n
-        self._n += 1
+        if self._free:
+            p = self._free.pop()
+            self._dead -= 1
+        else:
+            if self._n == self._rows.shape[0]:
+                self._grow()
+            p = self._n
+            self._n += 1
         self._rows[p], self._cols[p] = r, c
         self._pos[key] = p
         col = self._columns.get(c)
