@@ -15,14 +15,14 @@ sees the field's value ``v`` at its position and time ``t``; every target of
 the entry is multiplied by ``1 + strength * v``. Several entries on one
 target multiply. The format is documented in docs/fields.md.
 
-``compute_gains`` is what the engines call once per step; it is vector math
+```compute_gains`` is what the engines call once per step; it is vector math
 over the covered neurons (numpy), with the parse of fields and layout cached
-between steps while they do not change.
+between steps while they do not change (checked by equality each step).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,7 +325,10 @@ class _Compiled:
     entries: list[tuple[dict[str, Any], np.ndarray]] = field(default_factory=list)
 
 
-_cache: dict[str, _Compiled] = {}
+# (id(fields), id(layout)) -> (copy of fields, copy of layout, compiled); a hit
+# is checked by equality with the copies (a C-level compare, far cheaper than
+# serialising), so in-place edits of either are seen at the next step
+_cache: dict[tuple[int, int], tuple[list[Any], dict[str, Any], _Compiled]] = {}
 
 
 def positions_of(layout: Mapping[str, Any]) -> dict[str, list[float]]:
@@ -354,10 +357,10 @@ def covered(entry: Mapping[str, Any], keys: Sequence[str], pos: np.ndarray) -> n
 
 
 def _compile(fields: Sequence[Any], layout: Mapping[str, Any]) -> _Compiled:
-    key = json.dumps([fields, layout], sort_keys=True, default=str)
+    key = (id(fields), id(layout))
     hit = _cache.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] == fields and hit[1] == layout:
+        return hit[2]
     validate_fields(list(fields))
     positions = positions_of(layout)
     keys = list(positions)
@@ -369,7 +372,7 @@ def _compile(fields: Sequence[Any], layout: Mapping[str, Any]) -> _Compiled:
             compiled.entries.append((entry, covered(entry, keys, pos)))
     if len(_cache) > 32:
         _cache.clear()
-    _cache[key] = compiled
+    _cache[key] = (copy.deepcopy(list(fields)), copy.deepcopy(dict(layout)), compiled)
     return compiled
 
 
