@@ -375,3 +375,64 @@ def test_open_waves_follows_matrix_and_dims_inactive(win, qtbot):
     assert win.canvas.nodes[extra].view.opacity() < 1
     assert win.canvas.nodes[("identity", "update-1")].view.opacity() == 1
     QApplication.processEvents()
+
+
+def test_params_edited_in_properties_reach_the_running_machine(win, qtbot):
+    pytest.importorskip("dmm_studio_nodes")
+    if "arith.tanh" not in win.doc.registry:
+        pytest.skip("no arith.tanh in this library")
+    nid = drop_type(win, "arith.tanh", (0, 0))
+    select_node(win, nid)
+    qtbot.waitUntil(lambda: "gain" in win.properties.param_edits)
+    type_into(qtbot, win.properties.param_edits["gain"], "2.5")
+    assert win.doc.network.param(*nid, "gain") == 2.5
+    qtbot.waitUntil(lambda: "gain" in win.properties.param_edits)
+    type_into(qtbot, win.properties.param_edits["gain"], "{oops")
+    assert "not JSON" in win.properties.error.text()
+    assert win.doc.network.param(*nid, "gain") == 2.5
+    win.doc.undo_stack.undo()
+    assert win.doc.network.param(*nid, "gain") is None
+
+
+def test_open_without_layout_lays_out_automatically(win, qtbot):
+    net = Network.load("examples/waves.dmm.json")
+    net.layout = {}
+    win.open_network(net)
+    places = {win.canvas.node_pos(n) for n in win.canvas.nodes}
+    assert len(places) == len(win.canvas.nodes) == 4  # no two neurons on one spot
+    # dragging with the mouse records the place in the model (undoable)
+    nid = ("identity", "update-2")
+    view = win.canvas.nodes[nid].view
+    before = win.canvas.node_pos(nid)
+    r = view.sceneBoundingRect()
+    vp = win.canvas.viewer.viewport()
+    p = win.canvas.viewer.mapFromScene(QPointF(r.center().x(), r.top() + 8))
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+    for k in range(1, 6):
+        QTest.mouseMove(vp, QPoint(p.x() + 10 * k, p.y() + 4 * k))
+    QTest.mouseRelease(
+        vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(p.x() + 50, p.y() + 20)
+    )
+    after = win.canvas.node_pos(nid)
+    assert after != before
+    assert tuple(win.doc.network.layout["identity/update-2"]["pos"]) == after
+    win.doc.undo_stack.undo()
+    assert win.canvas.node_pos(nid) == before
+
+
+def test_snapshot_of_the_running_state_is_a_network_file(win, qtbot, tmp_path):
+    win.open_network(Network.load("examples/waves.dmm.json"))
+    win.step(2)
+    wait_t(qtbot, win, 2)
+    path = tmp_path / "snap.dmm.json"
+    win.save_snapshot(str(path))
+    snap = Network.load(path)
+    row = vv.get_in(snap.matrix, ("self", "self", "delta"))
+    assert list(row["identity"]) == ["update-3"]  # W_2, not W_0
+    assert snap.layout["identity/update-1"] == win.doc.network.layout["identity/update-1"]
+    m = snap.machine()
+    m.step(1)
+    assert list(vv.get_in(m.matrix, ("self", "self", "delta"))["identity"]) == ["update-1"]
