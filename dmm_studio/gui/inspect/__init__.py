@@ -147,12 +147,20 @@ def apply_cli(window: Any, args: Any) -> None:
     if bad and hasattr(window, "show_message"):
         window.show_message("; ".join(bad))
     docks = insp.docks  # type: ignore[attr-defined]
-    if getattr(args, "probe", None):
-        docks["probes"].show()
-        docks["probes"].raise_()
-        rows = (len(insp.probes.widgets) + 1) // 2
-        window.resizeDocks([docks["probes"]], [min(560, 60 + 240 * rows)], QtCore.Qt.Orientation.Vertical)
-    if getattr(args, "self_view", False):
-        docks["self"].show()
-        docks["self"].raise_()
-        window.resizeDocks([docks["self"]], [560], QtCore.Qt.Orientation.Horizontal)
+    want_probes = bool(getattr(args, "probe", None))
+    want_self = bool(getattr(args, "self_view", False))
+
+    def show() -> None:
+        # also after the event loop starts: the window may tidy its docks after this call
+        if want_probes:
+            docks["probes"].show()
+            docks["probes"].raise_()
+            rows = (len(insp.probes.widgets) + 1) // 2
+            window.resizeDocks([docks["probes"]], [min(560, 60 + 240 * rows)], QtCore.Qt.Orientation.Vertical)
+        if want_self:
+            docks["self"].show()
+            docks["self"].raise_()
+            window.resizeDocks([docks["self"]], [560], QtCore.Qt.Orientation.Horizontal)
+
+    show()
+    QtCore.QTimer.singleShot(0, show)

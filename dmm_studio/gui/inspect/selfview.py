@@ -94,8 +94,7 @@ class SelfView(QtWidgets.QWidget):
         self.hover = status_label()
         head = QtWidgets.QHBoxLayout()
         head.setContentsMargins(4, 2, 4, 2)
-        head.addWidget(self.info)
-        head.addStretch(1)
+        head.addWidget(self.info, 1)
         head.addWidget(self.mark_changes)
         head.addWidget(fit)
         lay = QtWidgets.QVBoxLayout(self)
@@ -152,8 +151,8 @@ class SelfView(QtWidgets.QWidget):
         counts = {k: sum(1 for c in changes if c.kind == k) for k in CHANGE_COLORS}
         step = f"W at t = {t}: " if t is not None else ""
         return (
-            f"{step}{nr} inputs x {nc} outputs, {nw} weights, |w| <= {number(m)}; "
-            f"last step: +{counts['added']} -{counts['removed']} ~{counts['changed']}"
+            f"{step}{nr} x {nc}, {nw} weights, |w| <= {number(m)}; "
+            f"last step +{counts['added']} -{counts['removed']} ~{counts['changed']}"
         )
 
     def _set_axes(self, rows: list[Port], cols: list[Port]) -> None:
@@ -164,7 +163,8 @@ class SelfView(QtWidgets.QWidget):
         rg, cg = _groups(rows), _groups(cols)
         self.left.set_labels([((a + b) / 2, lbl) for lbl, a, b in rg])
         self.right.set_labels([(float(i), p[2]) for i, p in enumerate(rows)])
-        self.top.set_labels([((a + b) / 2, lbl) for lbl, a, b in cg])
+        # columns are narrow: the neuron's name only (the hover line gives the full path)
+        self.top.set_labels([((a + b) / 2, lbl.partition("/")[2] or lbl) for lbl, a, b in cg])
         self.bottom.set_labels([(float(i), p[2]) for i, p in enumerate(cols)])
         nr, nc = max(len(rows), 1), max(len(cols), 1)
         xs: list[float] = []

@@ -131,6 +131,7 @@ class LabelAxis(pg.AxisItem):
         super().__init__(orientation, **kw)
         self._labels: list[tuple[float, str]] = []
         self._text: dict[float, str] = {}
+        self._widths: dict[str, int] = {}
         self.setPen(pg.mkPen(FG))
         self.setTextPen(pg.mkPen(FG))
         fm = QtGui.QFontMetrics(self.font())
@@ -140,9 +141,12 @@ class LabelAxis(pg.AxisItem):
     def set_labels(self, labels: Sequence[tuple[float, str]]) -> None:
         self._labels = sorted(labels)
         self._text = {round(p, 3): s for p, s in self._labels}
+        fm = QtGui.QFontMetrics(self.font())
+        self._widths = {s: fm.horizontalAdvance(s) + 3 for _, s in self._labels}
         if self.orientation in ("left", "right"):
-            longest = max((len(s) for _, s in self._labels), default=4)
-            self.setWidth(min(260, 12 + self._char_w * longest))
+            fm = QtGui.QFontMetrics(self.font())
+            widest = max((fm.horizontalAdvance(s) for _, s in self._labels), default=20)
+            self.setWidth(min(300, 16 + widest))
         self.picture = None
         self.update()
 
@@ -157,7 +161,7 @@ class LabelAxis(pg.AxisItem):
         for p, s in self._labels:
             if p < minVal or p > maxVal:
                 continue
-            extent = self._line_h if vertical else self._char_w * (len(s) + 1)
+            extent = self._line_h if vertical else self._widths.get(s, self._char_w * (len(s) + 1))
             start = p * px - extent / 2
             if start >= last_end:
                 kept.append(p)
@@ -523,7 +527,12 @@ class ProbeWidget(QtWidgets.QWidget):
                 self.value.setText(f"t = {at}: not kept by this probe")
                 self._drawn = key
                 return False
-        kind = classify(v) if self.mode == "auto" else self.mode
+        if self.mode != "auto":
+            kind = self.mode
+        elif not v and self.kind:
+            kind = self.kind  # zero fits any view: a token stream that is {} now and then keeps its bars
+        else:
+            kind = classify(v)
         if kind in ("image", "heatmap") and tensor_leaf(v) is None:
             kind = "bars"
         w = self.view(kind)

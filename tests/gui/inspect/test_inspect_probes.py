@@ -152,6 +152,22 @@ def test_input_probe_sees_what_the_step_computed(qtbot):
     insp.tap.detach()
 
 
+def test_auto_view_keeps_its_kind_through_zero(qtbot):
+    from dmm_studio.gui.inspect.recorder import ProbeBuffer
+    from dmm_studio.gui.inspect.views import ProbeWidget
+
+    buf = ProbeBuffer(ProbeSpec("data.text_reader", "reader", "token"))
+    w = ProbeWidget(buf)
+    qtbot.addWidget(w)
+    buf.append(1, {"the": 1})
+    w.refresh()
+    assert w.kind == "bars"
+    buf.append(2, {})  # between words: zero, still a (sparse) vector
+    w.refresh()
+    assert w.kind == "bars"
+    assert w.current_view().shown == []
+
+
 def test_user_can_pick_another_view(running, qtbot):
     insp, m = running
     w = insp.add_probe(ProbeSpec("test.frame", "f", "image"))
