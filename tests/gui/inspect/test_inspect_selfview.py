@@ -55,7 +55,7 @@ def test_cells_match_w(view):
     # readable labels: neurons on the left/top axes, ports on the right/bottom
     assert "accum/count" in view.left.tickStrings([0.5], 1, 1) or view.left._labels[0][1] == "accum/count"
     assert [s for _, s in view.right._labels] == [p[2] for p in view.rows]
-    assert view.info.text().startswith("W at t = 3: 3 x 3, 4 weights")
+    assert view.info.text().startswith("W at t = 3: 4 x 3, 4 weights")
 
 
 def test_changes_are_marked_on_waves(view):
