@@ -37,7 +37,7 @@ from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -406,6 +406,7 @@ class Canvas(QObject):
     """Keeps a DMMGraph equal to the Document's Network (and, running, to W_t)."""
 
     selection_changed = Signal(list)  # [NeuronId]
+    live_weight_requested = Signal(object, object, object)  # to, frm, weight: W_t only
     wire_selected = Signal(object)  # (to, frm) or None
     tab_requested = Signal(QPointF)
 
@@ -425,6 +426,7 @@ class Canvas(QObject):
         self._building = False
         self._used: dict[NeuronId, tuple[list[str], list[str]]] = {}
         self._touched: list[NeuronId] = []
+        self._active_pending = False
         for t in self.registry:
             self.graph.register_node(node_class(t))
         self.graph.wires_requested.connect(self._on_wires_requested)
@@ -474,6 +476,7 @@ class Canvas(QObject):
         for node in self.nodes.values():
             node.view.draw_node()
         self._apply_wires(wires)
+        self.set_active(active_neurons(net.matrix))
         self._fix_scene_rect(force=True)
 
     def _fix_scene_rect(self, force: bool = False) -> None:
@@ -614,7 +617,7 @@ class Canvas(QObject):
                 if pipe.live_only:
                     pipe.set_weight(pipe.weight, False)
             self._apply_wires(matrix_wires(self.doc.network.matrix))
-            self.set_active(None)
+            self.set_active(active_neurons(self.doc.network.matrix))
             return
         target = matrix_wires(w)
         first = self.live is None
@@ -635,6 +638,27 @@ class Canvas(QObject):
         self._apply_wires(target)
         self.set_active(active_neurons(w))
 
+    def forget_live_wire(self, key: WireKey, w: Any) -> None:
+        """Draw a change made to ``W_t`` alone (the next frame confirms it)."""
+        if self.live is None:
+            return
+        if w:
+            self.live[key] = w
+            self._draw_wire(key, w)
+        else:
+            self.live.pop(key, None)
+            self._erase_wire(key)
+
+    def _design_active_later(self) -> None:
+        if not self._active_pending:
+            self._active_pending = True
+            QTimer.singleShot(0, self._design_active_now)
+
+    def _design_active_now(self) -> None:
+        self._active_pending = False
+        if self.live is None:
+            self.set_active(active_neurons(self.doc.network.matrix))
+
     def set_active(self, active: set[NeuronId] | None) -> None:
         """Dim the neurons outside the active part (None: none dimmed)."""
         dim = set() if active is None else set(self.nodes) - active
@@ -646,6 +670,8 @@ class Canvas(QObject):
 
     # ------------------------------------------------------------- model events
     def _on_model(self, event: str, info: dict[str, Any]) -> None:
+        if self.live is None and event in ("weight", "neuron_added", "neuron_renamed"):
+            self._design_active_later()  # neurons not in W_0 are dimmed too
         if event == "weight":
             key = (tuple(info["to"]), tuple(info["frm"]))
             for nid in (key[0][:2], key[1][:2]):
@@ -685,6 +711,9 @@ class Canvas(QObject):
             old = (info["type"], info["old"])
             new = (info["type"], info["new"])
             node = self.nodes.pop(old, None)
+            if old in self._dimmed:
+                self._dimmed.discard(old)
+                self._dimmed.add(new)
             if node is not None:
                 self.nodes[new] = node
                 node._neuron = new  # type: ignore[attr-defined]
@@ -726,6 +755,12 @@ class Canvas(QObject):
     def _on_wires_requested(
         self, disconnected: list[tuple[Port, Port]], connected: list[tuple[Port, Port]]
     ) -> None:
+        if self.live is not None:
+            # wires that only W_t has (the network made them): removed from W_t alone
+            for key in disconnected:
+                if key in self.live and not self.doc.network.weight(*key):
+                    self.live.pop(key, None)
+                    self.live_weight_requested.emit(key[0], key[1], 0)
         self.doc.rewire(disconnected, connected)
         # the viewer may have removed or drawn pipes itself: redraw what the model says
         target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)

@@ -119,8 +119,10 @@ class Document(QObject):
                 continue
             why = incompatible(self.network, to, frm)
             if why:
+                # the whole gesture is refused: a wire dragged onto a port
+                # that cannot take it stays where it was
                 self._refuse(f"refused: {why}")
-                continue
+                return
             ok.append((to, frm))
         gone = [(to, frm) for to, frm in disconnected if self.network.weight(to, frm)]
         if not ok and not gone:

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.canvas.tab_requested.connect(self._tab_search)
         self.tab_search.chosen.connect(self._place_type)
         self.palette.type_activated.connect(self._place_type_at_center)
+        self.canvas.live_weight_requested.connect(self._live_weight)
         self.runner.stepped.connect(self._on_frame)
         self.runner.running_changed.connect(self._on_running)
         self.runner.halted.connect(lambda m: self.show_message(m))
@@ -304,7 +305,8 @@ class MainWindow(QMainWindow):
         if wires and not ids:
             self.doc.undo_stack.beginMacro("delete wires")
             for to, frm in wires:
-                self.doc.disconnect(to, frm)
+                if not self.doc.disconnect(to, frm) and self.live:
+                    self._live_weight(to, frm, 0)  # a wire that only W_t has
             self.doc.undo_stack.endMacro()
         elif ids:
             self.doc.remove_neurons(ids)
@@ -346,6 +348,12 @@ class MainWindow(QMainWindow):
         self.dirty = False
         self.runner.reset(self.doc.network.copy())
         self.canvas.show_matrix(None)
+
+    def _live_weight(self, to: Any, frm: Any, w: Any) -> None:
+        """A weight of W_t alone (a wire the network made, not in the design)."""
+        if self.live:
+            self.runner.edit_weight(tuple(to), tuple(frm), w)
+            self.canvas.forget_live_wire((tuple(to), tuple(frm)), w)
 
     def _on_running(self, on: bool) -> None:
         self.actions_by_name["Run"].setEnabled(not on)

@@ -436,3 +436,43 @@ def test_snapshot_of_the_running_state_is_a_network_file(win, qtbot, tmp_path):
     m = snap.machine()
     m.step(1)
     assert list(vv.get_in(m.matrix, ("self", "self", "delta"))["identity"]) == ["update-1"]
+
+
+def test_unwired_neurons_are_dimmed_at_design_time(win, qtbot):
+    a = drop_type(win, "identity", (0, 0))
+    qtbot.waitUntil(lambda: win.canvas.nodes[a].view.opacity() < 1)
+    drag_wire(win, (*a, "single"), (*a, "single"))
+    qtbot.waitUntil(lambda: win.canvas.nodes[a].view.opacity() == 1)
+
+
+def test_a_refused_rewire_keeps_the_old_wire(win, qtbot):
+    torch = pytest.importorskip("torch")
+    a = drop_type(win, "identity", (0, 0))
+    b = drop_type(win, "identity", (0, 250))
+    c = drop_type(win, "identity", (350, 0))
+    win.doc.set_output(a, "single", {":tensor": torch.zeros(3)})
+    win.doc.set_output(b, "single", {":tensor": torch.zeros(4)})
+    win.doc.connect((*c, "single"), (*b, "single"))
+    # one gesture that would wire a's 3-vector next to b's 4-vector: refused whole
+    win.canvas._on_wires_requested([((*c, "x"), (*a, "single"))], [((*c, "single"), (*a, "single"))])
+    assert win.doc.network.weight((*c, "single"), (*b, "single")) == 1
+    assert win.doc.network.weight((*c, "single"), (*a, "single")) == 0
+    assert "refused" in win.statusBar().currentMessage()
+
+
+def test_a_wire_the_network_made_can_be_removed_while_running(win, qtbot):
+    win.open_network(Network.load("examples/waves.dmm.json"))
+    win.step(1)
+    frame = wait_t(qtbot, win, 1)
+    key = (("self", "self", "delta"), ("identity", "update-2", "single"))
+    assert key in win.canvas.shown and not win.doc.network.weight(*key)  # W_1 has it, W_0 not
+    pipe = win.canvas.pipes[key]
+    assert pipe.live_only
+    win.canvas.viewer.scene().clearSelection()
+    pipe.setSelected(True)
+    win.actions_by_name["Delete"].trigger()
+    win.step(1)
+    frame = wait_t(qtbot, win, 2)
+    # W_1 lost that wire before step 2: Self's delta read nothing, the wave stopped
+    assert vv.get_in(frame.matrix, ("self", "self", "delta")) is None
+    assert key not in win.canvas.shown
