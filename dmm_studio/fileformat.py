@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from . import vvalue as vv
 from .engine.base import MATRIX_OUTPUT, State
+from .fields import validate_fields
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 
@@ -119,6 +120,10 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
     fields = data.get("fields", [])
     if not isinstance(fields, list):
         raise fail(f"'fields' must be a list, not {_kind(fields)}", "fields")
+    try:
+        validate_fields(fields)
+    except ValueError as e:
+        raise fail(str(e), "fields") from None
     layout = data.get("layout", {})
     _check_layout(layout, fail)
     meta = data.get("meta", {})

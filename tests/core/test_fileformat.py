@@ -230,3 +230,9 @@ def test_trace_round_trip(tmp_path):
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3]
     steps = list(read_trace(tmp_path / "t.jsonl"))
     assert steps[-1][1]["accum"]["count"]["single"] == {":number": 3}
+
+
+def test_bad_fields_are_refused_at_load():
+    d = doc(fields=[{"name": "f", "source": {"kind": "plane", "wavelength": -3}, "targets": ["inputs"]}])
+    e = _error(json.dumps(d))
+    assert "$.fields" in str(e) and "field 'f'" in str(e) and "wavelength" in str(e)
