@@ -942,11 +942,19 @@ class Canvas(QObject):
         v._scene_range = rect.adjusted(-rect.width(), -rect.height(), rect.width(), rect.height())
         v._update_scene()
         v.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        # NodeGraphQt keeps zoom limits; never zoom in beyond 1.6
-        if v.transform().m11() > 1.6:
-            v.resetTransform()
-            v.scale(1.6, 1.6)
-            v.centerOn(rect.center())
+        # a small network is not blown up beyond 1.1
+        if v.transform().m11() > 1.1:
+            k = v.transform().m11() / 1.1
+            c = rect.center()
+            big = QRectF(
+                c.x() - rect.width() * k / 2,
+                c.y() - rect.height() * k / 2,
+                rect.width() * k,
+                rect.height() * k,
+            )
+            v._scene_range = big
+            v._update_scene()
+            v.fitInView(big, Qt.AspectRatioMode.KeepAspectRatio)
 
     def node_pos(self, nid: NeuronId) -> tuple[float, float]:
         x, y = self.nodes[nid].view.xy_pos

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -65,7 +66,12 @@ class PropertiesPanel(QWidget):
         lay.addWidget(QLabel("Incoming wires:"))
         self.wires = QTableWidget(0, 2)
         self.wires.setHorizontalHeaderLabels(["from -> input", "weight"])
-        self.wires.horizontalHeader().setStretchLastSection(True)
+        head = self.wires.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.wires.verticalHeader().setVisible(False)
+        self.wires.setWordWrap(False)
+        self.wires.setTextElideMode(Qt.TextElideMode.ElideLeft)
         self.wires.itemChanged.connect(self._wire_item_changed)
         lay.addWidget(self.wires)
         self._wire_rows: list[tuple[Port, Port]] = []
