@@ -53,6 +53,9 @@ class PatchedCSR:
         self._patch: torch.Tensor | None = None
         self._patch_dirty = False
         self._columns: dict[int, dict[int, int]] = {}  # tracked columns: col -> {row: position}
+        self._int_count: dict[int, int] = {}  # row -> how many of its weights are ints
+        self._int_cache: tuple[int, Any] | None = None
+        self.int_version = 0
         self._free: list[int] = []  # dead positions of the patch
         self.version = 0  # bumps on every change of the sparsity pattern
         self.stamp = 0  # bumps on every change at all (values too)
@@ -73,6 +76,11 @@ class PatchedCSR:
             self._vals[:n] = torch.tensor(vals, dtype=torch.float64)
             self._isfloat[:n] = torch.tensor([type(v) is not int for v in vals], dtype=torch.bool)
         self.n_float = int(self._isfloat[:n].sum())
+        self._int_count = {}
+        for r, v in zip(rows, vals, strict=True):
+            if type(v) is int:
+                self._int_count[r] = self._int_count.get(r, 0) + 1
+        self.int_version += 1
         self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
         self._columns = {}
         self._n = n
@@ -131,6 +139,7 @@ class PatchedCSR:
         """Set one weight (0 removes the entry)."""
         key = (r << 32) | c
         p = self._pos.get(key)
+        self._track_int_row(r, p, w)
         if p is not None:
             self.n_float -= bool(self._isfloat[p])
             self._write(p, w)
@@ -162,6 +171,36 @@ class PatchedCSR:
         self._write(p, w)
         self._patch_dirty = True
         self.version += 1
+
+    def _track_int_row(self, r: int, p: int | None, w: float) -> None:
+        """Keep the count of int weights per row; bump ``int_version`` when the
+        entries of a row that holds ints change (see ``int_rows``)."""
+        was_int = p is not None and not bool(self._isfloat[p])
+        is_int = w != 0 and type(w) is int
+        had = r in self._int_count
+        if was_int != is_int:
+            k = self._int_count.get(r, 0) + (1 if is_int else -1)
+            if k:
+                self._int_count[r] = k
+            else:
+                del self._int_count[r]
+        if (had or r in self._int_count) and (was_int != is_int or (p is None) != (w == 0)):
+            self.int_version += 1
+
+    def int_rows(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The rows that hold an int weight, and every entry of those rows:
+        (rows, entry's row as an index into rows, entry's column, entry is a
+        float); None when no row holds an int. Cached until such a row changes."""
+        if not self._int_count:
+            return None
+        if self._int_cache is None or self._int_cache[0] != self.int_version:
+            rows, cols, _, isfloat = self.coo()
+            int_rows = torch.tensor(sorted(self._int_count), dtype=torch.long)
+            sel = torch.isin(rows, int_rows)
+            local = torch.searchsorted(int_rows, rows[sel])
+            parts = (int_rows, local, cols[sel], isfloat[sel])
+            self._int_cache = (self.int_version, tuple(t.to(self.device) for t in parts))
+        return self._int_cache[1]  # type: ignore[return-value]
 
     def _write(self, p: int, w: float) -> None:
         self.stamp += 1

@@ -403,23 +403,27 @@ class CompiledEngine(Engine):
         return _Parts(num, isint, tens, rest)
 
     def _x_isint(self, y: _Parts, num: torch.Tensor) -> torch.Tensor:
-        """Where the reference would hold an int: every term of the sum an int."""
-        A = self._A
+        """Where the reference would hold an int: every term of the sum an int.
+
+        A row with no int weight sums to a float (or to nothing); only the
+        rows that hold an int weight (usually few: Self's accum row) are
+        looked at term by term.
+        """
         zero = num == 0
-        if A.n_float == A.nnz:
+        sub = self._A.int_rows()
+        if sub is None:
             return zero
-        present = y.num != 0
-        float_vals = bool((present & ~y.isint).any())
-        if A.n_float == 0 and not float_vals:
-            return torch.ones_like(zero)
-        if not bool((present & y.isint).any()):
-            return zero
-        rows, cols, _, isfloat = A.coo()
-        rows, cols, isfloat = rows.to(self.device), cols.to(self.device), isfloat.to(self.device)
-        tainted = present[cols] & (isfloat | ~y.isint[cols])
-        taint = torch.zeros(num.shape[0], dtype=torch.float64, device=self.device)
-        taint.index_add_(0, rows, tainted.double())
-        return (taint == 0) | zero
+        int_rows, local, cols, isfloat = sub
+        tainted = (y.num[cols] != 0) & (isfloat | ~y.isint[cols])
+        if bool(tainted.any()):
+            taint = torch.zeros(int_rows.shape[0], dtype=torch.float64, device=self.device)
+            taint.index_add_(0, local, tainted.double())
+            clean = taint == 0
+        else:
+            clean = torch.ones(int_rows.shape[0], dtype=torch.bool, device=self.device)
+        if int_rows.shape[0] == num.shape[0]:
+            return clean | zero
+        return zero.index_put((int_rows,), clean | zero[int_rows])
 
     def _down_tensors(self, y: _Parts, n_in: int) -> Rows:
         out: Rows = {}
