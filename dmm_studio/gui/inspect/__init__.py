@@ -50,6 +50,12 @@ def install(window: Any) -> Inspector:
     for key in ("self", "history", "breaks", "cost"):
         docks[key].hide()  # opened from the View menu (or --self-view)
 
+    def show_break(_hit: object) -> None:
+        docks["breaks"].show()
+        docks["breaks"].raise_()
+
+    insp.breakHit.connect(show_break)
+
     runner = getattr(window, "runner", None)
     if runner is not None:
         insp.attach(runner)

@@ -123,7 +123,7 @@ class Inspector(QtCore.QObject):
         # ``budget`` of the UI thread's time (so the engine keeps its speed)
         self.fps = fps
         self.budget: float | None = None  # e.g. 0.2; None: always ``fps``
-        self.chunk = 4
+        self.chunk = 2
         self._pending: list[ProbeWidget] = []
         self._busy_at = (time.perf_counter(), time.thread_time())
         self.timer = QtCore.QTimer(self)
@@ -162,14 +162,33 @@ class Inspector(QtCore.QObject):
 
     def _attach_machine(self, machine: Any) -> None:
         """In the runner's thread: tap the machine's engine (again if it changed)."""
-        if machine is not None and self.tap.engine is not machine.engine:
+        if self.live and machine is not None and self.tap.engine is not machine.engine:
             self.tap.attach(machine.engine)
 
     def attach_engine(self, engine: Any) -> None:
         """Tap an engine directly (headless use, tests, the bench)."""
         self.tap.attach(engine)
 
+    live = True
+
+    def set_live(self, on: bool) -> None:
+        """Inspect (record every step, draw frames) or not (the engine at full
+        speed, nothing recorded): a switch for long unattended runs."""
+        self.live = on
+        if on:
+            self.timer.start()
+            if self.runner is not None:
+                self.runner.call(self._attach_machine)
+        else:
+            self.timer.stop()
+            if self.runner is not None:
+                self.runner.call(lambda _m: self.tap.detach())
+            else:
+                self.tap.detach()
+
     def _on_runner_frame(self, frame: Any) -> None:
+        if not self.live:
+            return
         worker = getattr(self.runner, "worker", None)
         m = getattr(worker, "machine", None)
         if m is not None and self.tap.engine is not m.engine:

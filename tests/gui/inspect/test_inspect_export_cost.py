@@ -176,4 +176,36 @@ def test_install_in_the_main_window_and_cli_probes(qtbot, tmp_path):
     # scrubbing reaches the canvas too
     insp.show_step(2)
     assert seen == [2]
+    # View > Probe selected outputs
+    from dmm_studio.gui.inspect import probe_selection
+
+    win.canvas.select([("identity", "update-2")])
+    specs = probe_selection(win, insp)
+    assert [s.key for s in specs] == ["identity/update-2/single"]
+    assert "identity/update-2/single" in insp.probes.widgets
     win.runner.shutdown()
+
+
+def test_a_break_in_the_studio_pauses_names_and_selects_the_neuron(qtbot):
+    from inspect_nets import slow_nan_network
+
+    from dmm_studio.gui.inspect import install
+    from dmm_studio.gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_network(slow_nan_network(after=40))
+    insp = install(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(insp.breakHit, timeout=20_000) as sig:
+            win.run()
+        hit = sig.args[0]
+        assert hit.neuron == ("accum", "x") and 39 <= hit.t <= 41
+        qtbot.waitUntil(lambda: not win.runner.running, timeout=5000)
+        assert win.runner.worker.machine.t == hit.t
+        assert insp.docks["breaks"].isVisible()
+        assert "Neuron at fault: accum/x" in insp.breaks_view.status.text()
+        assert win.canvas.selected_neurons() == [("accum", "x")]
+    finally:
+        win.runner.shutdown()
