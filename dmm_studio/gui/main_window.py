@@ -393,6 +393,20 @@ class MainWindow(QMainWindow):
             r.rename_neuron(info["type"], info["old"], info["new"])
 
     def closeEvent(self, event: Any) -> None:
+        if not self.doc.undo_stack.isClean() and not _offscreen():
+            answer = QMessageBox.question(
+                self,
+                "Unsaved changes",
+                f"Save the changes to {self.doc.title()}?",
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel or (
+                answer == QMessageBox.StandardButton.Save and not self.save()
+            ):
+                event.ignore()
+                return
         self.runner.shutdown()
         super().closeEvent(event)
 
