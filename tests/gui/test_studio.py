@@ -476,3 +476,23 @@ def test_a_wire_the_network_made_can_be_removed_while_running(win, qtbot):
     # W_1 lost that wire before step 2: Self's delta read nothing, the wave stopped
     assert vv.get_in(frame.matrix, ("self", "self", "delta")) is None
     assert key not in win.canvas.shown
+
+
+def test_rename_by_typing_on_the_node_title(win, qtbot):
+    from PySide6.QtTest import QTest
+
+    nid = drop_type(win, "accum", (0, 0))
+    text_item = win.canvas.nodes[nid].view.text_item
+    c = text_item.sceneBoundingRect().center()
+    vp = win.canvas.viewer.viewport()
+    p = win.canvas.viewer.mapFromScene(c)
+    QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+    qtbot.waitUntil(lambda: text_item.hasFocus())
+    text_item.setPlainText("")
+    QTest.keyClicks(vp, "total")
+    QTest.keyClick(vp, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.doc.network.has_neuron("accum", "total"))
+    assert ("accum", "total") in win.canvas.nodes
+    win.doc.undo_stack.undo()
+    assert win.doc.network.has_neuron(*nid)
+    assert win.canvas.nodes[nid].view.name == nid[1]
