@@ -41,6 +41,11 @@ class RunnerLike(Protocol):
     def call(self, fn: Any) -> None: ...
 
 
+def on_screen(w: QtWidgets.QWidget) -> bool:
+    """Shown and not scrolled out of view (nor behind another dock tab)."""
+    return w.isVisible() and not w.visibleRegion().isEmpty()
+
+
 class ProbesPanel(QtWidgets.QScrollArea):
     """Many probes at once, in a grid of two columns."""
 
@@ -59,6 +64,16 @@ class ProbesPanel(QtWidgets.QScrollArea):
         self.hint.setWordWrap(True)
         self.grid.addWidget(self.hint, 0, 0)
         self.widgets: dict[str, ProbeWidget] = {}
+        # probes scrolled into view are drawn at once (frames skip the ones out of view)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    def _scrolled(self, _v: int) -> None:
+        for w in self.widgets.values():
+            if on_screen(w):
+                w.refresh(w._at)
+
+    def visible_widgets(self) -> list[ProbeWidget]:
+        return [w for w in self.widgets.values() if on_screen(w) or not w.views]
 
     def add(self, w: ProbeWidget) -> None:
         self.widgets[w.spec.key] = w
@@ -77,7 +92,7 @@ class ProbesPanel(QtWidgets.QScrollArea):
         self.hint.setVisible(not self.widgets)
         cols = 1 if len(self.widgets) <= 1 else 2
         for i, w in enumerate(self.widgets.values()):
-            w.setMinimumHeight(150)
+            w.setMinimumHeight(110)
             self.grid.addWidget(w, i // cols, i % cols)
 
 
@@ -299,7 +314,7 @@ class Inspector(QtCore.QObject):
         t0 = time.perf_counter()
         self._drawn_version = v
         self.recorder.sample()
-        self._pending = [w for w in self.probes.widgets.values() if w.isVisible() or not w.views]
+        self._pending = self.probes.visible_widgets()
         self._frame_t0 = t0
         self._drain()
 
@@ -344,9 +359,8 @@ class Inspector(QtCore.QObject):
     busy = 0.0
 
     def redraw(self) -> None:
-        for w in self.probes.widgets.values():
-            if w.isVisible() or not w.views:
-                w.refresh(self.shown)
+        for w in self.probes.visible_widgets():
+            w.refresh(self.shown)
         self._draw_self()
         if self.history_view.isVisible():
             self.history_view.refresh()
