@@ -11,6 +11,7 @@ as identity neurons of a ``Network`` shown by ``dmm_studio.gui.canvas.Canvas``
   each mouse-move until Qt has painted the frame (process CPU time), zoomed
   to fit all;
 - ``drag@1``: the same at zoom 1 (the usual editing zoom);
+- ``pan@1``: a middle-button drag of the view, 8 px a move, at zoom 1;
 - ``repaint``: a full repaint of the view, zoomed to fit all;
 - ``repaint@1``: a full repaint at zoom 1.
 
@@ -135,6 +136,29 @@ def time_drag(app, viewer, item, repeat: int) -> float:
     return statistics.median(out) * 1000
 
 
+def time_pan(app, viewer, repeat: int) -> float:
+    """Middle-button drag across the view, 8 px a move (median per frame)."""
+    vp = viewer.viewport()
+    p = QPoint(vp.width() // 2, vp.height() // 2)
+    settle(app)
+    QTest.mousePress(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, p)
+    settle(app)
+    out = []
+    for k in range(1, repeat + 1):
+        t0 = time.process_time()
+        QTest.mouseMove(vp, QPoint(p.x() - 8 * k, p.y() - 3 * k))
+        settle(app)
+        out.append(time.process_time() - t0)
+    QTest.mouseRelease(
+        vp,
+        Qt.MouseButton.MiddleButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(p.x() - 8 * repeat, p.y() - 3 * repeat),
+    )
+    settle(app)
+    return statistics.median(out) * 1000
+
+
 def time_repaint(app, viewer, repeat: int) -> float:
     out = []
     settle(app)
@@ -161,6 +185,7 @@ def measure(app, name: str, build, n: int, repeat: int) -> dict[str, float]:
     zoom1(viewer, mid)
     r["drag@1"] = time_drag(app, viewer, mid, repeat)
     r["repaint@1"] = time_repaint(app, viewer, repeat)
+    r["pan@1"] = time_pan(app, viewer, repeat)
     viewer.hide()
     host.close()
     del owner
@@ -173,7 +198,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     app = QApplication.instance() or QApplication([])
-    cols = ["drag", "drag@1", "repaint", "repaint@1", "create_s", "fit_zoom"]
+    cols = ["drag", "drag@1", "pan@1", "repaint", "repaint@1", "create_s", "fit_zoom"]
     print(f"{'nodes':>6} {'canvas':<12} " + " ".join(f"{c:>10}" for c in cols) + "   (ms; create in s)")
     for n in args.sizes:
         rows = {}

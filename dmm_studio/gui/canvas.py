@@ -235,11 +235,13 @@ class DMMViewer(NodeViewer):
 
     def mousePressEvent(self, event: Any) -> None:
         super().mousePressEvent(event)
-        if (
+        panning = self.MMB_state or (self.LMB_state and self.ALT_state)
+        moving_nodes = (
             event.button() == Qt.MouseButton.LeftButton
             and not self._LIVE_PIPE.isVisible()
             and any(isinstance(i, NeuronNodeItem) for i in self.scene().selectedItems())
-        ):
+        )
+        if panning or moving_nodes:
             self.dragging = True
             if self.node_count >= self.DRAG_FAST_NODES:
                 self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -248,9 +250,19 @@ class DMMViewer(NodeViewer):
         super().mouseReleaseEvent(event)
         if self.dragging:
             self.dragging = False
-            if self.detail_shown:
-                self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-                self.viewport().update()
+            self._restore_smooth()
+
+    def wheelEvent(self, event: Any) -> None:
+        # zooming a big graph: fast frames while the wheel turns, smooth after
+        if self.node_count >= self.DRAG_FAST_NODES:
+            self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            self._smooth_timer.start(250)
+        super().wheelEvent(event)
+
+    def _restore_smooth(self) -> None:
+        if self.detail_shown and not self.dragging:
+            self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self.viewport().update()
 
     def _zoom_changed(self) -> None:
         z = self.transform().m11()
@@ -286,6 +298,9 @@ class DMMViewer(NodeViewer):
             QGraphicsView.OptimizationFlag.DontSavePainterState
             | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing
         )
+        self._smooth_timer = QTimer(self)
+        self._smooth_timer.setSingleShot(True)
+        self._smooth_timer.timeout.connect(self._restore_smooth)
 
     def event(self, ev: Any) -> bool:
         if ev.type() == ev.Type.KeyPress and ev.key() == Qt.Key.Key_Tab and not self._LIVE_PIPE.isVisible():
