@@ -22,7 +22,6 @@ from . import commands as cmd
 from .model_ops import incompatible, layout_ports, ports_of, unique_name
 
 NeuronId = tuple[str, str]
-CLIP_MIME = "application/x-dmm-studio-neurons"
 
 
 class Document(QObject):

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ..fileformat import NetworkFileError, load_network
 from ..network import Network
 from .canvas import Canvas
-from .document import CLIP_MIME, Document
+from .document import Document
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
 from .runner import Frame, Runner
@@ -279,21 +279,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------- editing
     def copy(self) -> None:
         text = self.doc.copy_text(self.canvas.selected_neurons())
-        from PySide6.QtCore import QMimeData
-
-        data = QMimeData()
-        data.setData(CLIP_MIME, text.encode())
-        data.setText(text)
-        QApplication.clipboard().setMimeData(data)
+        # Plain text, not a QMimeData made in Python: the clipboard outlives the
+        # interpreter, and destroying a Python-owned QMimeData in Qt's exit
+        # handlers crashes the process (seen as a segfault after the tests).
+        QApplication.clipboard().setText(text)
 
     def cut(self) -> None:
         self.copy()
         self.delete_selection()
 
     def paste(self) -> None:
-        data = QApplication.clipboard().mimeData()
-        text = bytes(data.data(CLIP_MIME).data()).decode() if data.hasFormat(CLIP_MIME) else data.text()
-        ids = self.doc.paste_text(text)
+        ids = self.doc.paste_text(QApplication.clipboard().text())
         if ids:
             self.canvas.select(ids)
 
