@@ -204,7 +204,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--only", default="abcd", help="which benchmarks (letters)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     n_a, n_b, steps = (10_000, 2_000, 30) if args.quick else (100_000, 10_000, 100)

@@ -27,7 +27,10 @@ The batched protocol
 A :class:`Column` splits each V-value ``v`` into the parts that can be batched
 and the rest: ``num`` (float64 ``[n]``) is ``v[":number"]`` (0 when absent) and
 ``isint`` (bool ``[n]``) says whether the reference engine would hold that
-number as a Python ``int`` (True where ``num`` is 0); ``tensors`` maps a stream
+number as a Python ``int`` (True where ``num`` is 0); it is computed from
+``ints``, which is None when every number of the column is a float (the
+common case: a kernel that keeps ``ints=None`` when its inputs have it costs
+nothing for int tracking); ``tensors`` maps a stream
 kind ``(shape, dtype)`` to ``(rows, data)``: the instances whose ``v`` has a
 root tensor of that kind and the tensors stacked (``data[k]`` belongs to row
 ``rows[k]``); ``rest`` maps a row to the children of ``v`` (the non-reserved
@@ -60,9 +63,14 @@ class Column:
     """The values of one port for ``n`` rows (see the module docstring)."""
 
     num: torch.Tensor
-    isint: torch.Tensor
+    ints: torch.Tensor | None = None
     tensors: Rows = field(default_factory=dict)
     rest: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def isint(self) -> torch.Tensor:
+        """Where the number is an int, or 0 (bool [n])."""
+        return self.num == 0 if self.ints is None else self.ints
 
     @property
     def n(self) -> int:
@@ -70,9 +78,7 @@ class Column:
 
     @staticmethod
     def zeros(n: int, device: torch.device | str = "cpu") -> Column:
-        return Column(
-            torch.zeros(n, dtype=torch.float64, device=device), torch.ones(n, dtype=torch.bool, device=device)
-        )
+        return Column(torch.zeros(n, dtype=torch.float64, device=device))
 
     @staticmethod
     def from_values(values: list[Any], device: torch.device | str = "cpu") -> Column:
@@ -113,7 +119,7 @@ class Column:
         nz = torch.nonzero(self.num).flatten()
         if nz.numel():
             vals = self.num[nz].tolist()
-            ints = self.isint[nz].tolist()
+            ints = self.isint[nz].tolist() if self.ints is not None else [False] * len(vals)
             for r, x, i in zip(nz.tolist(), vals, ints, strict=True):
                 out[r][NUMBER] = int(x) if i else x
         for rows, data in self.tensors.values():
@@ -121,35 +127,47 @@ class Column:
                 out[r][TENSOR] = t
         return out
 
-    def take(self, idx: torch.Tensor, complete: bool = False) -> Column:
+    def take(self, idx: torch.Tensor, complete: bool = False, inverse: torch.Tensor | None = None) -> Column:
         """Rows ``idx`` of this column (``-1`` gives a zero row; ``complete``
-        promises there is no ``-1``)."""
+        promises there is no ``-1``). ``inverse`` (row of this column -> its
+        place in ``idx``, -1 if none; length ``n + 1``) may be passed when the
+        caller keeps it: it is only needed for tensors and children."""
         n = self.n
-        if complete and not self.tensors and not self.rest:
-            return Column(self.num[idx], self.isint[idx])
-        ext = idx.clamp(min=-1) % (n + 1)  # -1 -> n, the zero row appended below
-        zero = torch.zeros(1, dtype=torch.float64, device=self.num.device)
-        num = torch.cat([self.num, zero])[ext]
-        isint = torch.cat([self.isint, torch.ones(1, dtype=torch.bool, device=self.num.device)])[ext]
-        out = Column(num, isint)
-        if self.tensors or self.rest:
-            inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
-            inverse[ext] = torch.arange(idx.shape[0], device=idx.device)
-            inverse[n] = -1
-            for k, (rows, data) in self.tensors.items():
-                new_rows = inverse[rows]
-                keep = new_rows >= 0
-                if bool(keep.all()):
-                    out.tensors[k] = (new_rows, data)
-                elif bool(keep.any()):
-                    out.tensors[k] = (new_rows[keep], data[keep])
-            if self.rest:
-                keys = list(self.rest)
-                where = inverse[torch.tensor(keys, dtype=torch.long, device=idx.device)].tolist()
-                for r, w in zip(keys, where, strict=True):
-                    if w >= 0:
-                        out.rest[w] = self.rest[r]
+        if complete:
+            out = Column(self.num[idx], None if self.ints is None else self.ints[idx])
+        else:
+            ext = idx.clamp(min=-1) % (n + 1)  # -1 -> n, the zero row appended below
+            zero = torch.zeros(1, dtype=torch.float64, device=self.num.device)
+            ints = None
+            if self.ints is not None:
+                ints = torch.cat([self.ints, torch.ones(1, dtype=torch.bool, device=self.num.device)])[ext]
+            out = Column(torch.cat([self.num, zero])[ext], ints)
+        if not self.tensors and not self.rest:
+            return out
+        if inverse is None:
+            inverse = inverse_index(idx, n)
+        for k, (rows, data) in self.tensors.items():
+            new_rows = inverse[rows]
+            keep = new_rows >= 0
+            if bool(keep.all()):
+                out.tensors[k] = (new_rows, data)
+            elif bool(keep.any()):
+                out.tensors[k] = (new_rows[keep], data[keep])
+        if self.rest:
+            keys = list(self.rest)
+            where = inverse[torch.tensor(keys, dtype=torch.long, device=idx.device)].tolist()
+            for r, w in zip(keys, where, strict=True):
+                if w >= 0:
+                    out.rest[w] = self.rest[r]
         return out
+
+
+def inverse_index(idx: torch.Tensor, n: int) -> torch.Tensor:
+    """For ``take``: row r of an n-row column -> its place in ``idx`` (or -1)."""
+    inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
+    inverse[idx.clamp(min=-1) % (n + 1)] = torch.arange(idx.shape[0], device=idx.device)
+    inverse[n] = -1
+    return inverse
 
 
 class ParamTable:
@@ -241,7 +259,7 @@ def add_columns(a: Column, b: Column) -> Column | None:
     if _kind_conflict(a, b):
         return None
     num = a.num + b.num
-    isint = (a.isint & b.isint) | (num == 0)
+    isint = None if a.ints is None and b.ints is None else (a.isint & b.isint) | (num == 0)
     tensors = dict(a.tensors)
     for k, (rb, db) in b.tensors.items():
         if k in tensors:
@@ -351,7 +369,7 @@ def mult_mask_batched(x: Batch, params: ParamTable) -> dict[str, Column] | None:
     if bool(((m == 0) & present).any()):
         return None
     num = m * main.num
-    isint = (mask.isint & main.isint) | (num == 0)
+    isint = None if mask.ints is None and main.ints is None else (mask.isint & main.isint) | (num == 0)
     tensors: Rows = {}
     for k, (rows, data) in main.tensors.items():
         scale = m[rows]
@@ -364,7 +382,7 @@ def mult_mask_batched(x: Batch, params: ParamTable) -> dict[str, Column] | None:
     rest: dict[int, dict[str, Any]] = {}
     if main.rest:
         factors = m.tolist()
-        ints = mask.isint.tolist()
+        ints = mask.isint.tolist() if mask.ints is not None else [False] * len(factors)
         for r, v in main.rest.items():
             f = factors[r]
             if f != 0:

@@ -42,7 +42,7 @@ from .. import vvalue as vv
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neuron
 from ..vvalue import NUMBER, TENSOR, VValueError
 from . import reference
-from ._batched import BUILTIN_KERNELS, Batch, Column, Kind, ParamTable, Rows, kind_of
+from ._batched import BUILTIN_KERNELS, Batch, Column, Kind, ParamTable, Rows, inverse_index, kind_of
 from ._sparse import PatchedCSR, quiet_csr
 from .base import (
     MATRIX_OUTPUT,
@@ -80,13 +80,19 @@ def _number(x: float, isint: bool) -> Any:
 class _Parts:
     """The values of a set of ports by parts: numbers, tensors by kind, rest."""
 
-    __slots__ = ("num", "isint", "tens", "rest")
+    __slots__ = ("num", "ints", "tens", "rest")
 
-    def __init__(self, num: torch.Tensor, isint: torch.Tensor, tens: Rows, rest: dict[int, Any]) -> None:
-        self.num, self.isint, self.tens, self.rest = num, isint, tens, rest
+    def __init__(
+        self, num: torch.Tensor, ints: torch.Tensor | None, tens: Rows, rest: dict[int, Any]
+    ) -> None:
+        self.num, self.ints, self.tens, self.rest = num, ints, tens, rest
+
+    @property
+    def isint(self) -> torch.Tensor:
+        return self.num == 0 if self.ints is None else self.ints
 
     def column(self) -> Column:
-        return Column(self.num, self.isint, self.tens, self.rest)
+        return Column(self.num, self.ints, self.tens, self.rest)
 
     def value(self, p: int) -> vv.VValue:
         """Port ``p`` as a canonical V-value."""
@@ -94,7 +100,7 @@ class _Parts:
         if p < self.num.shape[0]:
             x = float(self.num[p])
             if x != 0:
-                out[NUMBER] = _number(x, bool(self.isint[p]))
+                out[NUMBER] = _number(x, self.ints is not None and bool(self.ints[p]))
         for rows, data in self.tens.values():
             hit = torch.nonzero(rows == p).flatten()
             if hit.numel():
@@ -180,7 +186,8 @@ class CompiledEngine(Engine):
             k: (torch.tensor(rows, dtype=torch.long, device=self.device), torch.stack(ts))
             for k, (rows, ts) in by_kind.items()
         }
-        return _Parts(num.to(self.device), isint.to(self.device), tens, rest)
+        any_int = bool((isint & (num != 0)).any())
+        return _Parts(num.to(self.device), isint.to(self.device) if any_int else None, tens, rest)
 
     def _compile_matrix(self, w: Mapping[str, Any]) -> bool:
         """Load W's entries into the sparse matrix; False if W is not regular."""
@@ -366,11 +373,15 @@ class CompiledEngine(Engine):
             info = struct["inputs"][type_id]
             if ntype is None:
                 raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
-            batch = Batch(
-                len(names),
-                {i: xcol.take(idx, complete) for i, (idx, complete) in info["idx"].items()},
-                self.device,
-            )
+            columns = {}
+            for i, (idx, complete) in info["idx"].items():
+                inverse = None
+                if xcol.tensors or xcol.rest:
+                    inverse = info["inverse"].get(i)
+                    if inverse is None:
+                        inverse = info["inverse"][i] = inverse_index(idx, xcol.n)
+                columns[i] = xcol.take(idx, complete, inverse)
+            batch = Batch(len(names), columns, self.device)
             table = ParamTable(ntype.params, params.get(type_id, {}), names, self.device)
             result = self._run_type(ntype, batch, table, names, info["names"], t + 1)
             for o, col in result.items():
@@ -390,7 +401,8 @@ class CompiledEngine(Engine):
             return y
         zeros = torch.zeros(n - k, dtype=torch.float64, device=self.device)
         ones = torch.ones(n - k, dtype=torch.bool, device=self.device)
-        return _Parts(torch.cat([y.num, zeros]), torch.cat([y.isint, ones]), y.tens, y.rest)
+        ints = None if y.ints is None else torch.cat([y.ints, ones])
+        return _Parts(torch.cat([y.num, zeros]), ints, y.tens, y.rest)
 
     def _down(self, y: _Parts) -> _Parts:
         A = self._A
@@ -402,19 +414,21 @@ class CompiledEngine(Engine):
         rest = self._down_rest(y) if y.rest else {}
         return _Parts(num, isint, tens, rest)
 
-    def _x_isint(self, y: _Parts, num: torch.Tensor) -> torch.Tensor:
+    def _x_isint(self, y: _Parts, num: torch.Tensor) -> torch.Tensor | None:
         """Where the reference would hold an int: every term of the sum an int.
 
         A row with no int weight sums to a float (or to nothing); only the
         rows that hold an int weight (usually few: Self's accum row) are
         looked at term by term.
         """
-        zero = num == 0
         sub = self._A.int_rows()
         if sub is None:
-            return zero
+            return None
+        zero = num == 0
         int_rows, local, cols, isfloat = sub
-        tainted = (y.num[cols] != 0) & (isfloat | ~y.isint[cols])
+        tainted = y.num[cols] != 0
+        if y.ints is not None:
+            tainted &= isfloat | ~y.ints[cols]
         if bool(tainted.any()):
             taint = torch.zeros(int_rows.shape[0], dtype=torch.float64, device=self.device)
             taint.index_add_(0, local, tainted.double())
@@ -423,7 +437,8 @@ class CompiledEngine(Engine):
             clean = torch.ones(int_rows.shape[0], dtype=torch.bool, device=self.device)
         if int_rows.shape[0] == num.shape[0]:
             return clean | zero
-        return zero.index_put((int_rows,), clean | zero[int_rows])
+        zero[int_rows] = clean | zero[int_rows]
+        return zero
 
     def _down_tensors(self, y: _Parts, n_in: int) -> Rows:
         out: Rows = {}
@@ -542,7 +557,7 @@ class CompiledEngine(Engine):
         gint = torch.ones(n, dtype=torch.bool, device=self.device)
         gint[ports] = torch.tensor([type(x) is int for x in gains.values()], device=self.device)
         num = v.num * g
-        isint = (v.isint & gint) | (num == 0)
+        isint = None if v.ints is None else (v.ints & gint) | (num == 0)
         tens: Rows = {}
         for kind, (rows, data) in v.tens.items():
             s = g[rows]
@@ -588,7 +603,7 @@ class CompiledEngine(Engine):
                 i: (torch.tensor(ps, dtype=torch.long, device=self.device), -1 not in ps)
                 for i, ps in per_name.items()
             }
-            inputs[f] = {"idx": idx, "names": inst_names}
+            inputs[f] = {"idx": idx, "names": inst_names, "inverse": {}}
         struct = {"types": types, "inputs": inputs, "out": {}}
         self._struct_cache = (self._sv, struct)
         return struct
@@ -657,12 +672,15 @@ class CompiledEngine(Engine):
     def _assemble(self, outputs: list[tuple[torch.Tensor, list[int], Column]]) -> _Parts:
         n = len(self._out_keys)
         num = torch.zeros(n, dtype=torch.float64, device=self.device)
-        isint = torch.ones(n, dtype=torch.bool, device=self.device)
+        isint = None
+        if any(col.ints is not None for _, _, col in outputs):
+            isint = torch.ones(n, dtype=torch.bool, device=self.device)
         pieces: dict[Kind, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         rest: dict[int, Any] = {}
         for idx, idx_list, col in outputs:
             num[idx] = col.num
-            isint[idx] = col.isint
+            if isint is not None:
+                isint[idx] = col.isint
             for kind, (rows, data) in col.tensors.items():
                 pieces.setdefault(kind, []).append((idx[rows], data))
             for r, v in col.rest.items():

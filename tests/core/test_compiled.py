@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import torch
 from dmm_studio_nodes import core
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from dmm_studio import vvalue as vv
@@ -95,6 +95,8 @@ def run_both(
             ref.step()
         except (NetworkHalted, StepError, vv.VValueError) as e:
             err_ref = e
+        except OverflowError:  # the oracle's ints outgrew a tensor op: no answer to compare with
+            reject()
         try:
             cmp.step()
         except (NetworkHalted, StepError, vv.VValueError) as e:
