@@ -102,9 +102,11 @@ def window_with(insp: Inspector) -> QtWidgets.QMainWindow:
     return win
 
 
-def bench(app, net_path: Path, engine: str, seconds: float, rounds: int, budget: float | None) -> dict:
+def bench(
+    app, net_path: Path, engine: str, seconds: float, rounds: int, budget: float | None, n: int = 16
+) -> dict:
     net = load_network(net_path)
-    specs = probe_specs(net)
+    specs = probe_specs(net, n)
     runner = Runner(engine)
     insp = Inspector(fps=30)
     insp.budget = budget
@@ -160,6 +162,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=2.0, help="length of each phase")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--probes", type=int, default=16)
+    ap.add_argument("--modes", default="fixed,governed", help="fixed, governed or both")
     ap.add_argument("--engine", default="all")
     ap.add_argument("--budget", type=float, default=0.2, help="UI time budget of the governed mode")
     ap.add_argument("--file", default=str(ROOT / "examples" / "softmax_images.dmm.json"))
@@ -170,8 +174,13 @@ def main() -> int:
         help="torch intra-op threads (default 1: on 2 shared cores, 2 threads made a 32x32 "
         "softmax-matmul ~400x slower under load, which hides everything else)",
     )
+    ap.add_argument(
+        "--switch-ms", type=float, default=None, help="sys.setswitchinterval, in ms (Python's default: 5)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.torch_threads)
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
     from dmm_studio.engine import ENGINES
 
     engines = sorted(ENGINES) if args.engine == "all" else [args.engine]
@@ -179,12 +188,14 @@ def main() -> int:
     print(
         f"network: {Path(args.file).name}; {args.rounds} rounds of {args.seconds:g} s + {args.seconds:g} s;"
         f" Qt platform {app.platformName()}; torch threads {torch.get_num_threads()};"
+        f" GIL switch interval {sys.getswitchinterval() * 1000:g} ms;"
         f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     ok = True
     for engine in engines:
-        for budget in (None, args.budget):
-            r = bench(app, Path(args.file), engine, args.seconds, args.rounds, budget)
+        budgets = [None] * ("fixed" in args.modes) + [args.budget] * ("governed" in args.modes)
+        for budget in budgets:
+            r = bench(app, Path(args.file), engine, args.seconds, args.rounds, budget, args.probes)
             mode = "fixed 30 frames/s" if budget is None else f"governed, UI budget {budget:.0%}"
             print(
                 f"[{engine}, {mode}] {r['probes']} probes ({r['visible']} visible; views {r['kinds']}) + Self view\n"

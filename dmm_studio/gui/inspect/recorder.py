@@ -134,18 +134,22 @@ class ProbeBuffer:
         self._lock = threading.Lock()
 
     def append(self, t: int, value: Any, gaps: bool = False) -> None:
-        with self._lock:
-            if self._values:
-                last = self._values[-1][0]
-                if t <= last or (t != last + 1 and not gaps):  # a reset, or a step missed
+        """Called once a step by one thread (the runner's); readers take the lock
+        to copy, the writer only to start afresh (after each step, cheap)."""
+        values = self._values
+        if values:
+            last = values[-1][0]
+            if t <= last or (t != last + 1 and not gaps):  # a reset, or a step missed
+                with self._lock:
                     self._n = 0
-                    self._values.clear()
-            i = self._n % self.capacity
-            self._t[i] = t
-            self._y[i] = as_scalar(value)
-            self._n += 1
-            self._values.append((t, value))
-            self.version += 1
+                    values.clear()
+        y = value.get(NUMBER) if type(value) is dict and len(value) == 1 else None
+        i = self._n % self.capacity
+        self._t[i] = t
+        self._y[i] = y if type(y) is int or type(y) is float else as_scalar(value)
+        self._n += 1
+        values.append((t, value))
+        self.version += 1
 
     def last_t(self) -> int | None:
         with self._lock:
