@@ -34,9 +34,9 @@ def install(window: Any) -> Inspector:
     docks = {
         "probes": window.add_dock("Probes", insp.probes, _Bottom),
         "self": window.add_dock("Self view", insp.self_view, _Right),
-        "history": window.add_dock("History", insp.history_view, _Bottom),
-        "breaks": window.add_dock("Breaks", insp.breaks_view, _Right),
-        "cost": window.add_dock("Node cost", insp.cost_view, _Right),
+        "history": window.add_dock("History", scrolled(insp.history_view), _Bottom),
+        "breaks": window.add_dock("Breaks", scrolled(insp.breaks_view), _Right),
+        "cost": window.add_dock("Node cost", scrolled(insp.cost_view), _Right),
     }
     insp.docks = docks  # type: ignore[attr-defined]
     window.tabifyDockWidget(docks["probes"], docks["history"])
@@ -84,6 +84,17 @@ def install(window: Any) -> Inspector:
         act = menu.addAction("Probe selected inputs")
         act.triggered.connect(lambda _=False: probe_selection(window, insp, side="input"))
     return insp
+
+
+def scrolled(widget: Any) -> Any:
+    """A panel in a scroll area, so that its minimum size never grows the window."""
+    from PySide6 import QtWidgets
+
+    area = QtWidgets.QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _reload_probes(window: Any, insp: Inspector) -> None:

@@ -101,6 +101,7 @@ class SelfView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(head)
+        self.glw.setMinimumSize(120, 120)
         lay.addWidget(self.glw, 1)
         lay.addWidget(self.hover)
 
