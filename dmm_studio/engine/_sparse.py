@@ -50,7 +50,7 @@ class PatchedCSR:
         self._main: torch.Tensor | None = None
         self._main_vals: torch.Tensor | None = None
         self._main_slot: torch.Tensor | None = None  # COO position -> CSR value index
-        self._patch: torch.Tensor | None = None
+        self._patch: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._patch_dirty = False
         self._columns: dict[int, dict[int, int]] = {}  # tracked columns: col -> {row: position}
         self._int_count: dict[int, int] = {}  # row -> how many of its weights are ints
@@ -137,45 +137,82 @@ class PatchedCSR:
 
     def set(self, r: int, c: int, w: float) -> None:
         """Set one weight (0 removes the entry)."""
-        key = (r << 32) | c
-        p = self._pos.get(key)
-        self._track_int_row(r, p, w)
-        if p is not None:
-            self.n_float -= bool(self._isfloat[p])
-            self._write(p, w)
-            if w == 0:
-                del self._pos[key]
-                self._dead += 1
-                if p >= self._n_main:
-                    self._free.append(p)  # a patch position, reused by the next new entry
-                self.version += 1
+        self.set_many([(r, c, w)])
+
+    def set_many(self, entries: list[tuple[int, int, Any]]) -> None:
+        """Set weights (0 removes an entry); ``(row, col)`` pairs distinct.
+        The bookkeeping is per entry in Python, the writes one tensor op each."""
+        if not entries:
+            return
+        if not self._free and self._n + len(entries) > self._rows.shape[0]:
+            self._grow()
+        found = [self._pos.get((r << 32) | c) for r, c, _ in entries]
+        known = [p for p in found if p is not None]
+        old_float = dict(zip(known, self._isfloat[known].tolist(), strict=True)) if known else {}
+        freed: list[int] = []
+        pos: list[int] = []
+        vals: list[float] = []
+        flags: list[bool] = []
+        new_pos: list[int] = []
+        new_rc: list[tuple[int, int]] = []
+        for (r, c, w), p in zip(entries, found, strict=True):
+            was_float = old_float.get(p, False) if p is not None else False
+            self._track_int_row(r, p is not None and not was_float, p is not None, w)
+            if p is None:
+                if w == 0:
+                    continue
+                if self._free:
+                    p = self._free.pop()
+                    self._dead -= 1
+                else:
+                    if self._n == self._rows.shape[0]:
+                        self._grow()
+                    p = self._n
+                    self._n += 1
+                self._pos[(r << 32) | c] = p
                 col = self._columns.get(c)
                 if col is not None:
-                    del col[r]
-            return
-        if w == 0:
-            return
-        if self._free:
-            p = self._free.pop()
-            self._dead -= 1
-        else:
-            if self._n == self._rows.shape[0]:
-                self._grow()
-            p = self._n
-            self._n += 1
-        self._rows[p], self._cols[p] = r, c
-        self._pos[key] = p
-        col = self._columns.get(c)
-        if col is not None:
-            col[r] = p
-        self._write(p, w)
-        self._patch_dirty = True
-        self.version += 1
+                    col[r] = p
+                new_pos.append(p)
+                new_rc.append((r, c))
+                self.version += 1
+            else:
+                self.n_float -= was_float
+                if w == 0:
+                    del self._pos[(r << 32) | c]
+                    self._dead += 1
+                    if p >= self._n_main:
+                        freed.append(p)  # reused by a later new entry (not in this batch)
+                    col = self._columns.get(c)
+                    if col is not None:
+                        del col[r]
+                    self.version += 1
+            isfloat = type(w) is not int and w != 0
+            self.n_float += isfloat
+            pos.append(p)
+            vals.append(float(w))
+            flags.append(isfloat)
+        self._free.extend(freed)
+        self.stamp += 1
+        if new_pos:
+            at = torch.tensor(new_pos, dtype=torch.long)
+            rc = torch.tensor(new_rc, dtype=torch.long)
+            self._rows[at], self._cols[at] = rc[:, 0], rc[:, 1]
+        at = torch.tensor(pos, dtype=torch.long)
+        v = torch.tensor(vals, dtype=torch.float64)
+        self._vals[at] = v
+        self._isfloat[at] = torch.tensor(flags, dtype=torch.bool)
+        in_main = at < self._n_main
+        if bool(in_main.any()):
+            assert self._main_vals is not None and self._main_slot is not None
+            slots = self._main_slot[at[in_main]].to(self.device)
+            self._main_vals[slots] = v[in_main].to(self.device)
+        if not bool(in_main.all()):
+            self._patch_dirty = True
 
-    def _track_int_row(self, r: int, p: int | None, w: float) -> None:
+    def _track_int_row(self, r: int, was_int: bool, existed: bool, w: Any) -> None:
         """Keep the count of int weights per row; bump ``int_version`` when the
         entries of a row that holds ints change (see ``int_rows``)."""
-        was_int = p is not None and not bool(self._isfloat[p])
         is_int = w != 0 and type(w) is int
         had = r in self._int_count
         if was_int != is_int:
@@ -184,7 +221,7 @@ class PatchedCSR:
                 self._int_count[r] = k
             else:
                 del self._int_count[r]
-        if (had or r in self._int_count) and (was_int != is_int or (p is None) != (w == 0)):
+        if (had or r in self._int_count) and (was_int != is_int or existed != (w != 0)):
             self.int_version += 1
 
     def int_rows(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -201,18 +238,6 @@ class PatchedCSR:
             parts = (int_rows, local, cols[sel], isfloat[sel])
             self._int_cache = (self.int_version, tuple(t.to(self.device) for t in parts))
         return self._int_cache[1]  # type: ignore[return-value]
-
-    def _write(self, p: int, w: float) -> None:
-        self.stamp += 1
-        self._vals[p] = w
-        isfloat = type(w) is not int and w != 0
-        self._isfloat[p] = isfloat
-        self.n_float += isfloat
-        if p < self._n_main:
-            assert self._main_vals is not None and self._main_slot is not None
-            self._main_vals[int(self._main_slot[p])] = w
-        else:
-            self._patch_dirty = True
 
     def _grow(self) -> None:
         cap = self._rows.shape[0] * 2
@@ -259,8 +284,9 @@ class PatchedCSR:
         shape = (self.n_rows, self.n_cols)
         return quiet_csr(lambda: torch.sparse_csr_tensor(crow, col, vals, shape, check_invariants=False))
 
-    def matrices(self) -> list[torch.Tensor]:
-        """The CSR blocks whose sum is A (main, and the patch when it has entries)."""
+    def matrices(self) -> torch.Tensor:
+        """The main CSR block, rebuilt when the patch or the dead entries have
+        grown; the patch (entries since) is kept as COO arrays in ``_patch``."""
         if self._n - self._n_main > max(1024, self._n_main // 8) or self._dead > max(1024, self._n_main // 4):
             self._build_main()
         if self._main is None or self._main.shape != (self.n_rows, self.n_cols):
@@ -275,17 +301,11 @@ class PatchedCSR:
             lo, hi = self._n_main, self._n
             if hi > lo:
                 rows, cols, vals = self._rows[lo:hi], self._cols[lo:hi], self._vals[lo:hi]
-                order = torch.argsort(rows * max(self.n_cols, 1) + cols)
-                counts = torch.bincount(rows, minlength=self.n_rows)
-                crow = torch.zeros(self.n_rows + 1, dtype=torch.long)
-                crow[1:] = torch.cumsum(counts, 0)
-                self._patch = self._csr(
-                    crow.to(self.device), cols[order].to(self.device), vals[order].to(self.device)
-                )
+                self._patch = (rows.to(self.device), cols.to(self.device), vals.to(self.device))
             else:
                 self._patch = None
             self._patch_dirty = False
-        return [self._main] if self._patch is None else [self._main, self._patch]
+        return self._main
 
     def matvec(self, y: torch.Tensor) -> torch.Tensor:
         """``A @ y`` (y: float64 [n_cols]). Small matrices go dense: a sparse
@@ -297,8 +317,8 @@ class PatchedCSR:
                 d[rows, cols] = vals
                 self._dense = ((self.stamp, self.n_rows, self.n_cols), d.to(self.device))
             return self._dense[1] @ y
-        blocks = self.matrices()
-        x = blocks[0] @ y
-        for b in blocks[1:]:
-            x = x + b @ y
+        x = self.matrices() @ y
+        if self._patch is not None:  # the entries added since the main block: a few terms
+            rows, cols, vals = self._patch
+            x.index_add_(0, rows, vals * y[cols])
         return x

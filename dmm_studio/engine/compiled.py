@@ -730,15 +730,19 @@ class CompiledEngine(Engine):
             self._load(canonical_state(state))
             return
         touches_self = False
+        writes = []
         for f, n, i, g, m, o, dw in edits:
             touches_self = touches_self or (f, n, i) == ACCUM_PORT or (g, m, o) == M_PORT
-            self._edit(f, n, i, g, m, o, dw)
+            writes.append(self._edit(f, n, i, g, m, o, dw))
+        self._A.resize(len(self._in_keys), len(self._out_keys))
+        self._A.set_many(writes)
         if touches_self:
             self._slow = self._self_pattern_problem()
             if self._slow:
                 self._load(canonical_state(self.state()))
 
-    def _edit(self, f: str, n: str, i: str, g: str, m: str, o: str, dw: Any) -> None:
+    def _edit(self, f: str, n: str, i: str, g: str, m: str, o: str, dw: Any) -> tuple[int, int, Any]:
+        """One weight of the nested W and the counts; returns the matrix write."""
         path = [self._w]
         node = self._w
         for k in (f, n, i, g, m):
@@ -756,12 +760,11 @@ class CompiledEngine(Engine):
                 del path[depth - 1][(f, n, i, g, m)[depth - 1]]
         else:
             node[o] = new
-        self._A.resize(len(self._in_keys), len(self._out_keys))
-        self._A.set(r, c, 0 if new is None else new)
         if old is None and new is not None:
             self._entry_added(r, (f, n), (g, m, o))
         elif old is not None and new is None:
             self._entry_removed(r, (f, n), (g, m, o))
+        return r, c, 0 if new is None else new
 
 
 def _builtin_fn(type_id: str) -> Any:
