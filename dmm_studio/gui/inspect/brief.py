@@ -24,10 +24,11 @@ def number(x: Any, digits: int = 4) -> str:
         return str(x)
 
 
-def tensor_brief(t: Any) -> str:
+def tensor_brief(t: Any, values: bool = True) -> str:
+    """Shape, dtype and (unless ``values`` is False, to spare two reductions) the range."""
     shape = "x".join(str(s) for s in t.shape) or "scalar"
     dtype = str(t.dtype).removeprefix("torch.")
-    if t.numel() == 0:
+    if t.numel() == 0 or (not values and t.numel() > 1):
         return f"tensor[{shape}] {dtype}"
     if t.numel() == 1:
         return f"tensor[{shape}] {number(float(t.detach().reshape(-1)[0]))}"
@@ -38,26 +39,26 @@ def tensor_brief(t: Any) -> str:
     return f"tensor[{shape}] {dtype} {number(lo)}..{number(hi)}"
 
 
-def leaf_brief(x: Any) -> str:
-    return tensor_brief(x) if is_tensor(x) else number(x)
+def leaf_brief(x: Any, values: bool = True) -> str:
+    return tensor_brief(x, values) if is_tensor(x) else number(x)
 
 
 def path_text(path: tuple[str, ...]) -> str:
     return "/".join("·" if p == NUMBER else ("T" if p == TENSOR else p) for p in path) or "·"
 
 
-def brief(v: Any, max_chars: int = 80, max_items: int = 8) -> str:
+def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) -> str:
     """A V-value on one line: ``0`` for {}, ``3.5`` for a scalar, a tensor's
     shape and range, else ``{path: value, ...}`` by leaf (at most ``max_items``
     leaves and about ``max_chars`` characters, then ``… (+N more)``)."""
     if v is None or v == {}:
         return "0"
     if not isinstance(v, dict):
-        return leaf_brief(v)
+        return leaf_brief(v, values)
     if len(v) == 1 and NUMBER in v:
         return leaf_brief(v[NUMBER])
     if len(v) == 1 and TENSOR in v:
-        return leaf_brief(v[TENSOR])
+        return leaf_brief(v[TENSOR], values)
     parts: list[str] = []
     total = 0
     count = 0
@@ -66,7 +67,7 @@ def brief(v: Any, max_chars: int = 80, max_items: int = 8) -> str:
         count += 1
         if shown >= max_items or total > max_chars:
             continue
-        text = f"{path_text(path)}: {leaf_brief(x)}"
+        text = f"{path_text(path)}: {leaf_brief(x, values)}"
         parts.append(text)
         total += len(text) + 2
         shown += 1

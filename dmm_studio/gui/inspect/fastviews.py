@@ -192,10 +192,14 @@ class FastImage(FastView):
         super().__init__(parent)
         self.heatmap = heatmap
         self.array: np.ndarray | None = None
+        self._tensor: Any = None
         self._image: QtGui.QImage | None = None
         self._text = ""
 
     def show_tensor(self, t: Any) -> None:
+        if t is self._tensor:
+            return  # the same tensor as last frame (a constant stream): nothing to redo
+        self._tensor = t
         a = tensor_numpy(t)
         rgb = a.ndim == 3 and a.shape[-1] in (3, 4) and not self.heatmap
         if not rgb:

@@ -313,8 +313,8 @@ class Inspector(QtCore.QObject):
             return
         t0 = time.perf_counter()
         self._drawn_version = v
-        self.recorder.sample()
         self._pending = self.probes.visible_widgets()
+        self.recorder.sample({w.spec.key for w in self._pending})
         self._frame_t0 = t0
         self._drain()
 

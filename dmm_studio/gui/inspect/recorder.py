@@ -283,15 +283,17 @@ class Recorder:
         self.version += 1
         return hit
 
-    def sample(self) -> None:
+    def sample(self, keys: Iterable[str] | None = None) -> None:
         """In the UI thread, once a frame: the input probes' values at the latest
-        step (an input is a down movement of the row, too dear for every step)."""
+        step (an input is a down movement of the row, too dear for every step);
+        ``keys``: only these probes (the ones on screen)."""
         latest = self.history.latest()
         if latest is None:
             return
         t, state = latest
+        wanted = None if keys is None else set(keys)
         for buf in self.probes.values():
-            if buf.spec.side != "input":
+            if buf.spec.side != "input" or (wanted is not None and buf.spec.key not in wanted):
                 continue
             last = buf.last_t()
             if last is not None and last >= t:

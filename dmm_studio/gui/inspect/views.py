@@ -547,7 +547,8 @@ class ProbeWidget(QtWidgets.QWidget):
             w.show_value(v)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(w)
         self.kind = kind
-        self.value.setText(f" t = {t}: {brief(v, 100)}")
+        # tensors' ranges are in their view's own note: the header spares the reductions
+        self.value.setText(f" t = {t}: {brief(v, 100, values=kind not in ('image', 'heatmap'))}")
         self._drawn = key
         self.frames += 1
         return True
