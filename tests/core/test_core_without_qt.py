@@ -19,7 +19,7 @@ class Block:
         if name.split(".")[0] in {"PySide6", "NodeGraphQt", "pyqtgraph", "Qt", "shiboken6"}:
             raise ImportError(f"blocked in this test: {name}")
 sys.meta_path.insert(0, Block())
-import dmm_studio, dmm_studio.cli
+import dmm_studio, dmm_studio.cli, dmm_studio.history, dmm_studio.breaks, dmm_studio.fields, dmm_studio_nodes
 from dmm_studio import load
 m = load(sys.argv[1]).machine(engine="reference")
 m.step(6)
