@@ -118,7 +118,7 @@ class WeightPipe(PipeItem):
             self.label.setVisible(getattr(viewer, "labels_shown", True))
         t = self.label.text  # type: ignore[attr-defined]
         t.setText(format_weight(w))
-        t.setBrush(QColor(255, 200, 90) if live_only else QColor(225, 225, 225))
+        t.setBrush(RUNTIME_COLOR if live_only else QColor(225, 225, 225))
         br = t.boundingRect()
         t.setPos(-br.width() / 2, -br.height() / 2)
         self._place_label()
@@ -143,6 +143,11 @@ _ngviewer.PipeItem = WeightPipe
 
 
 # ------------------------------------------------------------------ nodes
+RUNTIME_COLOR = QColor(255, 200, 90)  # what only W_t has: run-time neurons, live-only weights
+_RUNTIME_PEN = QPen(RUNTIME_COLOR, 1.6, Qt.PenStyle.DashLine)
+_RUNTIME_PEN_WIDE = QPen(RUNTIME_COLOR, 4, Qt.PenStyle.DashLine)
+
+
 class NeuronNodeItem(NodeItem):
     """Node item with a type label, dimming, and a cheap zoomed-out drawing.
 
@@ -168,6 +173,17 @@ class NeuronNodeItem(NodeItem):
             # changes, and its wires would not follow the node
             port.setOpacity(1.0 if detail else 0.0)
 
+    runtime = False  # a neuron that only W_t has (the network made it while running)
+
+    def set_runtime(self) -> None:
+        """Look of a run-time neuron: dashed amber outline, "run-time" tag, fixed title."""
+        self.runtime = True
+        self.type_label.setText(f"{self.type_label.text()}  \u00b7 run-time")
+        self.type_label.setBrush(RUNTIME_COLOR)
+        self.text_item.set_locked(True)  # its name is the network's, not editable
+        self.setToolTip("made by the network at run time (through Self's delta): not in the design")
+        self.update()
+
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
@@ -176,11 +192,18 @@ class NeuronNodeItem(NodeItem):
             if self.selected:
                 painter.setPen(QPen(QColor(255, 220, 120), 4))
                 painter.drawRect(self.boundingRect())
+            elif self.runtime:
+                painter.setPen(_RUNTIME_PEN_WIDE)
+                painter.drawRect(self.boundingRect())
             return
         if self.layout_direction == 0:
             self._paint_horizontal(painter, option, widget)
         else:
             self._paint_vertical(painter, option, widget)
+        if self.runtime:
+            painter.setPen(_RUNTIME_PEN)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.boundingRect().adjusted(1.5, 1.5, -1.5, -1.5), 4.0, 4.0)
 
     def auto_switch_mode(self) -> None:  # the viewer sets the level of detail
         return
@@ -417,12 +440,18 @@ class DMMGraph(NodeGraph):
 
 
 # ------------------------------------------------------------------ the view over the model
+def _ports_used(wires: dict[WireKey, Any]) -> frozenset[Port]:
+    """Every port (inputs and outputs) that some wire uses."""
+    return frozenset(k[0] for k in wires) | frozenset(k[1] for k in wires)
+
+
 class Canvas(QObject):
     """Keeps a DMMGraph equal to the Document's Network (and, running, to W_t)."""
 
     selection_changed = Signal(list)  # [NeuronId]
     live_weight_requested = Signal(object, object, object)  # to, frm, weight: W_t only
     wire_selected = Signal(object)  # (to, frm) or None
+    runtime_selected = Signal(object)  # a run-time neuron selected alone, or None
     tab_requested = Signal(QPointF)
 
     def __init__(self, doc: Document, parent: QObject | None = None) -> None:
@@ -438,6 +467,16 @@ class Canvas(QObject):
         self.shown: dict[WireKey, Any] = {}  # the wires drawn, with their weights
         self.live: dict[WireKey, Any] | None = None  # W_t's wires while running
         self._dimmed: set[NeuronId] = set()
+        # run-time neurons: in W_t, not in the design (see show_matrix)
+        self.runtime: dict[NeuronId, NeuronNode] = {}
+        self.runtime_by_id: dict[str, NeuronId] = {}
+        self._runtime_pos: dict[NeuronId, tuple[float, float]] = {}  # kept for the run
+        self._live_w: Any = None  # the W_t last shown
+        self._live_neurons: frozenset[NeuronId] = frozenset()
+        self._live_used: frozenset[Port] = frozenset()  # the ports W_t's wires use
+        self._live_ports: dict[NeuronId, tuple[list[str], list[str]]] = {}
+        self._ported: set[NeuronId] = set()  # design nodes showing ports only W_t uses
+        self._suppressed: set[NeuronId] = set()  # removed or renamed while running
         self._building = False
         self._used: dict[NeuronId, tuple[list[str], list[str]]] = {}
         self._touched: list[NeuronId] = []
@@ -466,6 +505,8 @@ class Canvas(QObject):
         if self._unsub is not None:
             self._unsub()
         self._unsub = self.doc.network.subscribe(self._on_model)
+        self._drop_runtime(list(self.runtime))
+        self._reset_live_state()
         for node in list(self.nodes.values()):
             self._clear_node_connections(node)
             self.graph.remove_node(node, push_undo=False)
@@ -518,7 +559,12 @@ class Canvas(QObject):
     def _recent(self) -> list[Any]:
         return [self.nodes[i] for i in self._touched if i in self.nodes]
 
-    def _add_node(self, nid: NeuronId, pos: tuple[float, float]) -> NeuronNode:
+    def _node(self, nid: NeuronId) -> NeuronNode | None:
+        """The drawn node of a neuron: of the design, or a run-time one."""
+        node = self.nodes.get(nid)
+        return node if node is not None else self.runtime.get(nid)
+
+    def _add_node(self, nid: NeuronId, pos: tuple[float, float], runtime: bool = False) -> NeuronNode:
         t = self.registry.get(nid[0])
         node = node_class(t)()
         node._neuron = nid  # type: ignore[attr-defined]
@@ -530,9 +576,14 @@ class Canvas(QObject):
         self.graph.add_node(node, pos=[float(pos[0]), float(pos[1])], selected=False, push_undo=False)
         if not self.viewer.detail_shown:
             node.view.set_detail(False)
-        self.nodes[nid] = node
-        self.viewer.node_count = len(self.nodes)
-        self.by_id[node.id] = nid
+        if runtime:
+            node.view.set_runtime()
+            self.runtime[nid] = node
+            self.runtime_by_id[node.id] = nid
+        else:
+            self.nodes[nid] = node
+            self.by_id[node.id] = nid
+        self.viewer.node_count = len(self.nodes) + len(self.runtime)
         self._sync_ports(nid)
         return node
 
@@ -540,18 +591,31 @@ class Canvas(QObject):
         for p in node.input_ports() + node.output_ports():
             p.clear_connections(push_undo=False, emit_signal=False)
 
-    def _sync_ports(self, nid: NeuronId) -> None:
-        node = self.nodes.get(nid)
+    def _sync_ports(self, nid: NeuronId, redraw: bool = True) -> None:
+        """Give a node the ports it shows: its design's, and while running the
+        ones ``W_t`` uses (``redraw``: then draw the wires that needed them)."""
+        runtime = nid in self.runtime
+        node = self.runtime[nid] if runtime else self.nodes.get(nid)
         if node is None:
             return
-        used = self._used.get(nid, ([], [])) if self._building else None
+        if runtime:
+            used: tuple[list[str], list[str]] | None = ([], [])
+        else:
+            used = self._used.get(nid, ([], [])) if self._building else None
         ins, outs = ports_of(self.doc.network, nid, self.registry, used=used)
         if self.live is not None:
-            for to, frm in self.live:
-                if to[:2] == nid and to[2] not in ins:
-                    ins.append(to[2])
-                if frm[:2] == nid and frm[2] not in outs:
-                    outs.append(frm[2])
+            live_in, live_out = self._live_ports.get(nid, ([], []))
+            extra_in = [p for p in live_in if p not in ins]
+            extra_out = [p for p in live_out if p not in outs]
+            if self.registry.get(nid[0]).mirror:
+                extra_in = extra_out = list(dict.fromkeys(extra_in + extra_out))
+            ins = ins + [p for p in extra_in if p not in ins]
+            outs = outs + [p for p in extra_out if p not in outs]
+            if not runtime:
+                if extra_in or extra_out:
+                    self._ported.add(nid)
+                else:
+                    self._ported.discard(nid)
         changed = False
         for side, want, have, add, delete in (
             ("in", ins, node.inputs(), node.add_input, node.delete_input),
@@ -568,12 +632,11 @@ class Canvas(QObject):
                     changed = True
             for name in want:
                 if name not in have:
-                    if side == "in":
-                        add(name, multi_input=True)
-                    else:
-                        add(name, multi_output=True)
+                    port = add(name, multi_input=True) if side == "in" else add(name, multi_output=True)
+                    if runtime:
+                        port.view.locked = True  # no wires drawn by hand to or from it
                     changed = True
-        if changed and not self._building:
+        if changed and not self._building and redraw:
             node.view.draw_node()
             # wires that could not be drawn without this port
             target = self.live if self.live is not None else matrix_wires(self.doc.network.matrix)
@@ -588,9 +651,9 @@ class Canvas(QObject):
 
     def _draw_wire(self, key: WireKey, w: Any) -> None:
         to, frm = key
-        a, b = self.nodes.get(to[:2]), self.nodes.get(frm[:2])
+        a, b = self._node(to[:2]), self._node(frm[:2])
         if a is None or b is None:
-            return  # a neuron that the design does not have: not drawn
+            return  # a neuron that is not drawn (an unknown type)
         ip, op = a.get_input(to[2]), b.get_output(frm[2])
         if ip is None or op is None:
             return
@@ -608,7 +671,7 @@ class Canvas(QObject):
         to, frm = key
         self.shown.pop(key, None)
         self.pipes.pop(key, None)
-        a, b = self.nodes.get(to[:2]), self.nodes.get(frm[:2])
+        a, b = self._node(to[:2]), self._node(frm[:2])
         if a is None or b is None:
             return
         ip, op = a.get_input(to[2]), b.get_output(frm[2])
@@ -617,41 +680,203 @@ class Canvas(QObject):
 
     def _apply_wires(self, target: dict[WireKey, Any], partial: bool = False) -> None:
         """Make the drawn wires equal ``target`` (only its keys when ``partial``)."""
-        if not partial:
-            for key in [k for k in self.shown if k not in target]:
+        if partial:
+            todo = [(k, w) for k, w in target.items() if self.shown.get(k) != w or k not in self.pipes]
+        else:
+            for key in self.shown.keys() - target.keys():
                 self._erase_wire(key)
-        for key, w in target.items():
-            if self.shown.get(key) != w or key not in self.pipes:
-                self._draw_wire(key, w)
+            try:  # set differences run in C: a frame that changes little costs little
+                todo = list(target.items() - self.shown.items())
+            except TypeError:  # a weight that cannot be hashed
+                todo = [(k, w) for k, w in target.items() if self.shown.get(k) != w]
+        for key, w in todo:
+            self._draw_wire(key, w)
 
-    def show_matrix(self, w: dict[str, Any] | None) -> None:
-        """Follow a running matrix ``W_t`` (None: back to the design's ``W_0``)."""
+    def show_matrix(self, w: dict[str, Any] | None, active: Iterable[NeuronId] | None = None) -> None:
+        """Follow a running matrix ``W_t`` (None: back to the design's ``W_0``).
+
+        Wires appear, vanish and change weight with ``W_t``. Neurons that
+        ``W_t`` has and the design does not (the network made them through
+        Self's delta) are drawn as run-time nodes: a dashed amber outline and a
+        "run-time" tag, placed next to the neurons they are wired to, outside
+        the design and its undo stack; they are removed when they leave
+        ``W_t`` (a neuron outside ``W_t`` has no output at the next step) and
+        come back at the same place, and all of them go on ``show_matrix(None)``
+        (Reset), with the ports that only ``W_t`` used. ``active``: the
+        neurons of ``w`` when the caller has them (the runner's frames do).
+
+        Cost: nothing when ``W_t`` equals the last one shown; otherwise one
+        pass over its wires, and node or port work only for what changed.
+        """
         if w is None:
-            self.live = None
-            for pipe in self.pipes.values():
-                if pipe.live_only:
-                    pipe.set_weight(pipe.weight, False)
-            self._apply_wires(matrix_wires(self.doc.network.matrix))
-            self.set_active(active_neurons(self.doc.network.matrix))
+            self._end_live()
+            return
+        if self.live is not None and self._same_matrix(w):
             return
         target = matrix_wires(w)
         first = self.live is None
         self.live = target
-        # variadic neurons may gain ports that only W_t uses
-        for nid in {k[0][:2] for k in target} | {k[1][:2] for k in target}:
-            node = self.nodes.get(nid)
-            if node is None:
-                continue
-            if any(k[0][:2] == nid and k[0][2] not in node.inputs() for k in target) or any(
-                k[1][:2] == nid and k[1][2] not in node.outputs() for k in target
-            ):
-                self._sync_ports(nid)
+        self._live_w = w
+        if first:
+            # what is drawn now: the design's ports
+            self._live_used = _ports_used(matrix_wires(self.doc.network.matrix))
+        used = _ports_used(target)
+        touched: set[NeuronId] = set()
+        if used != self._live_used:
+            self._live_ports = ports_index(target)
+            touched = {p[:2] for p in used ^ self._live_used}  # type: ignore[misc]
+            self._live_used = used
+        neurons = frozenset(active) if active is not None else frozenset(active_neurons(w))
+        if first or neurons != self._live_neurons:
+            new = self._follow_neurons(neurons, target)
+            touched -= new
+            self._live_neurons = neurons
+            self.set_active(set(neurons))
+        for nid in touched:
+            self._sync_ports(nid, redraw=False)
         if first:
             for pipe in self.pipes.values():
                 if pipe.live_only:
                     pipe.set_weight(pipe.weight, False)
         self._apply_wires(target)
-        self.set_active(active_neurons(w))
+
+    def _same_matrix(self, w: Any) -> bool:
+        if w is self._live_w:
+            return True
+        try:
+            return bool(w == self._live_w)
+        except (TypeError, RuntimeError, ValueError):  # tensors in the matrix
+            return False
+
+    def _reset_live_state(self) -> None:
+        self.live = None
+        self._live_w = None
+        self._live_neurons = frozenset()
+        self._live_used = frozenset()
+        self._live_ports = {}
+        self._runtime_pos.clear()
+        self._suppressed.clear()
+
+    def _end_live(self) -> None:
+        """Back to the design: run-time nodes and ports go, wires are W_0's."""
+        self._drop_runtime(list(self.runtime))
+        self._reset_live_state()
+        for pipe in self.pipes.values():
+            if pipe.live_only:
+                pipe.set_weight(pipe.weight, False)
+        self._apply_wires(matrix_wires(self.doc.network.matrix))
+        for nid in list(self._ported):
+            self._sync_ports(nid)
+        self._ported.clear()
+        self.set_active(active_neurons(self.doc.network.matrix))
+
+    # ------------------------------------------------------------- run-time neurons
+    def _follow_neurons(self, neurons: frozenset[NeuronId], target: dict[WireKey, Any]) -> set[NeuronId]:
+        """Run-time nodes for the neurons of ``W_t`` that the design lacks; returns the new ones."""
+        self._suppressed &= neurons  # a neuron removed while running, until W_t drops it
+        want = {
+            nid
+            for nid in neurons
+            if nid not in self.nodes and nid not in self._suppressed and nid[0] in self.registry
+        }
+        gone = [nid for nid in self.runtime if nid not in want]
+        if gone:
+            self._drop_runtime(gone)
+        new = want - self.runtime.keys()
+        if new:
+            self._place_runtime(new, target)
+        return new
+
+    def _place_runtime(self, new: set[NeuronId], target: dict[WireKey, Any]) -> None:
+        """Draw new run-time nodes next to the neurons they are wired to."""
+        sources: dict[NeuronId, list[NeuronId]] = {n: [] for n in new}
+        receivers: dict[NeuronId, list[NeuronId]] = {n: [] for n in new}
+        for to, frm in target:
+            a, b = to[:2], frm[:2]
+            if a != b:
+                if a in new:
+                    sources[a].append(b)  # type: ignore[index]
+                if b in new:
+                    receivers[b].append(a)  # type: ignore[index]
+        # those wired to drawn nodes first: their places anchor the others
+        pending = sorted(new)
+        while pending:
+            ready = [
+                n
+                for n in pending
+                if n in self._runtime_pos or any(self._node(m) is not None for m in sources[n] + receivers[n])
+            ] or pending[:1]
+            for nid in ready:
+                pos = self._runtime_pos.get(nid) or self._spot_near(sources[nid], receivers[nid])
+                node = self._add_node(nid, pos, runtime=True)
+                node.view.draw_node()
+                if nid not in self._runtime_pos:
+                    self._clear_spot(node)
+                self._runtime_pos[nid] = self._xy(node)
+            pending = [n for n in pending if n not in ready]
+        self._touched = sorted(new)
+        self._fix_scene_rect()
+
+    def _xy(self, node: NeuronNode) -> tuple[float, float]:
+        x, y = node.view.xy_pos
+        return (float(x), float(y))
+
+    def _spot_near(self, sources: list[NeuronId], receivers: list[NeuronId]) -> tuple[float, float]:
+        src = [self._xy(n) for n in map(self._node, sources) if n is not None]
+        rcv = [self._xy(n) for n in map(self._node, receivers) if n is not None]
+        both = src + rcv
+        if not both:  # wired to nothing drawn: right of everything
+            xs = [self._xy(n) for n in [*self.nodes.values(), *self.runtime.values()]]
+            return (max((x for x, _ in xs), default=0.0) + 300.0, min((y for _, y in xs), default=0.0))
+        y = sum(p[1] for p in both) / len(both)
+        if src:
+            return (sum(p[0] for p in src) / len(src) + 300.0, y)
+        return (sum(p[0] for p in rcv) / len(rcv) - 300.0, y)
+
+    def _clear_spot(self, node: NeuronNode) -> None:
+        """Move a new node down (or up) until it covers no other node."""
+        x, y = self._xy(node)
+        scene = self.viewer.scene()
+        for k in range(25):
+            dy = (k + 1) // 2 * 120.0 * (1 if k % 2 else -1) if k else 0.0
+            rect = node.view.sceneBoundingRect().translated(0, y + dy - node.view.xy_pos[1])
+            rect = rect.adjusted(-20, -20, 20, 20)
+            hit = any(
+                isinstance(i, NeuronNodeItem) and i is not node.view
+                for i in scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+            )
+            if not hit:
+                if dy:
+                    node.view.xy_pos = [x, y + dy]
+                    node.model.pos = [x, y + dy]
+                return
+
+    def _drop_runtime(self, nids: Iterable[NeuronId]) -> None:
+        drop = {n for n in nids if n in self.runtime}
+        if not drop:
+            return
+        for key in [k for k in self.shown if k[0][:2] in drop or k[1][:2] in drop]:
+            self._erase_wire(key)
+        for nid in drop:
+            node = self.runtime.pop(nid)
+            self._runtime_pos[nid] = self._xy(node)  # where it comes back (moved by hand too)
+            self.runtime_by_id.pop(node.id, None)
+            self._clear_node_connections(node)
+            self.graph.remove_node(node, push_undo=False)
+        self.viewer.node_count = len(self.nodes) + len(self.runtime)
+
+    def _promote(self, nid: NeuronId) -> None:
+        """A run-time neuron that the design now has becomes a design node (same place)."""
+        node = self.runtime.get(nid)
+        if node is None:
+            return
+        pos = self.doc.pos_of(nid) or self._xy(node)
+        self._drop_runtime([nid])
+        self._add_node(nid, pos)
+        if self.live is not None:
+            self._apply_wires(
+                {k: w for k, w in self.live.items() if nid in (k[0][:2], k[1][:2])}, partial=True
+            )
 
     def forget_live_wire(self, key: WireKey, w: Any) -> None:
         """Draw a change made to ``W_t`` alone (the next frame confirms it)."""
@@ -690,6 +915,8 @@ class Canvas(QObject):
         if event == "weight":
             key = (tuple(info["to"]), tuple(info["frm"]))
             for nid in (key[0][:2], key[1][:2]):
+                if nid in self.runtime and info["new"]:
+                    self._promote(nid)  # type: ignore[arg-type]  # wired in the design now
                 node = self.nodes.get(nid)  # type: ignore[arg-type]
                 if node is not None and (
                     (nid == key[0][:2] and key[0][2] not in node.inputs())
@@ -707,12 +934,16 @@ class Canvas(QObject):
                     self.live.pop(key, None)  # type: ignore[arg-type]
         elif event == "neuron_added":
             nid = info["neuron"]
-            if nid not in self.nodes:
+            if nid in self.runtime:
+                self._promote(nid)
+            elif nid not in self.nodes:
                 self._add_node(nid, self.doc.pos_of(nid) or (0.0, 0.0))
                 self._touched = [nid]
                 self._fix_scene_rect()
         elif event == "neuron_removed":
             nid = info["neuron"]
+            if self.live is not None:
+                self._suppressed.add(nid)  # frames already on their way may still hold it
             node = self.nodes.pop(nid, None)
             if node is not None:
                 for key in [k for k in self.shown if nid in (k[0][:2], k[1][:2])]:
@@ -721,10 +952,13 @@ class Canvas(QObject):
                 self.by_id.pop(node.id, None)
                 self.graph.remove_node(node, push_undo=False)
                 self._dimmed.discard(nid)
-                self.viewer.node_count = len(self.nodes)
+                self.viewer.node_count = len(self.nodes) + len(self.runtime)
         elif event == "neuron_renamed":
             old = (info["type"], info["old"])
             new = (info["type"], info["new"])
+            if self.live is not None:
+                self._suppressed.add(old)
+                self._drop_runtime([new])  # the design's neuron takes the name
             node = self.nodes.pop(old, None)
             if old in self._dimmed:
                 self._dimmed.discard(old)
@@ -874,6 +1108,13 @@ class Canvas(QObject):
         if item is None:
             menu.addAction("Frame all", self.frame_all)
             return menu
+        if item.id in self.runtime_by_id:
+            f, n = self.runtime_by_id[item.id]
+            menu.setTitle(f"{f}/{n}")
+            info = menu.addAction(f"{f}/{n}: made by the network while running (not in the design)")
+            info.setEnabled(False)
+            menu.addAction("Frame all", self.frame_all)
+            return menu
         nid = self.by_id[item.id]
         return self.node_menu(nid, menu)
 
@@ -920,6 +1161,14 @@ class Canvas(QObject):
                 out.append(self.by_id[item.id])
         return out
 
+    def selected_runtime(self) -> list[NeuronId]:
+        """The run-time neurons selected (they are not in ``selected_neurons``)."""
+        return [
+            self.runtime_by_id[i.id]
+            for i in self.viewer.scene().selectedItems()
+            if isinstance(i, NeuronNodeItem) and i.id in self.runtime_by_id
+        ]
+
     def selected_wires(self) -> list[WireKey]:
         pipes = {id(p): k for k, p in self.pipes.items()}
         return [pipes[id(i)] for i in self.viewer.scene().selectedItems() if id(i) in pipes]
@@ -928,8 +1177,9 @@ class Canvas(QObject):
         scene = self.viewer.scene()
         scene.clearSelection()
         for nid in ids:
-            if nid in self.nodes:
-                self.nodes[nid].view.setSelected(True)
+            node = self._node(nid)
+            if node is not None:
+                node.view.setSelected(True)
         self._emit_selection()
 
     def select_all(self) -> None:
@@ -941,12 +1191,15 @@ class Canvas(QObject):
         except RuntimeError:  # the scene is going away
             return
         self.selection_changed.emit(sel)
-        wires = self.selected_wires() if not sel else []
+        rt = self.selected_runtime() if not sel else []
+        self.runtime_selected.emit(rt[0] if len(rt) == 1 else None)
+        wires = self.selected_wires() if not sel and not rt else []
         self.wire_selected.emit(wires[0] if wires else None)
 
     def frame_all(self, ids: Iterable[NeuronId] | None = None) -> None:
         """Fit the view to the nodes (fitInView over their united rectangles)."""
-        nodes = [self.nodes[i] for i in (ids or self.nodes) if i in self.nodes]
+        ids = list(ids or [*self.nodes, *self.runtime])
+        nodes = [n for n in map(self._node, ids) if n is not None]
         if not nodes:
             return
         rect = QRectF()
@@ -972,5 +1225,7 @@ class Canvas(QObject):
             v.fitInView(big, Qt.AspectRatioMode.KeepAspectRatio)
 
     def node_pos(self, nid: NeuronId) -> tuple[float, float]:
-        x, y = self.nodes[nid].view.xy_pos
-        return (float(x), float(y))
+        node = self._node(nid)
+        if node is None:
+            raise KeyError(nid)
+        return self._xy(node)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.base import matrix_neurons
 from ..fileformat import NetworkFileError, load_network
-from ..network import Network
+from ..network import Network, neuron_key
 from .canvas import Canvas
 from .document import Document
 from .palette import Palette, TabSearch
@@ -43,6 +44,8 @@ NeuronId = tuple[str, str]
 
 
 class MainWindow(QMainWindow):
+    snapshot_saved = Signal(str, int)  # path, step
+
     def __init__(self, doc: Document | None = None, engine: str | None = None) -> None:
         super().__init__()
         self.doc = doc or Document()
@@ -68,6 +71,7 @@ class MainWindow(QMainWindow):
         self.doc.path_changed.connect(lambda _p: self._update_title())
         self.doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
         self.canvas.selection_changed.connect(self.properties.show_selection)
+        self.canvas.runtime_selected.connect(self.properties.show_runtime)
         self.canvas.wire_selected.connect(self.properties.show_wire)
         self.canvas.tab_requested.connect(self._tab_search)
         self.tab_search.chosen.connect(self._place_type)
@@ -258,16 +262,38 @@ class MainWindow(QMainWindow):
         return True
 
     def save_snapshot(self, path: str) -> None:
-        """The running state (y_t, W_t) as a new network file, with the design's layout."""
+        """The running state (y_t, W_t) as a new network file, with the design's
+        layout (and the places of the run-time neurons).
+
+        Never blocks: the worker takes the snapshot between two steps, and the
+        file is written when it arrives (``snapshot_saved(path, t)``, or a
+        message in the status bar if it could not be)."""
         if not self.live:
-            net = self.doc.network.copy()
-        else:
-            net = self.runner.snapshot()
-            net.layout = dict(self.doc.network.layout)
+            self._write_snapshot(path, self.doc.network.copy(), self.runner.t, "")
+            return
+        self.show_message(f"taking a snapshot for {path}...")
+        self.runner.request_snapshot(lambda net, t, error: self._write_snapshot(path, net, t, error))
+
+    def _write_snapshot(self, path: str, net: Network | None, t: int, error: str) -> None:
+        if net is None:
+            self.show_message(f"no snapshot: {error}")
+            return
+        if self.live:
+            layout = dict(self.doc.network.layout)
+            held = set(matrix_neurons(net.matrix))
+            for nid in held & self.canvas.runtime.keys():
+                x, y = self.canvas.node_pos(nid)
+                layout.setdefault(neuron_key(*nid), {"pos": [x, y]})
+            net.layout = layout
         net.meta = dict(net.meta)
-        net.meta["snapshot_of_step"] = self.runner.t
-        net.save(path)
-        self.show_message(f"saved the state at step {self.runner.t} to {path}")
+        net.meta["snapshot_of_step"] = t
+        try:
+            net.save(path)
+        except OSError as e:
+            self.show_message(f"cannot save the snapshot to {path}: {e}")
+            return
+        self.show_message(f"saved the state at step {t} to {path}")
+        self.snapshot_saved.emit(path, t)
 
     def save_snapshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -297,8 +323,13 @@ class MainWindow(QMainWindow):
         if self.tab_search.isVisible():
             return
         ids = self.canvas.selected_neurons()
+        runtime = self.canvas.selected_runtime()
         wires = self.canvas.selected_wires()
-        if wires and not ids:
+        if runtime and self.live:
+            # neurons the network made: removed from the running machine alone
+            for nid in runtime:
+                self.runner.remove_neuron(nid)
+        if wires and not ids and not runtime:
             self.doc.undo_stack.beginMacro("delete wires")
             for to, frm in wires:
                 if not self.doc.disconnect(to, frm) and self.live:
@@ -359,7 +390,7 @@ class MainWindow(QMainWindow):
         self.last_frame = frame
         self._update_stats(frame.stats)
         if self.live and frame.t > 0:
-            self.canvas.show_matrix(frame.matrix)
+            self.canvas.show_matrix(frame.matrix, frame.active)
         elif frame.t == 0:
             self.canvas.show_matrix(None)
 

@@ -101,6 +101,19 @@ class PropertiesPanel(QWidget):
     def show_selection(self, ids: list[NeuronId]) -> None:
         self.show_neuron(ids[0] if len(ids) == 1 else None)
 
+    def show_runtime(self, nid: NeuronId | None) -> None:
+        """A run-time neuron (made by the network while running): what it is, nothing to edit."""
+        if nid is None:
+            return
+        self.nid = None
+        self.wire = None
+        self.refresh()
+        self.title.setText(
+            f"{nid[0]}/{nid[1]}: a run-time neuron. The network made it while running "
+            "(through Self's delta); it is not in the design, and Reset takes it away. "
+            "Delete removes it from the running matrix."
+        )
+
     def show_wire(self, key: tuple[Port, Port] | None) -> None:
         if key is None:
             if self.wire is not None and self.nid is None:

@@ -28,9 +28,11 @@ Commands (call from the UI thread; they are queued to the worker):
 through ``Machine.edit_matrix``), ``edit_matrix(delta)``,
 ``set_output(nid, output, v)``, ``set_param(nid, p, v)``,
 ``remove_neuron(nid)``, ``rename_neuron(type, old, new)``,
-``call(fn)`` (``fn(machine)`` in the worker, between steps) and
-``snapshot()`` (the running state as a Network, computed in the worker;
-blocks the UI briefly).
+``call(fn)`` (``fn(machine)`` in the worker, between steps),
+``request_snapshot(on_ready)`` (the running state as a Network, taken in the
+worker between two steps; ``on_ready(network, t, error)`` is called later in
+the UI thread: never blocks) and ``snapshot()`` (the same, but waits for the
+worker to finish its current step: for scripts and tests, not for the UI).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class _Worker(QObject):
     running_changed = Signal(bool)
     halted = Signal(str)
     failed = Signal(str)
+    snapshot_taken = Signal(object)  # (token, Network or None, t, error)
 
     def __init__(self, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
         super().__init__()
@@ -134,6 +137,18 @@ class _Worker(QObject):
         self._next_step = time.perf_counter()
         if self.running and self.timer is not None:
             self.timer.start(self._interval())
+
+    def take_snapshot(self, token: int) -> None:
+        m = self.machine
+        if m is None:
+            self.snapshot_taken.emit((token, None, 0, "nothing is loaded"))
+            return
+        try:
+            net = m.snapshot()
+        except Exception as e:  # reported to the one who asked, never a crash
+            self.snapshot_taken.emit((token, None, m.t, f"{type(e).__name__}: {e}"))
+            return
+        self.snapshot_taken.emit((token, net, m.t, ""))
 
     def edit(self, fn: Callable[[Machine], None]) -> None:
         if self.machine is not None:
@@ -248,7 +263,10 @@ class Runner(QObject):
         self.worker.running_changed.connect(self._on_running)
         self.worker.halted.connect(self.halted)
         self.worker.failed.connect(self.failed)
+        self.worker.snapshot_taken.connect(self._on_snapshot)
         self.thread.start()
+        self._snapshots: dict[int, Callable[[Network | None, int, str], None]] = {}
+        self._snapshot_seq = 0
         self.last: Frame | None = None
         self.running = False
         self.t = 0
@@ -325,8 +343,26 @@ class Runner(QObject):
 
         self.call(apply)
 
+    def request_snapshot(self, on_ready: Callable[[Network | None, int, str], None]) -> None:
+        """Ask for the running state as a new design, taken between two steps.
+
+        Returns at once; ``on_ready(network, t, error)`` is called in the UI
+        thread when the worker has it (``network`` None and ``error`` set when
+        there is nothing to snapshot or taking it failed)."""
+        self._snapshot_seq += 1
+        token = self._snapshot_seq
+        self._snapshots[token] = on_ready
+        self._send(lambda: self.worker.take_snapshot(token))
+
+    def _on_snapshot(self, result: tuple[int, Network | None, int, str]) -> None:
+        token, net, t, error = result
+        on_ready = self._snapshots.pop(token, None)
+        if on_ready is not None:
+            on_ready(net, t, error)
+
     def snapshot(self) -> Network:
-        """The running state as a new design (waits for the worker, between steps)."""
+        """The running state as a new design (blocks until the worker ends its
+        current step: the UI uses ``request_snapshot``)."""
         box: list[Any] = []
         done = QThread.currentThread() is self.thread
 

@@ -428,7 +428,8 @@ def test_snapshot_of_the_running_state_is_a_network_file(win, qtbot, tmp_path):
     win.step(2)
     wait_t(qtbot, win, 2)
     path = tmp_path / "snap.dmm.json"
-    win.save_snapshot(str(path))
+    with qtbot.waitSignal(win.snapshot_saved, timeout=5000):
+        win.save_snapshot(str(path))  # the worker hands the state over, then it is written
     snap = Network.load(path)
     row = vv.get_in(snap.matrix, ("self", "self", "delta"))
     assert list(row["identity"]) == ["update-3"]  # W_2, not W_0
@@ -496,3 +497,204 @@ def test_rename_by_typing_on_the_node_title(win, qtbot):
     win.doc.undo_stack.undo()
     assert win.doc.network.has_neuron(*nid)
     assert win.canvas.nodes[nid].view.name == nid[1]
+
+
+# ---------------------------------------------------------------- neurons the network makes
+TOTAL = ("accum", "total")
+
+
+def self_growing_network(tmp_path, shrink_at: int | None = 200):
+    """examples/live_edit.dmm.json with accum/total in no part of the design:
+    matrix.patch/grow makes it (wires in W_t only) at t = 60, and also wires a
+    new port "extra" on identity/one; matrix.patch/shrink (at ``shrink_at``)
+    takes total's wires away again. Saved as a file for File > Open."""
+    net = Network.load("examples/live_edit.dmm.json")
+    net.layout.pop("accum/total")
+    grow = net.params["matrix.patch"]["grow"]["fragment"]
+    grow["identity"] = {"one": {"extra": {"accum": {"count": {"single": 0.5}}}}}
+    if shrink_at is not None:
+        total_rows = {"accum": {"total": net.params["matrix.patch"]["grow"]["fragment"]["accum"]["total"]}}
+        net.set_param("matrix.patch", "shrink", "fragment", vv.scale(-1, total_rows))
+        net.set_param("matrix.patch", "shrink", "at", shrink_at)
+        net.set_weight(("matrix.patch", "shrink", "t"), ("time.clock", "clock", "t"), 1)
+        net.set_weight(("self", "self", "delta"), ("matrix.patch", "shrink", "delta"), 1)
+        net.set_pos("matrix.patch", "shrink", (-250.0, -50.0))
+    assert TOTAL not in net.neurons()
+    path = tmp_path / "grows.dmm.json"
+    net.save(path)
+    return path
+
+
+def open_as_user(win, monkeypatch, path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    win.actions_by_name["Open"].trigger()
+    assert win.doc.path == str(path)
+
+
+def run_until(qtbot, win, pred, timeout: int = 15_000) -> None:
+    win.limit_box.setValue(250)
+    win.actions_by_name["Run"].trigger()
+    qtbot.waitUntil(pred, timeout=timeout)
+    win.actions_by_name["Pause"].trigger()
+    qtbot.waitUntil(lambda: not win.runner.running, timeout=5000)
+
+
+def click_node(win, nid) -> None:
+    from PySide6.QtTest import QTest
+
+    r = win.canvas._node(nid).view.sceneBoundingRect()
+    p = win.canvas.viewer.mapFromScene(QPointF(r.center().x(), r.top() + 8))
+    QTest.mouseClick(
+        win.canvas.viewer.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p
+    )
+
+
+def wires_of(canvas, nid) -> set:
+    return {k for k in canvas.shown if nid in (k[0][:2], k[1][:2])}
+
+
+def test_a_neuron_the_network_makes_is_drawn_while_running_and_gone_on_reset(
+    win, qtbot, tmp_path, monkeypatch
+):
+    from dmm_studio.gui.canvas import NeuronNodeItem
+
+    open_as_user(win, monkeypatch, self_growing_network(tmp_path))
+    canvas = win.canvas
+    assert TOTAL not in canvas.nodes and not canvas.runtime
+    one = canvas.nodes[("identity", "one")]
+    assert "extra" not in one.inputs()
+    follows = []
+    real_follow = canvas._follow_neurons
+    monkeypatch.setattr(
+        canvas, "_follow_neurons", lambda *a: follows.append(win.last_frame.t) or real_follow(*a)
+    )
+
+    run_until(qtbot, win, lambda: TOTAL in canvas.runtime)
+    frame = win.last_frame
+    assert TOTAL in frame.active and 62 <= frame.t < 200
+    node = canvas.runtime[TOTAL]
+    # a run-time node: drawn, visibly apart, not in the design nor its undo stack
+    assert node.view.scene() is canvas.viewer.scene() and node.view.isVisible()
+    assert node.view.runtime and "run-time" in node.view.type_label.text()
+    assert TOTAL not in canvas.nodes and TOTAL not in canvas.selected_neurons()
+    assert TOTAL not in win.doc.network.neurons() and "accum/total" not in win.doc.network.layout
+    assert win.doc.undo_stack.count() == 0
+    # with its wires, drawn from and to its ports
+    count_single = ("accum", "count", "single")
+    keys = {
+        ((*TOTAL, "accum"), (*TOTAL, "single")),
+        ((*TOTAL, "delta"), count_single),
+    }
+    assert wires_of(canvas, TOTAL) == keys
+    for key in keys:
+        pipe = canvas.pipes[key]
+        assert pipe.scene() is not None and pipe.live_only and pipe.weight == 1
+        assert pipe.input_port is node.get_input(key[0][2]).view
+    # placed right of the neuron that feeds it, on no other node
+    cx, cy = canvas.node_pos(("accum", "count"))
+    x, y = canvas.node_pos(TOTAL)
+    assert x > cx and abs(y - cy) < 200
+    others = [
+        i for i in canvas.viewer.scene().items() if isinstance(i, NeuronNodeItem) and i is not node.view
+    ]
+    assert not any(i.sceneBoundingRect().intersects(node.view.sceneBoundingRect()) for i in others)
+    # a port that only W_t uses appears on the design's identity/one (it mirrors its ports)
+    assert "extra" in one.inputs() and "extra" in one.outputs()
+    assert ((("identity", "one", "extra"), count_single)) in canvas.shown
+    # Frame All shows it
+    win.actions_by_name["Frame All"].trigger()
+    view = canvas.viewer
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(node.view.sceneBoundingRect())
+
+    # shrink takes its wires away: it leaves W_t, and the canvas
+    run_until(qtbot, win, lambda: TOTAL not in canvas.runtime)
+    assert TOTAL not in win.last_frame.active
+    assert not wires_of(canvas, TOTAL)
+    assert not [
+        i for i in canvas.viewer.scene().items() if isinstance(i, NeuronNodeItem) and i.name == "total"
+    ]
+    # node work only when the neurons of W_t changed: the first frame, total in, total out
+    assert len(follows) == 3, follows
+
+    # Reset: back to the design, the ports only W_t used go too
+    win.actions_by_name["Reset"].trigger()
+    qtbot.waitUntil(lambda: win.last_frame.t == 0)
+    assert not canvas.runtime and canvas.live is None
+    assert "extra" not in one.inputs() and "extra" not in one.outputs()
+    assert set(canvas.shown) == {(to, frm) for to, frm, _ in win.doc.network.wires()}
+    assert all(not p.live_only for p in canvas.pipes.values())
+    assert canvas.viewer.node_count == len(canvas.nodes)
+    assert win.doc.undo_stack.count() == 0
+
+
+def test_a_run_time_neuron_can_be_selected_moved_and_deleted_from_w_t(win, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    open_as_user(win, monkeypatch, self_growing_network(tmp_path, shrink_at=None))
+    canvas = win.canvas
+    run_until(qtbot, win, lambda: TOTAL in canvas.runtime)
+    click_node(win, TOTAL)
+    assert canvas.selected_runtime() == [TOTAL]
+    assert "run-time neuron" in win.properties.title.text()
+    # dragged by hand: it stays there, and the design does not change
+    view = canvas.runtime[TOTAL].view
+    r = view.sceneBoundingRect()
+    vp = canvas.viewer.viewport()
+    p = canvas.viewer.mapFromScene(QPointF(r.center().x(), r.top() + 8))
+    before = canvas.node_pos(TOTAL)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+    for k in range(1, 6):
+        QTest.mouseMove(vp, QPoint(p.x() + 8 * k, p.y() + 10 * k))
+    QTest.mouseRelease(
+        vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(p.x() + 40, p.y() + 50)
+    )
+    assert canvas.node_pos(TOTAL) != before
+    assert win.doc.undo_stack.count() == 0 and "accum/total" not in win.doc.network.layout
+    # its name is the network's: the title cannot be edited
+    assert view.text_item._locked
+    # Delete removes it from the running matrix (the design never had it)
+    click_node(win, TOTAL)
+    win.actions_by_name["Delete"].trigger()
+    qtbot.waitUntil(lambda: TOTAL not in canvas.runtime, timeout=5000)
+    assert TOTAL not in win.last_frame.active
+    assert vv.get_in(win.last_frame.matrix, ("accum", "total")) is None
+    assert win.doc.network.has_neuron("accum", "count")
+
+
+def test_save_snapshot_while_running_does_not_wait_for_the_step(win, qtbot, tmp_path, monkeypatch):
+    import time
+
+    from PySide6.QtWidgets import QFileDialog
+
+    src = self_growing_network(tmp_path, shrink_at=None)
+    open_as_user(win, monkeypatch, src)
+    win.limit_box.setValue(300)
+    win.actions_by_name["Run"].trigger()
+    qtbot.waitUntil(lambda: TOTAL in win.canvas.runtime, timeout=15_000)
+    # a long step in the worker: the UI must not wait for it
+    win.runner.call(lambda m: time.sleep(1.0))
+    out = tmp_path / "snap.dmm.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    with qtbot.waitSignal(win.snapshot_saved, timeout=15_000) as saved:
+        t0 = time.perf_counter()
+        win.actions_by_name["Save Snapshot"].trigger()
+        elapsed = time.perf_counter() - t0
+        assert elapsed < 0.5, f"Save Snapshot blocked the UI for {elapsed:.2f} s"
+        assert not out.exists()  # written when the worker hands the state over
+    path, t = saved.args
+    assert path == str(out) and t > 62
+    assert win.runner.running  # the run went on
+    win.actions_by_name["Pause"].trigger()
+    snap = Network.load(out)
+    assert snap.meta["snapshot_of_step"] == t
+    # the machine's state at that step: the same network run t steps from the start
+    ref = Network.load(src).machine()
+    ref.step(t)
+    assert vv.equal(snap.outputs, ref.state, 0)
+    assert vv.get_in(snap.matrix, ("accum", "total", "delta", "accum", "count", "single")) == 1
+    # the run-time neuron keeps the place it had on the canvas
+    assert tuple(snap.layout["accum/total"]["pos"]) == win.canvas.node_pos(TOTAL)
+    assert snap.layout["identity/one"] == win.doc.network.layout["identity/one"]
