@@ -95,6 +95,12 @@ class _Worker(QObject):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
 
+    def stop_timer(self) -> None:
+        """In the worker thread as it finishes: a timer is stopped by its own thread."""
+        self.running = False
+        if self.timer is not None:
+            self.timer.stop()
+
     # -- commands (each runs between two steps)
     @Slot(object)
     def do(self, job: Callable[[], None]) -> None:
@@ -257,6 +263,7 @@ class Runner(QObject):
         self.worker = _Worker(engine, engine_kwargs)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.start)
+        self.thread.finished.connect(self.worker.stop_timer, Qt.ConnectionType.DirectConnection)
         self._job.connect(self.worker.do)
         self._job_wait.connect(self.worker.do, Qt.ConnectionType.BlockingQueuedConnection)
         self.worker.frame.connect(self._on_frame)
