@@ -42,16 +42,27 @@ def sync(device: torch.device) -> None:
 
 def per_step(run: Callable[[], None], steps: int, device: torch.device, warmup: int = 3) -> float:
     """Seconds per call of ``run`` (after a warm-up), best of 3 rounds."""
-    for _ in range(warmup):
-        run()
-    sync(device)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(steps):
+    return side_by_side([run], steps, device, warmup)[0]
+
+
+def side_by_side(
+    runs: list[Callable[[], None]], steps: int, device: torch.device, warmup: int = 3, rounds: int = 5
+) -> list[float]:
+    """Seconds per call of each of ``runs``, measured in alternating rounds
+    (so that the load of a shared machine falls on all of them alike); the
+    best round of each."""
+    for run in runs:
+        for _ in range(warmup):
             run()
-        sync(device)
-        best = min(best, (time.perf_counter() - t0) / steps)
+    sync(device)
+    best = [float("inf")] * len(runs)
+    for _ in range(rounds):
+        for k, run in enumerate(runs):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                run()
+            sync(device)
+            best[k] = min(best[k], (time.perf_counter() - t0) / steps)
     return best
 
 
@@ -130,8 +141,7 @@ def bench_a(n: int, fan_in: int, device: torch.device, steps: int) -> tuple[floa
         nonlocal y
         y = a @ y
 
-    t_cmp = per_step(eng.step, steps, device)
-    t_bare = per_step(bare, steps, device)
+    t_cmp, t_bare = side_by_side([eng.step, bare], steps, device)
     print(
         f"(a) {n:,} scalar neurons, {len(entries):,} weights, W fixed: compiled {1 / t_cmp:,.0f} steps/s "
         f"({t_cmp * 1e3:.2f} ms), bare CSR matvec loop {1 / t_bare:,.0f} steps/s ({t_bare * 1e3:.2f} ms): "
@@ -144,7 +154,7 @@ def bench_b(n: int, fan_in: int, device: torch.device) -> None:
     y0, entries = scalar_network(n, fan_in, seed=1)
     ref = ReferenceEngine(y0)
     cmp = CompiledEngine(y0, device=str(device))
-    t_ref = per_step(ref.step, 2, device, warmup=1)
+    t_ref = side_by_side([ref.step], 2, device, warmup=1, rounds=2)[0]
     t_cmp = per_step(cmp.step, 50, device)
     print(
         f"(b) {n:,} neurons, {len(entries):,} weights: compiled {t_cmp * 1e3:.3f} ms/step, reference "
@@ -159,8 +169,7 @@ def bench_c(
         y = with_delta(y0, entries, 10, flip)
         mod = CompiledEngine(y, device=str(device))
         fixed = CompiledEngine(fixed_twin(y), device=str(device))
-        t_mod = per_step(mod.step, steps, device)
-        t_fixed = per_step(fixed.step, steps, device)
+        t_mod, t_fixed = side_by_side([mod.step, fixed.step], steps, device)
         assert not mod._slow, mod._slow
         print(
             f"(c) 10-entry delta every step ({what}): {t_mod * 1e3:.2f} ms/step vs W fixed "
@@ -191,8 +200,7 @@ def bench_d(n: int, side: int, fan_in: int, device: torch.device, steps: int) ->
         nonlocal y
         y = a @ y
 
-    t_cmp = per_step(eng.step, steps, device)
-    t_hand = per_step(by_hand, steps, device)
+    t_cmp, t_hand = side_by_side([eng.step, by_hand], steps, device)
     print(
         f"(d) {n} neurons with {side}x{side} images ({len(entries)} weights): compiled {t_cmp * 1e3:.2f} ms/step, "
         f"by hand {t_hand * 1e3:.2f} ms/step: ratio {t_hand / t_cmp:.2f} (target >= 0.5)"

@@ -111,6 +111,14 @@ class Column:
             rest,
         )
 
+    def present_rows(self) -> list[int]:
+        """The rows with a value (sorted)."""
+        rows = set(torch.nonzero(self.num).flatten().tolist())
+        for r, _ in self.tensors.values():
+            rows.update(r.tolist())
+        rows.update(self.rest)
+        return sorted(rows)
+
     def values(self) -> list[dict[str, Any]]:
         """Every row as a canonical V-value (``{}`` for zero)."""
         out: list[dict[str, Any]] = [{} for _ in range(self.n)]

@@ -195,6 +195,25 @@ class CompiledEngine(Engine):
         cols: list[int] = []
         vals: list[Any] = []
         nested: dict[str, Any] = {}
+        # first the ports of every neuron that has a row, in row order: then a
+        # type's instances read and write contiguous ranges of x and y
+        for f, names in w.items():
+            if f.startswith(":") or type(names) is not dict:
+                return False
+            ntype = self.registry.get(f) if f in self.registry else None
+            for n, ins in names.items():
+                if n.startswith(":") or type(ins) is not dict:
+                    return False
+                for i in ins:
+                    if not i.startswith(":"):
+                        self._intern_in((f, n, i))
+                if ntype is not None:
+                    for o in ntype.outputs:
+                        self._intern_out((f, n, o))
+                    if ntype.mirror:
+                        for i in ins:
+                            if not i.startswith(":"):
+                                self._intern_out((f, n, i))
         for f, names in w.items():
             if f.startswith(":") or type(names) is not dict:
                 return False
@@ -367,26 +386,40 @@ class CompiledEngine(Engine):
         if gains is not None and gains.inputs:
             x = self._scaled(x, self._in_gains(gains.inputs), len(self._in_keys))
         struct = self._structure()
-        outputs: list[tuple[torch.Tensor, list[int], Column]] = []
+        outputs: list[tuple[torch.Tensor | slice, list[int], Column]] = []
         xcol = x.column()
         for type_id, names, ntype in struct["types"]:
             info = struct["inputs"][type_id]
             if ntype is None:
                 raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
             columns = {}
-            for i, (idx, complete) in info["idx"].items():
+            for i, (idx, span) in info["idx"].items():
+                if span is not None and not xcol.tensors and not xcol.rest:
+                    a, b = span  # a contiguous range of x: views, no gather
+                    columns[i] = Column(xcol.num[a:b], None if xcol.ints is None else xcol.ints[a:b])
+                    continue
                 inverse = None
                 if xcol.tensors or xcol.rest:
                     inverse = info["inverse"].get(i)
                     if inverse is None:
                         inverse = info["inverse"][i] = inverse_index(idx, xcol.n)
-                columns[i] = xcol.take(idx, complete, inverse)
+                columns[i] = xcol.take(idx, bool((idx >= 0).all()), inverse)
             batch = Batch(len(names), columns, self.device)
             table = ParamTable(ntype.params, params.get(type_id, {}), names, self.device)
             result = self._run_type(ntype, batch, table, names, info["names"], t + 1)
             for o, col in result.items():
-                idx, idx_list = self._out_index(struct, type_id, names, o)
-                outputs.append((idx, idx_list, col))
+                if o in ntype.outputs:  # a declared output: every instance has the port
+                    idx, idx_list = self._out_index(struct, type_id, names, o)
+                    outputs.append((idx, idx_list, col))
+                else:  # a variadic one: ports only for the instances that emit it
+                    rows = col.present_rows()
+                    if rows:
+                        ports = [self._intern_out((type_id, names[r], o)) for r in rows]
+                        where = torch.tensor(rows, dtype=torch.long, device=self.device)
+                        sub = col.take(where, complete=True)
+                        outputs.append(
+                            (torch.tensor(ports, dtype=torch.long, device=self.device), ports, sub)
+                        )
         delta = x.value(self._in[DELTA_PORT]) if DELTA_PORT in self._in else {}
         # everything computed: commit
         self._y = self._assemble(outputs)
@@ -585,6 +618,8 @@ class CompiledEngine(Engine):
         for f, n in self._count:
             if (f, n) != SELF:
                 by_type.setdefault(f, []).append(n)
+        for f, names in by_type.items():  # in row order (see _compile_matrix)
+            names.sort(key=lambda n, f=f: min(self._neuron_in.get((f, n), {}).values(), default=1 << 62))
         types: list[tuple[str, list[str], NeuronType | None]] = []
         inputs: dict[str, Any] = {}
         for f, names in by_type.items():
@@ -600,7 +635,7 @@ class CompiledEngine(Engine):
                         continue
                     per_name.setdefault(i, [-1] * len(names))[r] = p
             idx = {
-                i: (torch.tensor(ps, dtype=torch.long, device=self.device), -1 not in ps)
+                i: (torch.tensor(ps, dtype=torch.long, device=self.device), _span(ps))
                 for i, ps in per_name.items()
             }
             inputs[f] = {"idx": idx, "names": inst_names, "inverse": {}}
@@ -610,11 +645,15 @@ class CompiledEngine(Engine):
 
     def _out_index(
         self, struct: dict[str, Any], type_id: str, names: list[str], o: str
-    ) -> tuple[torch.Tensor, list[int]]:
+    ) -> tuple[torch.Tensor | slice, list[int]]:
         cached = struct["out"].get((type_id, o))
         if cached is None:
             ps = [self._intern_out((type_id, n, o)) for n in names]
-            cached = (torch.tensor(ps, dtype=torch.long, device=self.device), ps)
+            span = _span(ps)
+            cached = (
+                torch.tensor(ps, dtype=torch.long, device=self.device) if span is None else slice(*span),
+                ps,
+            )
             struct["out"][(type_id, o)] = cached
         return cached
 
@@ -669,7 +708,8 @@ class CompiledEngine(Engine):
                 raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, n)) from e
         return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
 
-    def _assemble(self, outputs: list[tuple[torch.Tensor, list[int], Column]]) -> _Parts:
+    def _assemble(self, outputs: list[tuple[torch.Tensor | slice, list[int], Column]]) -> _Parts:
+        """The new y from the output columns (``idx``: their ports, a tensor or a slice)."""
         n = len(self._out_keys)
         num = torch.zeros(n, dtype=torch.float64, device=self.device)
         isint = None
@@ -682,7 +722,8 @@ class CompiledEngine(Engine):
             if isint is not None:
                 isint[idx] = col.isint
             for kind, (rows, data) in col.tensors.items():
-                pieces.setdefault(kind, []).append((idx[rows], data))
+                ports = rows + idx.start if isinstance(idx, slice) else idx[rows]
+                pieces.setdefault(kind, []).append((ports, data))
             for r, v in col.rest.items():
                 rest[idx_list[r]] = v
         tens: Rows = {}
@@ -765,6 +806,18 @@ class CompiledEngine(Engine):
         elif old is not None and new is None:
             self._entry_removed(r, (f, n), (g, m, o))
         return r, c, 0 if new is None else new
+
+
+def _span(ports: list[int]) -> tuple[int, int] | None:
+    """``(a, b)`` when ``ports`` is ``a, a + 1, ..., b - 1``, else None."""
+    if (
+        ports
+        and ports[0] >= 0
+        and ports[-1] - ports[0] == len(ports) - 1
+        and ports == list(range(ports[0], ports[-1] + 1))
+    ):
+        return ports[0], ports[-1] + 1
+    return None
 
 
 def _builtin_fn(type_id: str) -> Any:
