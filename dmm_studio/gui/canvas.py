@@ -27,6 +27,7 @@ antialiasing until the mouse is released.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -119,15 +120,36 @@ class WeightPipe(PipeItem):
         t = self.label.text  # type: ignore[attr-defined]
         t.setText(format_weight(w))
         t.setBrush(RUNTIME_COLOR if live_only else QColor(225, 225, 225))
+        self.label.setToolTip(
+            "weight of the running matrix W_t (the design's differs: the network or an edit changed it)"
+            if live_only
+            else ""
+        )
         br = t.boundingRect()
+        # the box fits the text (a weight such as -0.333333 is wider than 1)
+        wd = max(24.0, br.width() + 8)
+        self.label.setRect(-wd / 2, -8, wd, 16)
         t.setPos(-br.width() / 2, -br.height() / 2)
         self._place_label()
 
     def _place_label(self) -> None:
-        if self.label is not None:
-            mid = self.path().pointAtPercent(0.5)
-            # above the direction arrow (a child item at the middle of the path)
-            self.label.setPos(mid.x(), mid.y() - 18)
+        """Beside the direction arrow (a child item at the middle of the path),
+        off the wire: above a wire that runs across, right of one that runs up
+        or down (a label above a vertical wire would cover it)."""
+        if self.label is None:
+            return
+        path = self.path()
+        mid = path.pointAtPercent(0.5)
+        a = math.radians(path.angleAtPercent(0.5))
+        nx, ny = -math.sin(a), -math.cos(a)  # a normal of the path, in scene coordinates
+        if abs(ny) >= 0.5:
+            if ny > 0:
+                nx, ny = -nx, -ny  # above
+        elif nx < 0:
+            nx, ny = -nx, -ny  # right
+        r = self.label.rect()
+        d = abs(nx) * r.width() / 2 + abs(ny) * r.height() / 2 + 9
+        self.label.setPos(mid.x() + nx * d, mid.y() + ny * d)
 
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
         super().draw_path(start_port, end_port, cursor_pos)

@@ -698,3 +698,22 @@ def test_save_snapshot_while_running_does_not_wait_for_the_step(win, qtbot, tmp_
     # the run-time neuron keeps the place it had on the canvas
     assert tuple(snap.layout["accum/total"]["pos"]) == win.canvas.node_pos(TOTAL)
     assert snap.layout["identity/one"] == win.doc.network.layout["identity/one"]
+
+
+def test_weight_labels_sit_beside_their_wires(win, qtbot):
+    """A weight label never covers its own wire near the middle (where the
+    arrow is), whichever way the wire runs; its box fits the text."""
+    win.open_network(Network.load("examples/live_edit.dmm.json"))
+    key = (("accum", "count", "delta"), ("identity", "one", "single"))
+    win.doc.set_weight(*key, -0.333333)
+    assert win.canvas.pipes
+    for k, pipe in win.canvas.pipes.items():
+        path = pipe.path()
+        box = pipe.label.sceneBoundingRect()
+        text = pipe.label.text.sceneBoundingRect()
+        assert box.contains(text), k
+        half = path.length() / 2
+        for s in range(-30, 31, 3):
+            at = pipe.mapToScene(path.pointAtPercent(path.percentAtLength(half + s)))
+            assert not box.contains(at), (k, s)
+    assert win.canvas.pipes[key].label.text.text() == "-0.333333"
