@@ -14,7 +14,20 @@ never go through NodeGraphQt properties, which relayout a node per call.
 
 When the machine runs, ``show_matrix(W_t)`` diffs the wires of ``W_t``
 against what is drawn: wires appear, vanish and change weight as the network
-rewrites itself; neurons outside the active part are dimmed.
+rewrites itself (a weight that differs from the design's is drawn amber);
+design neurons outside the active part are dimmed. Neurons that only ``W_t``
+has, made by the network through Self's delta, are drawn as run-time nodes
+(``Canvas.runtime``): a dashed amber outline and a "run-time" tag, placed
+beside the neurons they are wired to, kept out of the design and its undo
+stack, locked against hand-drawn wires and renaming. Choice: a run-time
+neuron that leaves ``W_t`` is removed, not dimmed (outside ``W_t`` it has no
+output at the next step, and a network that makes many short-lived neurons
+would otherwise fill the canvas); if it comes back in the same run it comes
+back where it was (also where the user dragged it). Reset
+(``show_matrix(None)``) removes every run-time node and the ports that only
+``W_t`` used on design nodes. Node and port work is done only when the set of
+neurons or of used ports of ``W_t`` changes; a frame whose ``W_t`` equals the
+last one costs one dict comparison.
 
 Scaling (see bench/canvas.py): the view repaints only what changed
 (``MinimalViewportUpdate``); the scene has no BSP index (re-indexing moving
