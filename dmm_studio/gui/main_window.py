@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
         self.canvas.selection_changed.connect(self.properties.show_selection)
         self.canvas.runtime_selected.connect(self.properties.show_runtime)
+        self.properties.running_weight = self._running_weight
         self.canvas.wire_selected.connect(self.properties.show_wire)
         self.canvas.tab_requested.connect(self._tab_search)
         self.tab_search.chosen.connect(self._place_type)
@@ -382,6 +383,12 @@ class MainWindow(QMainWindow):
             self.runner.edit_weight(tuple(to), tuple(frm), w)
             self.canvas.forget_live_wire((tuple(to), tuple(frm)), w)
 
+    def _running_weight(self, key: Any) -> Any:
+        """The weight of a wire in the W_t that the canvas shows (None at design time)."""
+        if self.canvas.live is None:
+            return None
+        return self.canvas.live.get(key, 0)
+
     def _on_running(self, on: bool) -> None:
         self.actions_by_name["Run"].setEnabled(not on)
         self.actions_by_name["Pause"].setEnabled(on)
@@ -393,6 +400,7 @@ class MainWindow(QMainWindow):
             self.canvas.show_matrix(frame.matrix, frame.active)
         elif frame.t == 0:
             self.canvas.show_matrix(None)
+        self.properties.follow_running()
 
     def _on_replaced(self) -> None:
         self.doc.network.subscribe(self._on_model)

@@ -5,6 +5,7 @@ or the weight of the selected wire. Every change goes through the Document."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -35,6 +36,9 @@ class PropertiesPanel(QWidget):
         self.doc = doc
         self.nid: NeuronId | None = None
         self.wire: tuple[Port, Port] | None = None
+        # while running: the weight of a wire in W_t (None: not running); the main window sets it
+        self.running_weight: Callable[[tuple[Port, Port]], Any] | None = None
+        self._running_shown: Any = None
         self._filling = False
         self._pending = False
         lay = QVBoxLayout(self)
@@ -124,6 +128,13 @@ class PropertiesPanel(QWidget):
         self.wire = key
         self.refresh()
 
+    def follow_running(self) -> None:
+        """After a frame: refresh a shown wire whose running weight changed (one lookup)."""
+        if self.wire is None or self.nid is not None or self.running_weight is None:
+            return
+        if self.running_weight(self.wire) != self._running_shown:
+            self.refresh()
+
     def show_neuron(self, nid: NeuronId | None) -> None:
         self.nid = nid
         if nid is not None:
@@ -154,6 +165,16 @@ class PropertiesPanel(QWidget):
             self.title.setText(f"Wire {frm[0]}/{frm[1]}/{frm[2]} -> {to[0]}/{to[1]}/{to[2]}")
             self.weight_edit.setText(_fmt(net.weight(to, frm)))
             self.form.addRow("weight", self.weight_edit)
+            now = self.running_weight(self.wire) if self.running_weight is not None else None
+            self._running_shown = now
+            if now is not None and now != net.weight(to, frm):
+                # the canvas draws W_t's weight (amber): say where it comes from
+                running = QLabel(
+                    f"{_fmt(now)} in the running matrix W_t (the design above: {_fmt(net.weight(to, frm))})"
+                )
+                running.setObjectName("running-weight")
+                running.setWordWrap(True)
+                self.form.addRow("running", running)
             self._set_neuron_widgets(False)
             return
         nid = self.nid

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from dmm_studio import vvalue as vv
 from dmm_studio.network import Network
@@ -655,6 +655,11 @@ def test_a_run_time_neuron_can_be_selected_moved_and_deleted_from_w_t(win, qtbot
     assert win.doc.undo_stack.count() == 0 and "accum/total" not in win.doc.network.layout
     # its name is the network's: the title cannot be edited
     assert view.text_item._locked
+    # its context menu says what it is, and offers no design edit
+    menu = canvas.context_menu_at(view.sceneBoundingRect().center())
+    texts = [a.text() for a in menu.actions()]
+    assert any("made by the network while running" in t for t in texts), texts
+    assert "Delete" not in texts
     # Delete removes it from the running matrix (the design never had it)
     click_node(win, TOTAL)
     win.actions_by_name["Delete"].trigger()
@@ -717,3 +722,23 @@ def test_weight_labels_sit_beside_their_wires(win, qtbot):
             at = pipe.mapToScene(path.pointAtPercent(path.percentAtLength(half + s)))
             assert not box.contains(at), (k, s)
     assert win.canvas.pipes[key].label.text.text() == "-0.333333"
+
+
+def test_a_wire_selected_while_running_shows_its_running_weight(win, qtbot):
+    win.open_network(Network.load("examples/live_edit.dmm.json"))
+    key = (("accum", "count", "delta"), ("identity", "one", "single"))
+    win.step(40)  # matrix.patch/faster made this weight 2 in W_t at t = 31
+    wait_t(qtbot, win, 40)
+    assert win.canvas.shown.get(key) == 2
+    pipe = win.canvas.pipes[key]
+    assert pipe.live_only and pipe.label.text.text() == "2"
+    win.canvas.viewer.scene().clearSelection()
+    pipe.setSelected(True)
+    qtbot.waitUntil(lambda: win.properties.wire == key)
+    assert win.properties.weight_edit.text() == "1"  # the design's weight, to edit
+    running = win.properties.findChild(QLabel, "running-weight")
+    assert running is not None and running.text().startswith("2 in the running matrix")
+    # back to the design: the running weight is no longer shown
+    win.actions_by_name["Reset"].trigger()
+    qtbot.waitUntil(lambda: win.properties.findChild(QLabel, "running-weight") is None, timeout=5000)
+    assert win.canvas.pipes[key].label.text.text() == "1"
