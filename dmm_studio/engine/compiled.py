@@ -394,9 +394,8 @@ class CompiledEngine(Engine):
                 raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
             columns = {}
             for i, (idx, span) in info["idx"].items():
-                if span is not None and not xcol.tensors and not xcol.rest:
-                    a, b = span  # a contiguous range of x: views, no gather
-                    columns[i] = Column(xcol.num[a:b], None if xcol.ints is None else xcol.ints[a:b])
+                if span is not None:  # a contiguous range of x: views, no gather
+                    columns[i] = _range_of(xcol, *span)
                     continue
                 inverse = None
                 if xcol.tensors or xcol.rest:
@@ -806,6 +805,21 @@ class CompiledEngine(Engine):
         elif old is not None and new is None:
             self._entry_removed(r, (f, n), (g, m, o))
         return r, c, 0 if new is None else new
+
+
+def _range_of(col: Column, a: int, b: int) -> Column:
+    """Rows ``a:b`` of a column (numbers as views)."""
+    out = Column(col.num[a:b], None if col.ints is None else col.ints[a:b])
+    for k, (rows, data) in col.tensors.items():
+        sel = (rows >= a) & (rows < b)
+        if bool(sel.all()):
+            out.tensors[k] = (rows - a, data)
+        elif bool(sel.any()):
+            out.tensors[k] = (rows[sel] - a, data[sel])
+    for r, v in col.rest.items():
+        if a <= r < b:
+            out.rest[r - a] = v
+    return out
 
 
 def _span(ports: list[int]) -> tuple[int, int] | None:
