@@ -586,13 +586,13 @@ class Canvas(QObject):
             if inside:
                 return
         r = QRectF()
-        for n in self.nodes.values():
+        for n in [*self.nodes.values(), *self.runtime.values()]:
             r = r.united(n.view.sceneBoundingRect())
         m = max(4000.0, r.width(), r.height())
         scene.setSceneRect(r.adjusted(-m, -m, m, m))
 
     def _recent(self) -> list[Any]:
-        return [self.nodes[i] for i in self._touched if i in self.nodes]
+        return [n for n in map(self._node, self._touched) if n is not None]
 
     def _node(self, nid: NeuronId) -> NeuronNode | None:
         """The drawn node of a neuron: of the design, or a run-time one."""
