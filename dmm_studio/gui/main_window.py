@@ -8,7 +8,10 @@ For other parts of the studio (inspectors, library):
 - ``window.doc``: the ``Document`` (``doc.network`` is the design; edits via
   its methods; ``doc.replaced`` when another file is opened)
 - ``window.canvas``: the ``Canvas`` (``selection_changed(list of (type, name))``,
-  ``nodes[(type, name)]``, ``frame_all()``)
+  ``nodes[(type, name)]`` for the design's neurons, ``runtime[(type, name)]``
+  for the neurons that only the running matrix has, ``frame_all()``)
+- ``window.save_snapshot(path)``: the running state as a network file, without
+  waiting for the current step (``snapshot_saved(path, t)`` once written)
 - ``window.open_network(network, path=None)`` shows a Network (e.g. an example)
 - ``window.menus["File"|"Edit"|"Run"|"View"]``: QMenus to add actions to
 """
