@@ -742,3 +742,24 @@ def test_a_wire_selected_while_running_shows_its_running_weight(win, qtbot):
     win.actions_by_name["Reset"].trigger()
     qtbot.waitUntil(lambda: win.properties.findChild(QLabel, "running-weight") is None, timeout=5000)
     assert win.canvas.pipes[key].label.text.text() == "1"
+
+
+def test_live_edit_example_lights_up_total_with_its_wires_and_reset_dims_it(win, qtbot, monkeypatch):
+    """The shipped example places accum/total in its layout: it is a design
+    neuron outside W_0 (dimmed) until matrix.patch/grow wires it at t = 62."""
+    open_as_user(win, monkeypatch, "examples/live_edit.dmm.json")
+    canvas = win.canvas
+    node = canvas.nodes[TOTAL]
+    qtbot.waitUntil(lambda: node.view.opacity() < 1)
+    assert not wires_of(canvas, TOTAL)
+    run_until(qtbot, win, lambda: win.last_frame is not None and TOTAL in win.last_frame.active)
+    assert node.view.opacity() == 1 and not canvas.runtime
+    keys = wires_of(canvas, TOTAL)
+    assert keys == {
+        ((*TOTAL, "accum"), (*TOTAL, "single")),
+        ((*TOTAL, "delta"), ("accum", "count", "single")),
+    }
+    assert all(canvas.pipes[k].live_only and canvas.pipes[k].scene() is not None for k in keys)
+    win.actions_by_name["Reset"].trigger()
+    qtbot.waitUntil(lambda: win.last_frame.t == 0)
+    assert not wires_of(canvas, TOTAL) and node.view.opacity() < 1
