@@ -20,6 +20,16 @@ thread):
 ``halted(str)`` / ``failed(str)``
     The network halted (empty matrix) / a neuron failed (``StepError``);
     running stops.
+``broke(reason: str, neuron: (type, name) or None)``
+    A step hook asked for a break (see below): running pauses after that
+    step, as if ``pause()`` had been called (a break is not a failure).
+
+Hooks (for the inspectors; called in the worker thread, never the UI's):
+``add_step_hook(fn)``: ``fn(machine)`` after every step. It returns None to go
+on, or a break: an object with ``message`` (and optionally ``neuron``), or a
+string; the run pauses and ``broke`` is emitted. ``add_machine_hook(fn)``:
+``fn(machine)`` whenever the worker makes a machine (load, reset) and at once
+for the machine it holds. ``remove_step_hook`` / ``remove_machine_hook``.
 
 Commands (call from the UI thread; they are queued to the worker):
 ``load(network)`` (a copy of the design, t = 0), ``step(n=1)``, ``run()``,
@@ -72,9 +82,13 @@ class _Worker(QObject):
     halted = Signal(str)
     failed = Signal(str)
     snapshot_taken = Signal(object)  # (token, Network or None, t, error)
+    broke = Signal(str, object)  # reason, neuron or None
 
     def __init__(self, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
         super().__init__()
+        # copy-on-write lists: the UI thread replaces them, the worker iterates
+        self.step_hooks: tuple[Callable[[Machine], Any], ...] = ()
+        self.machine_hooks: tuple[Callable[[Machine], Any], ...] = ()
         self.engine = engine
         self.engine_kwargs = engine_kwargs
         self.machine: Machine | None = None
@@ -111,7 +125,18 @@ class _Worker(QObject):
 
     def load(self, network: Network) -> None:
         self.machine = Machine(network, engine=self.engine, **self.engine_kwargs)
+        self._machine_made()
         self._emit_frame()
+
+    def _machine_made(self) -> None:
+        m = self.machine
+        if m is None:
+            return
+        for hook in self.machine_hooks:
+            try:
+                hook(m)
+            except Exception as e:  # a hook that fails is reported, never a crash
+                self.failed.emit(f"{type(e).__name__}: {e}")
 
     def step(self, n: int) -> None:
         self._set_running(False)
@@ -135,6 +160,7 @@ class _Worker(QObject):
             self.machine = Machine(network, engine=self.engine, **self.engine_kwargs)
         elif self.machine is not None:
             self.machine.reset()
+        self._machine_made()
         self.rate = 0.0
         self._emit_frame()
 
@@ -181,11 +207,17 @@ class _Worker(QObject):
         m = self.machine
         if m is None:
             return False
+        hooks = self.step_hooks
         try:
             for _ in range(n):
                 m.step()
                 self._steps_since += 1
                 self._rate_n += 1
+                for hook in hooks:
+                    stop = hook(m)
+                    if stop is not None:
+                        self._break(stop)
+                        return False
         except NetworkHalted as e:
             self._set_running(False)
             self._emit_frame()
@@ -197,6 +229,14 @@ class _Worker(QObject):
             self.failed.emit(str(e))
             return False
         return True
+
+    def _break(self, stop: Any) -> None:
+        """A step hook asked for a break: pause (not a failure) and say why."""
+        self._set_running(False)
+        self._emit_frame()
+        reason = stop if isinstance(stop, str) else str(getattr(stop, "message", stop))
+        neuron = None if isinstance(stop, str) else getattr(stop, "neuron", None)
+        self.broke.emit(reason, tuple(neuron) if neuron is not None else None)
 
     def _tick(self) -> None:
         if not self.running or self.machine is None:
@@ -251,6 +291,7 @@ class Runner(QObject):
     running_changed = Signal(bool)
     halted = Signal(str)
     failed = Signal(str)
+    broke = Signal(str, object)  # reason, neuron (type, name) or None
     _job = Signal(object)
     _job_wait = Signal(object)
 
@@ -270,6 +311,7 @@ class Runner(QObject):
         self.worker.running_changed.connect(self._on_running)
         self.worker.halted.connect(self.halted)
         self.worker.failed.connect(self.failed)
+        self.worker.broke.connect(self.broke)
         self.worker.snapshot_taken.connect(self._on_snapshot)
         self.thread.start()
         self._snapshots: dict[int, Callable[[Network | None, int, str], None]] = {}
@@ -313,6 +355,38 @@ class Runner(QObject):
 
     def set_limit(self, steps_per_s: float) -> None:
         self._send(lambda: self.worker.set_limit(steps_per_s))
+
+    # -- hooks (run in the worker thread)
+    def add_step_hook(self, fn: Callable[[Machine], Any]) -> None:
+        """``fn(machine)`` after every step, in the worker (None: go on; else a break)."""
+        w = self.worker
+
+        def add() -> None:
+            if fn not in w.step_hooks:
+                w.step_hooks = (*w.step_hooks, fn)
+
+        self._send(add)
+
+    def remove_step_hook(self, fn: Callable[[Machine], Any]) -> None:
+        w = self.worker
+        self._send(lambda: setattr(w, "step_hooks", tuple(h for h in w.step_hooks if h is not fn)))
+
+    def add_machine_hook(self, fn: Callable[[Machine], Any]) -> None:
+        """``fn(machine)`` in the worker whenever it makes a machine, and now for the
+        one it holds (so that a hook added late sees the machine too)."""
+        w = self.worker
+
+        def add() -> None:
+            if fn not in w.machine_hooks:
+                w.machine_hooks = (*w.machine_hooks, fn)
+            if w.machine is not None:
+                fn(w.machine)
+
+        self._send(add)
+
+    def remove_machine_hook(self, fn: Callable[[Machine], Any]) -> None:
+        w = self.worker
+        self._send(lambda: setattr(w, "machine_hooks", tuple(h for h in w.machine_hooks if h is not fn)))
 
     def call(self, fn: Callable[[Machine], None]) -> None:
         """``fn(machine)`` in the worker thread, between two steps."""

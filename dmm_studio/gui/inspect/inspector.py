@@ -9,8 +9,10 @@ between two steps and says why; the inspector names the neuron at fault.
 
 The inspector works against a small protocol (``RunnerLike``): a ``stepped``
 signal, a ``running`` flag, ``call(fn)`` that runs ``fn(machine)`` in the
-runner's thread, and ``worker.machine``. The studio's ``Runner`` has them;
-tests use a fake.
+runner's thread, ``pause()``, and the hooks ``add_step_hook(fn)`` /
+``add_machine_hook(fn)`` (called in the runner's thread after each step / when
+it makes a machine). The studio's ``Runner`` has them. A break is returned by
+the step hook: the runner pauses after that step and emits ``broke``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class RunnerLike(Protocol):
     running: bool
 
     def call(self, fn: Any) -> None: ...
+    def pause(self) -> None: ...
+    def add_step_hook(self, fn: Any) -> None: ...
+    def add_machine_hook(self, fn: Any) -> None: ...
 
 
 def on_screen(w: QtWidgets.QWidget) -> bool:
@@ -148,37 +153,27 @@ class Inspector(QtCore.QObject):
 
     # ------------------------------------------------------------ the runner
     def attach(self, runner: Any) -> None:
-        """Follow a runner: record its machine's steps, redraw on its frames."""
+        """Follow a runner: record its machine's steps (its step and machine hooks,
+        in its thread), pause on a break (the hook returns the hit), redraw on
+        its frames."""
         self.runner = runner
         runner.stepped.connect(self._on_runner_frame)
-        self._wrap_worker(runner)
-        runner.call(self._attach_machine)
-
-    def _wrap_worker(self, runner: Any) -> None:
-        """Re-attach the tap inside the runner's thread whenever it builds a new
-        machine or engine (load, reset), before any step can run on it."""
-        worker = getattr(runner, "worker", None)
-        if worker is None:
-            return
-        for name in ("load", "reset"):
-            original = getattr(worker, name, None)
-            if original is None or getattr(original, "_inspect_wrapped", False):
-                continue
-
-            def wrapped(*a: Any, _original: Any = original, **k: Any) -> Any:
-                out = _original(*a, **k)
-                m = getattr(worker, "machine", None)
-                if m is not None:
-                    self._attach_machine(m)
-                return out
-
-            wrapped._inspect_wrapped = True  # type: ignore[attr-defined]
-            setattr(worker, name, wrapped)
+        runner.add_machine_hook(self._attach_machine)
+        runner.add_step_hook(self._after_step)
 
     def _attach_machine(self, machine: Any) -> None:
-        """In the runner's thread: tap the machine's engine (again if it changed)."""
-        if self.live and machine is not None and self.tap.engine is not machine.engine:
-            self.tap.attach(machine.engine)
+        """In the runner's thread, when it makes a machine: tap its engine."""
+        if self.live and machine is not None:
+            self.tap.attach(machine.engine, wrap=False)
+
+    def _after_step(self, machine: Any) -> Any:
+        """In the runner's thread, after each step: record it; a BreakHit pauses the runner."""
+        if not self.live:
+            return None
+        if self.tap.engine is not machine.engine:  # a machine made before we were hooked
+            self.tap.attach(machine.engine, wrap=False)
+            return None
+        return self.tap.after_step(machine.engine)
 
     def attach_engine(self, engine: Any) -> None:
         """Tap an engine directly (headless use, tests, the bench)."""
@@ -193,7 +188,7 @@ class Inspector(QtCore.QObject):
         if on:
             self.timer.start()
             if self.runner is not None:
-                self.runner.call(self._attach_machine)
+                self.runner.call(self._attach_machine)  # starts the record afresh
         else:
             self.timer.stop()
             if self.runner is not None:
@@ -204,10 +199,6 @@ class Inspector(QtCore.QObject):
     def _on_runner_frame(self, frame: Any) -> None:
         if not self.live:
             return
-        worker = getattr(self.runner, "worker", None)
-        m = getattr(worker, "machine", None)
-        if m is not None and self.tap.engine is not m.engine:
-            self.runner.call(self._attach_machine)
         if not getattr(self.runner, "running", False):
             self.frame()  # paused or stepped: draw now (the screenshot mode relies on it)
 

@@ -8,10 +8,10 @@ checked. The UI thread reads the buffers when it draws a frame, never once
 per step.
 
 ``EngineTap`` connects a recorder (and optionally a ``NodeProfiler``) to an
-engine without changing the engine's code: it shadows the engine instance's
-``step`` (and ``registry``, for timing) with wrappers. A break raises
-``BreakpointReached`` out of ``step`` (a ``StepError`` naming the neuron),
-which any runner that handles neuron failures turns into a pause.
+engine without changing the engine's code. In the studio the runner's step
+hooks call it after each step (``after_step``), and a break it returns pauses
+the runner. Headless, it shadows the engine instance's ``step`` instead, and
+a break raises ``BreakpointReached`` (a ``StepError`` naming the neuron).
 """
 
 from __future__ import annotations
@@ -425,12 +425,17 @@ class BreakpointReached(StepError):
 
 
 class EngineTap:
-    """Hooks a Recorder (and a NodeProfiler when profiling) onto an engine
-    instance by shadowing its ``step``; ``detach`` restores it.
+    """Records an engine's steps into a Recorder (and times its neurons into a
+    NodeProfiler while ``profiling``).
 
-    ``raise_on_break``: a break raises ``BreakpointReached`` from ``step``
-    (for runners that only know how to stop on an error); otherwise the hit
-    goes to ``on_break`` and the caller decides.
+    Two ways to drive it. With a runner that has step hooks (the studio's
+    ``Runner``): ``attach(engine, wrap=False)`` when a machine is made, then
+    ``after_step(engine)`` after each step, which returns the BreakHit that
+    fired (the runner pauses on it). Headless (tests, scripts):
+    ``attach(engine)`` shadows the engine instance's ``step`` with one that
+    calls ``after_step``; ``raise_on_break``: a break raises
+    ``BreakpointReached`` from ``step``; ``detach`` restores the engine.
+    ``on_break(hit)`` is called either way.
     """
 
     def __init__(
@@ -448,35 +453,55 @@ class EngineTap:
         self.on_break = on_break
         self.engine: Engine | None = None
         self._base_registry: Any = None
+        self._timing = False  # the step now running is timed
 
-    def attach(self, engine: Engine) -> None:
+    def attach(self, engine: Engine, wrap: bool = True) -> None:
         if self.engine is engine:
             return
         self.detach()
         self.engine = engine
         self._base_registry = engine.registry
-        original = type(engine).step
+        if wrap:
+            original = type(engine).step
 
-        def step() -> None:
-            prof = self.profiler if self.profiling else None
-            if prof is not None:
-                if not isinstance(engine.registry, _TimingRegistry):
-                    engine.registry = _TimingRegistry(self._base_registry, prof)  # type: ignore[assignment]
-                prof.begin_step(engine)
-            elif isinstance(engine.registry, _TimingRegistry):
-                engine.registry = self._base_registry
-            original(engine)
-            if prof is not None:
-                prof.end_step()
-            hit = self.recorder.on_step(engine.t, engine.state())
-            if hit is not None:
-                if self.on_break is not None:
-                    self.on_break(hit)
-                if self.raise_on_break:
+            def step() -> None:
+                original(engine)
+                hit = self.after_step(engine)
+                if hit is not None and self.raise_on_break:
                     raise BreakpointReached(hit)
 
-        engine.step = step  # type: ignore[method-assign]
+            engine.step = step  # type: ignore[method-assign]
         self.recorder.start(engine.t, engine.state())
+        self._before_step(engine)
+
+    def _before_step(self, engine: Engine) -> None:
+        """Set the engine up for its next step: timed (profiling) or not."""
+        prof = self.profiler if self.profiling else None
+        if prof is not None:
+            if not isinstance(engine.registry, _TimingRegistry):
+                engine.registry = _TimingRegistry(self._base_registry, prof)  # type: ignore[assignment]
+            prof.begin_step(engine)
+            self._timing = True
+        else:
+            if isinstance(engine.registry, _TimingRegistry):
+                engine.registry = self._base_registry
+            self._timing = False
+
+    def after_step(self, engine: Engine) -> BreakHit | None:
+        """After a step of the attached engine: record it; the BreakHit that fired, or None."""
+        if engine is not self.engine:
+            return None
+        if self._timing and self.profiler is not None:
+            if self.profiling:
+                self.profiler.end_step()
+            else:  # switched off during the step: its times are not wanted
+                self.profiler.take()
+        hit = self.recorder.on_step(engine.t, engine.state())
+        if self._timing or self.profiling:
+            self._before_step(engine)
+        if hit is not None and self.on_break is not None:
+            self.on_break(hit)
+        return hit
 
     def detach(self) -> None:
         engine, self.engine = self.engine, None
@@ -485,6 +510,7 @@ class EngineTap:
         engine.__dict__.pop("step", None)
         if isinstance(engine.registry, _TimingRegistry):
             engine.registry = self._base_registry
+        self._timing = False
 
 
 def step_recorded(
