@@ -1217,6 +1217,21 @@ class Canvas(QObject):
                 node.view.setSelected(True)
         self._emit_selection()
 
+    def select_wire(self, to: Port, frm: Port) -> bool:
+        """Select the wire ``frm -> to`` alone (``wire_selected`` follows); False
+        when the canvas does not draw it."""
+        pipe = self.pipes.get((tuple(to), tuple(frm)))  # type: ignore[arg-type]
+        if pipe is None or pipe.scene() is None:
+            return False
+        scene = self.viewer.scene()
+        scene.blockSignals(True)
+        scene.clearSelection()
+        scene.blockSignals(False)
+        pipe.setSelected(True)
+        self.viewer.ensureVisible(pipe.label if pipe.label is not None else pipe, 40, 40)
+        self._emit_selection()
+        return True
+
     def select_all(self) -> None:
         self.select(list(self.nodes))
 

@@ -39,7 +39,9 @@ def test_hooks_run_in_the_worker_after_each_step_and_for_each_machine(qtbot):
             runner.step(2)
         assert seen[-2:] == [1, 2]
         assert len(made) == 2 and made[1][0] != made[0][0]  # a fresh engine after reset
-        assert len(threads) == 1 and threading.current_thread() not in threads  # the worker, never the UI thread
+        assert (
+            len(threads) == 1 and threading.current_thread() not in threads
+        )  # the worker, never the UI thread
         runner.remove_step_hook(on_step)
         with qtbot.waitSignal(runner.stepped, timeout=5000, check_params_cb=lambda f: f.t == 3):
             runner.step(1)

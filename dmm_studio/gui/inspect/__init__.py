@@ -7,7 +7,7 @@ runner and connects the canvas selection; ``apply_cli(window, args)`` opens
 ``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
 hover texts). What the main window is expected to offer: ``add_dock``,
 ``runner`` (``stepped``, ``running``, ``pause``, ``call``, ``worker.machine``),
-``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``pipes``),
+``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``select_wire``),
 ``doc`` (``network.layout``, ``replaced``), ``menus["View"]``.
 """
 
@@ -118,20 +118,10 @@ def probe_selection(window: Any, insp: Inspector, side: str = "output") -> list[
 
 
 def _select_wire(canvas: Any, to: tuple, frm: tuple) -> None:
-    """Select the wire ``frm -> to`` on the canvas (its ``select_wire`` if it has
-    one, else its pipe item)."""
+    """Select the wire ``frm -> to`` on the canvas (a Self view cell was clicked)."""
     fn = getattr(canvas, "select_wire", None)
     if fn is not None:
-        fn(to, frm)
-        return
-    pipes = getattr(canvas, "pipes", None)
-    pipe = pipes.get((tuple(to), tuple(frm))) if isinstance(pipes, dict) else None
-    if pipe is None:
-        return
-    scene = pipe.scene()
-    if scene is not None:
-        scene.clearSelection()
-    pipe.setSelected(True)
+        fn(tuple(to), tuple(frm))
 
 
 def _show_step_on_canvas(window: Any, t: Any, state: Any) -> None:
