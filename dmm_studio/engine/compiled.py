@@ -54,6 +54,7 @@ from .base import (
     State,
     StepError,
     canonical_state,
+    matrix_neurons,
     matrix_of,
 )
 
@@ -62,6 +63,7 @@ M_PORT = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
 ACCUM_PORT = (SELF_TYPE, SELF_NAME, "accum")
 DELTA_PORT = (SELF_TYPE, SELF_NAME, "delta")
 Port = tuple[str, str, str]
+_ORDER_MAX = 20_000  # W entries up to which a step that edits W records the order of y
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -150,6 +152,8 @@ class CompiledEngine(Engine):
         self._slow = "" if self._compile_matrix(w) else "W has entries that are not six labels to a number"
         if not self._slow:
             self._slow = self._self_pattern_problem()
+        # the order in which state() lists the neurons (that of y itself here)
+        self._order: list[NeuronId] | None = [(f, n) for f, names in y.items() for n in names]
         if self._slow:
             self._ref = y
             return
@@ -306,14 +310,22 @@ class CompiledEngine(Engine):
     def state(self) -> State:
         if self._ref is not None:
             return {f: {n: dict(o) for n, o in names.items()} for f, names in self._ref.items()}
+        m = self._out[M_PORT]
+        ports = set(self._y.ports())
+        if self._w:
+            ports.add(m)
+        # the reference's order: its neurons as matrix_neurons lists them, each
+        # neuron's outputs as its function returns them (declared ones first)
+        order = self._order if self._order is not None else list(matrix_neurons(self._w))
+        ordered = [p for nid in order for p in self._neuron_out.get(nid, ()) if p in ports]
+        seen = set(ordered)
+        ordered += sorted(ports - seen)
         out: State = {}
-        for p in self._y.ports():
-            v = self._export(self._y.value(p))
+        for p in ordered:
+            v = self._matrix_copy() if p == m else self._export(self._y.value(p))
             if v:
                 f, n, o = self._out_keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = v
-        if self._w:
-            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self._matrix_copy()
         return out
 
     def _export(self, v: vv.VValue) -> vv.VValue:
@@ -422,7 +434,12 @@ class CompiledEngine(Engine):
         delta = x.value(self._in[DELTA_PORT]) if DELTA_PORT in self._in else {}
         # everything computed: commit
         self._y = self._assemble(outputs)
+        # y_{t+1} lists its neurons in the order of W_t; when W changes now, keep
+        # that order (for all but large matrices, where it costs too much)
+        self._order = None
         if delta:
+            if self._A.nnz <= _ORDER_MAX:
+                self._order = list(matrix_neurons(self._w))
             self._apply_delta(delta)
 
     # ---------------------------------------------------------------- down movement
