@@ -3,12 +3,16 @@
 Rows are input ports ``(f, n, i)``, columns output ports ``(g, m, o)``, both
 interned to indices by the engine. The entries live in COO arrays (the
 truth, with a position per entry); the matrix product uses a CSR built from
-them once, the *main* block, plus a small CSR of the entries added since
-(the *patch*). When Self changes a weight that exists, only its value is
-written (into the COO arrays and, through a kept permutation, into the CSR
-values); a new entry goes to the patch; a removed one is set to 0 and
-forgotten. The main block is rebuilt (one sort, in torch) only when the patch
-or the dead entries grow past a fraction of the whole.
+them once, the *main* block, plus the entries added since (the *patch*),
+applied as a few ``index_add`` terms. When Self changes a weight that exists,
+only its value is written (into the COO arrays and, through a kept
+permutation, into the CSR values); a new entry goes to the patch (reusing
+the positions of patch entries that were removed); a removed one is set to
+0 and forgotten. The main block is rebuilt (one sort, in torch) only when
+the patch or the dead entries grow past a fraction of the whole.
+
+Small matrices (rows x cols up to ``_DENSE_MAX``) are also kept dense: a
+sparse product has a fixed cost of its own that a tiny dense one has not.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ step) when the reference raises: NetworkHalted, StepError, VValueError.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
