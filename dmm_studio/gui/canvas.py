@@ -50,8 +50,9 @@ from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
+from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -63,6 +64,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QStyleOptionGraphicsItem,
+    QToolTip,
     QWidget,
 )
 
@@ -90,6 +92,15 @@ def family_color(t: NeuronType) -> tuple[int, int, int]:
     h = sum(map(ord, t.family)) * 47 % 360
     c = QColor.fromHsv(h, 120, 120)
     return (c.red(), c.green(), c.blue())
+
+
+def format_ms(ms: float) -> str:
+    """A time per step, short: ``0.42 ms``, ``35 \u00b5s``."""
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    if ms >= 0.1:
+        return f"{ms:.2f} ms"
+    return f"{ms * 1000:.0f} \u00b5s"
 
 
 def format_weight(w: Any) -> str:
@@ -243,6 +254,36 @@ class NeuronNodeItem(NodeItem):
     def auto_switch_mode(self) -> None:  # the viewer sets the level of detail
         return
 
+    cost_badge: QGraphicsRectItem | None = None
+
+    def set_cost(self, text: str | None, level: float = 0.0) -> None:
+        """A small badge above the node's top-right corner (the time its function
+        takes per step); None hides it. Drawn on items of our own: no property
+        of the node changes (``set_property`` relays the whole node out)."""
+        badge = self.cost_badge
+        if text is None:
+            if badge is not None:
+                badge.setVisible(False)
+            return
+        if badge is None:
+            badge = self.cost_badge = QGraphicsRectItem(0, 0, 10, 14, self)
+            badge.setPen(QPen(Qt.PenStyle.NoPen))
+            badge.text = QGraphicsSimpleTextItem(badge)  # type: ignore[attr-defined]
+            badge.text.setFont(_LABEL_FONT)  # type: ignore[attr-defined]
+            badge.text.setBrush(QColor(20, 20, 20))  # type: ignore[attr-defined]
+            badge.setZValue(2)
+        label = badge.text  # type: ignore[attr-defined]
+        if label.text() != text:
+            label.setText(text)
+            br = label.boundingRect()
+            badge.setRect(0, 0, br.width() + 8, 14)
+            label.setPos(4, 7 - br.height() / 2)
+        level = min(1.0, max(0.0, level))
+        # green (cheap) to red (the dearest neuron)
+        badge.setBrush(QColor(int(120 + 135 * level), int(210 - 130 * level), 110, 230))
+        badge.setPos(self.boundingRect().width() - badge.rect().width() - 2, -17)
+        badge.setVisible(True)
+
 
 class NeuronNode(BaseNode):
     """Base of the generated node classes: one per registered neuron type."""
@@ -359,6 +400,16 @@ class DMMViewer(NodeViewer):
         self._smooth_timer = QTimer(self)
         self._smooth_timer.setSingleShot(True)
         self._smooth_timer.timeout.connect(self._restore_smooth)
+
+    hover_text: Any = None  # scene pos -> str or None (set by the Canvas)
+
+    def viewportEvent(self, ev: Any) -> bool:
+        if ev.type() == QEvent.Type.ToolTip and self.hover_text is not None:
+            text = self.hover_text(self.mapToScene(ev.pos()))
+            if text:
+                QToolTip.showText(ev.globalPos(), text, self.viewport())
+                return True
+        return super().viewportEvent(ev)
 
     def event(self, ev: Any) -> bool:
         if ev.type() == ev.Type.KeyPress and ev.key() == Qt.Key.Key_Tab and not self._LIVE_PIPE.isVisible():
@@ -529,6 +580,7 @@ class Canvas(QObject):
         self.viewer.pipe_established.connect(self._on_pipe_established)
         self.viewer.tab_requested.connect(self.tab_requested)
         self.viewer.context_requested.connect(self._context_menu)
+        self.viewer.hover_text = self.hover_text_at
         self._unsub = None
         doc.replaced.connect(self.rebuild)
         doc.ports_changed.connect(self._sync_ports)
@@ -1216,6 +1268,64 @@ class Canvas(QObject):
             if node is not None:
                 node.view.setSelected(True)
         self._emit_selection()
+
+    # ------------------------------------------------------------- costs and hover texts
+    costs_shown = False
+
+    def show_costs(self, costs: dict[NeuronId, float] | None) -> None:
+        """A badge on each node with the milliseconds its function takes per step
+        (``{neuron: ms}``; ``(type, "*")`` is a whole type's time, when the engine
+        computes a type at once); None hides the badges."""
+        self.costs_shown = costs is not None
+        nodes = [*self.nodes.items(), *self.runtime.items()]
+        if costs is None:
+            for _nid, node in nodes:
+                node.view.set_cost(None)
+            return
+        per_type = {k[0]: v for k, v in costs.items() if k[1] == "*"}
+        top = max(costs.values(), default=0.0) or 1.0
+        for nid, node in nodes:
+            if nid in costs:
+                ms, text = costs[nid], format_ms(costs[nid])
+            elif nid[0] in per_type:
+                ms = per_type[nid[0]]
+                text = f"{format_ms(ms)} /type"
+            else:
+                ms, text = 0.0, "\u2013"
+            node.view.set_cost(text, ms / top)
+
+    hover_provider: Any = (
+        None  # (kind, key) -> str or None: "port" (type, name, port, side), "wire" (to, frm)
+    )
+
+    def hover_target(self, scene_pos: QPointF) -> tuple[str, Any] | None:
+        """What is under ``scene_pos``: ``("port", (type, name, port, "input"|"output"))``,
+        ``("wire", (to, frm))`` or None."""
+        pipes = {id(p): k for k, p in self.pipes.items()}
+        for item in self.viewer.scene().items(scene_pos):
+            if isinstance(item, PortItem):
+                node_item = item.parentItem()
+                nid = self.by_id.get(node_item.id) or self.runtime_by_id.get(node_item.id)
+                if nid is None:
+                    continue
+                side = "input" if item.port_type == PortTypeEnum.IN.value else "output"
+                return "port", (nid[0], nid[1], item.name, side)
+            owner = item  # a pipe, its weight label or the label's text
+            while owner is not None and id(owner) not in pipes and not isinstance(owner, NeuronNodeItem):
+                owner = owner.parentItem()
+            if owner is None:
+                continue
+            if isinstance(owner, NeuronNodeItem):
+                return None  # a node covers what lies under it
+            return "wire", pipes[id(owner)]
+        return None
+
+    def hover_text_at(self, scene_pos: QPointF) -> str | None:
+        """The hover text for what is under ``scene_pos`` (from ``hover_provider``)."""
+        if self.hover_provider is None:
+            return None
+        target = self.hover_target(scene_pos)
+        return None if target is None else self.hover_provider(*target)
 
     def select_wire(self, to: Port, frm: Port) -> bool:
         """Select the wire ``frm -> to`` alone (``wire_selected`` follows); False

@@ -60,3 +60,83 @@ def test_a_self_view_cell_selects_its_wire_and_a_selected_wire_outlines_its_cell
     # a click on empty canvas clears the outline
     win.canvas.viewer.scene().clearSelection()
     assert view.highlighted is None and not view.selected.isVisible()
+
+
+def test_cost_badges_on_the_canvas_follow_the_view_menu(studio, qtbot):
+    win, insp = studio
+    act = insp.cost_action
+    assert act in win.menus["View"].actions()
+    act.setChecked(True)
+    assert insp.cost_view.enable.isChecked()  # measuring starts with the badges
+    win.limit_box.setValue(0)
+    with qtbot.waitSignal(insp.costsUpdated, timeout=10_000) as sig:
+        win.run()
+    win.pause()
+    costs = sig.args[0]
+    assert costs
+    qtbot.waitUntil(
+        lambda: all(n.view.cost_badge is not None for n in win.canvas.nodes.values()), timeout=3000
+    )
+    for nid, node in win.canvas.nodes.items():
+        badge = node.view.cost_badge
+        assert badge.isVisible()
+        text = badge.text.text()
+        if nid in costs or (nid[0], "*") in costs:
+            assert "ms" in text or "\u00b5s" in text, (nid, text)
+        else:  # not measured (the compiled engine's Self)
+            assert text == "\u2013"
+        # drawn above the node, on an item of its own (the node's properties untouched)
+        assert badge.parentItem() is node.view and badge.pos().y() < 0
+        assert "cost" not in node.model.custom_properties
+    # the neuron that costs most is the reddest
+    dearest = max(costs, key=costs.get)
+    if dearest[1] != "*":
+        red = win.canvas.nodes[dearest].view.cost_badge.brush().color().red()
+        assert all(n.view.cost_badge.brush().color().red() <= red for n in win.canvas.nodes.values())
+    act.setChecked(False)
+    assert not any(n.view.cost_badge.isVisible() for n in win.canvas.nodes.values())
+    # switching measuring off in the panel takes the badges away too
+    act.setChecked(True)
+    assert all(n.view.cost_badge.isVisible() for n in win.canvas.nodes.values())
+    insp.cost_view.enable.setChecked(False)
+    assert not act.isChecked()
+    assert not any(n.view.cost_badge.isVisible() for n in win.canvas.nodes.values())
+
+
+def test_hover_on_ports_and_wires_shows_the_value_in_brief(studio, qtbot):
+    win, insp = studio
+    step_to(qtbot, win, 2)
+    insp.frame(force=True)
+    canvas = win.canvas
+    canvas.viewer.resetTransform()  # zoomed in: ports and labels are drawn
+    assert canvas.viewer.detail_shown
+    node = canvas.nodes[("identity", "update-2")]
+    out_item = next(p for p in node.view.outputs if p.name == "single")
+    at = out_item.sceneBoundingRect().center()
+    assert canvas.hover_target(at) == ("port", ("identity", "update-2", "single", "output"))
+    text = canvas.hover_text_at(at)
+    assert text.startswith("identity/update-2/single at step 2: {self/self/delta/identity/")
+    in_item = next(p for p in node.view.inputs if p.name == "single")
+    text = canvas.hover_text_at(in_item.sceneBoundingRect().center())
+    assert text.startswith("identity/update-2/single (input) at step 2: {self/self/delta/")
+    # a wire: its weight and what it carries (update-2 -> self/delta holds at t = 1 .. 2 in turn)
+    key = next(k for k in canvas.pipes if k[0] == DELTA)
+    pipe = canvas.pipes[key]
+    at = (
+        pipe.label.sceneBoundingRect().center() if pipe.label is not None else pipe.path().pointAtPercent(0.5)
+    )
+    assert canvas.hover_target(at) == ("wire", key)
+    text = canvas.hover_text_at(at)
+    assert text.startswith(
+        f"{'/'.join(key[1])} -> self/self/delta at step 2: w = 1; carries {{self/self/delta/"
+    )
+    # the canvas shows it as the tooltip of the view
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    vp = canvas.viewer.viewport()
+    pos = canvas.viewer.mapFromScene(at)
+    QApplication.sendEvent(vp, QHelpEvent(QEvent.Type.ToolTip, pos, vp.mapToGlobal(pos)))
+    assert QToolTip.isVisible() and QToolTip.text() == text
+    QToolTip.hideText()

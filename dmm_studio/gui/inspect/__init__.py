@@ -68,6 +68,8 @@ def install(window: Any) -> Inspector:
             insp.neuronAtFault.connect(lambda nid: canvas.select([tuple(nid)]))
         insp.wireSelected.connect(lambda to, frm: _select_wire(canvas, to, frm))
         insp.stepShown.connect(lambda t, state: _show_step_on_canvas(window, t, state))
+        if hasattr(canvas, "hover_provider"):
+            canvas.hover_provider = lambda kind, key: hover_text(window, insp, kind, key)
 
     doc = getattr(window, "doc", None)
     if doc is not None:
@@ -83,7 +85,76 @@ def install(window: Any) -> Inspector:
         act.triggered.connect(lambda _=False: probe_selection(window, insp))
         act = menu.addAction("Probe selected inputs")
         act.triggered.connect(lambda _=False: probe_selection(window, insp, side="input"))
+        if canvas is not None and hasattr(canvas, "show_costs"):
+            act = menu.addAction("Node Cost on Canvas")
+            act.setCheckable(True)
+            act.setToolTip("a badge on each node: the time its function takes per step")
+            act.toggled.connect(lambda on: show_costs_on_canvas(window, insp, on))
+            insp.cost_action = act  # type: ignore[attr-defined]
+    if canvas is not None and hasattr(canvas, "show_costs"):
+        insp.costsUpdated.connect(lambda costs: canvas.show_costs(costs) if canvas.costs_shown else None)
+        insp.cost_view.toggled.connect(lambda on: None if on else _costs_off(window, insp))
     return insp
+
+
+def show_costs_on_canvas(window: Any, insp: Inspector, on: bool) -> None:
+    """Cost badges on the canvas's nodes (measuring starts with them), or none."""
+    if on:
+        window.canvas.show_costs({})  # badges at once; the times follow twice a second
+        insp.cost_view.enable.setChecked(True)
+    else:
+        window.canvas.show_costs(None)
+
+
+def _costs_off(window: Any, insp: Inspector) -> None:
+    """Measuring switched off in the Node cost panel: the badges go too."""
+    window.canvas.show_costs(None)
+    act = getattr(insp, "cost_action", None)
+    if act is not None and act.isChecked():
+        act.blockSignals(True)
+        act.setChecked(False)
+        act.blockSignals(False)
+
+
+def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
+    """The canvas's hover text for a port or a wire: the value it holds at the
+    step shown (the scrubbed one, else the latest), in brief."""
+    from ...engine.base import matrix_of
+    from ...vvalue import get_in
+    from .recorder import probe_value
+
+    h = insp.recorder.history
+    state = prev = None
+    t = insp.shown
+    if t is None:
+        latest = h.latest()
+        if latest is not None:
+            t, state = latest
+        else:
+            frame = getattr(window, "last_frame", None)
+            if frame is not None:
+                t, state = frame.t, frame.state
+    else:
+        state = h.get(t) if t in h else None
+    if state is None:
+        return None
+    if t is not None and (t - 1) in h:
+        prev = h.get(t - 1)
+    if kind == "port":
+        f, n, port, side = key
+        if side == "input":
+            if prev is None:
+                return f"{f}/{n}/{port} (input) at step {t}: not kept"
+            v = probe_value(ProbeSpec(f, n, port, "input"), state, prev)
+            return f"{f}/{n}/{port} (input) at step {t}: {brief(v)}"
+        return f"{f}/{n}/{port} at step {t}: {brief(get_in(state, (f, n, port)))}"
+    if kind == "wire":
+        to, frm = key
+        w = get_in(matrix_of(state), tuple(to) + tuple(frm))
+        if not w:
+            w = 0
+        return f"{'/'.join(frm)} -> {'/'.join(to)} at step {t}: {wire_brief(w, get_in(state, tuple(frm)))}"
+    return None
 
 
 def scrolled(widget: Any) -> Any:
