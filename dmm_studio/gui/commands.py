@@ -326,3 +326,40 @@ class RemovePort(_PortsCommand):
             self.net.set_output(*self.nid, self.name, self.value)
         for to, frm, w in self.wires:
             self.net.set_weight(to, frm, w)
+
+
+class SetProbes(DocCommand):
+    """The probes the design keeps (``layout["type/name"]["probes"]``), all at once:
+    ``probes`` is ``{"type/name": [probe dicts]}`` (a key left out has none)."""
+
+    def __init__(self, doc: Document, probes: dict[str, list[dict[str, Any]]], text: str = "probes") -> None:
+        super().__init__(doc, text)
+        self.new = copy.deepcopy(probes)
+        self.old = probes_of(doc.network.layout)
+
+    def _apply(self, probes: dict[str, list[dict[str, Any]]]) -> None:
+        layout = self.net.layout
+        for key in list(layout):
+            entry = layout[key]
+            if isinstance(entry, dict) and "probes" in entry and key not in probes:
+                del entry["probes"]
+                if not entry:
+                    del layout[key]  # an entry that only held probes
+        for key, ps in probes.items():
+            entry = layout.setdefault(key, {})
+            if isinstance(entry, dict):
+                entry["probes"] = copy.deepcopy(ps)
+        self.doc.probes_changed.emit()
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+def probes_of(layout: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The probes a layout keeps: ``{"type/name": [probe dicts]}``."""
+    return {
+        k: copy.deepcopy(e["probes"]) for k, e in layout.items() if isinstance(e, dict) and e.get("probes")
+    }

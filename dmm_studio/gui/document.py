@@ -29,6 +29,7 @@ class Document(QObject):
     message = Signal(str)  # a line for the status bar
     replaced = Signal()  # a new Network was loaded (views rebuild)
     path_changed = Signal(str)
+    probes_changed = Signal()  # the probes kept in the layout changed (an edit, undo, redo)
 
     def __init__(
         self, network: Network | None = None, registry: Registry | None = None, parent: QObject | None = None
@@ -61,6 +62,14 @@ class Document(QObject):
         self.path = str(path)
         self.undo_stack.setClean()
         self.path_changed.emit(self.path)
+
+    def set_probes(self, probes: dict[str, list[dict[str, Any]]], text: str = "probes") -> bool:
+        """Keep these probes in the design (``{"type/name": [probe dicts]}``): an
+        undoable edit that marks the file changed; False when nothing changes."""
+        if cmd.probes_of(self.network.layout) == probes:
+            return False
+        self.undo_stack.push(cmd.SetProbes(self, probes, text))
+        return True
 
     # ------------------------------------------------------------- checks
     def _refuse(self, text: str) -> bool:

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         )
         self.tab_search = TabSearch(self.doc.registry, self.canvas.viewer)
         self.menus: dict[str, Any] = {}
+        self.front_docks: list[QDockWidget] = []  # raised last by tidy_docks
         self._build_actions()
         self._build_status()
         self.live = False  # the machine has left t = 0: edits go in as deltas
@@ -103,7 +104,9 @@ class MainWindow(QMainWindow):
 
     def tidy_docks(self) -> None:
         """Stack the docks of each side as tabs (the first one in front), so
-        that the window keeps its size however many panels are installed."""
+        that the window keeps its size however many panels are installed.
+        Properties and Neurons are raised, then the docks in ``front_docks``
+        (those the command line asked for)."""
         by_area: dict[Any, list[QDockWidget]] = {}
         for dock in self.findChildren(QDockWidget):
             if dock.isVisible() or not dock.isHidden():
@@ -116,6 +119,9 @@ class MainWindow(QMainWindow):
             first.raise_()
         self.properties_dock.raise_()
         self.palette_dock.raise_()
+        for dock in self.front_docks:  # asked for (e.g. --self-view): in front of its tabs
+            if not dock.isHidden():
+                dock.raise_()
 
     def open_network(self, net: Network, path: str | None = None) -> None:
         self.runner.pause()

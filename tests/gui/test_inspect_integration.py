@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
+from dmm_studio.gui.inspect import probe_selection
 from dmm_studio.network import Network
 
 pytestmark = pytest.mark.gui
@@ -140,3 +141,80 @@ def test_hover_on_ports_and_wires_shows_the_value_in_brief(studio, qtbot):
     QApplication.sendEvent(vp, QHelpEvent(QEvent.Type.ToolTip, pos, vp.mapToGlobal(pos)))
     assert QToolTip.isVisible() and QToolTip.text() == text
     QToolTip.hideText()
+
+
+def test_probe_edits_are_document_edits_that_undo(studio, qtbot):
+    win, insp = studio
+    doc = win.doc
+    assert doc.undo_stack.isClean()
+    win.canvas.select([("identity", "update-1"), ("identity", "update-2")])
+    specs = probe_selection(win, insp)
+    assert {s.key for s in specs} == {"identity/update-1/single", "identity/update-2/single"}
+    # one edit: the file is marked changed, the layout keeps the probes
+    assert doc.undo_stack.count() == 1 and not doc.undo_stack.isClean()
+    assert win.windowTitle().startswith("waves.dmm.json*")
+    assert doc.network.layout["identity/update-1"]["probes"] == [{"port": "single"}]
+    assert "pos" in doc.network.layout["identity/update-1"]  # the rest of the entry is kept
+    # closing a probe is an edit too
+    insp.remove_probe("identity/update-1/single")
+    assert doc.undo_stack.count() == 2
+    assert "probes" not in doc.network.layout["identity/update-1"]
+    doc.undo_stack.undo()
+    assert set(insp.probes.widgets) == {"identity/update-1/single", "identity/update-2/single"}
+    assert doc.network.layout["identity/update-1"]["probes"] == [{"port": "single"}]
+    doc.undo_stack.undo()
+    assert insp.probes.widgets == {} and doc.undo_stack.isClean()
+    assert all("probes" not in e for e in doc.network.layout.values())
+    assert "pos" in doc.network.layout["identity/update-1"]
+    doc.undo_stack.redo()
+    assert set(insp.probes.widgets) == {"identity/update-1/single", "identity/update-2/single"}
+
+
+def test_probe_selected_outputs_of_a_run_time_neuron(win, qtbot, tmp_path, monkeypatch):
+    from dmm_studio.gui.inspect import install
+
+    from .test_studio import TOTAL, open_as_user, run_until, self_growing_network
+
+    open_as_user(win, monkeypatch, self_growing_network(tmp_path, shrink_at=None))
+    insp = install(win)
+    run_until(qtbot, win, lambda: TOTAL in win.canvas.runtime)
+    win.canvas.runtime[TOTAL].view.setSelected(True)
+    assert win.canvas.selected_runtime() == [TOTAL] and win.canvas.selected_neurons() == []
+    specs = probe_selection(win, insp)
+    assert [s.key for s in specs] == ["accum/total/single"]
+    w = insp.probes.widgets["accum/total/single"]
+    win.step(3)
+    qtbot.waitUntil(lambda: w.buf.last_t() is not None and w.buf.last_t() >= win.runner.t > 0, timeout=5000)
+    t, v = w.buf.latest()
+    assert v == win.runner.worker.machine.output(*TOTAL, "single") or t < win.runner.worker.machine.t
+    assert insp.docks["probes"].isVisible()
+    # inputs too
+    specs = probe_selection(win, insp, side="input")
+    assert {s.key for s in specs} == {"accum/total/accum (input)", "accum/total/delta (input)"}
+
+
+def test_self_view_stays_in_front_after_the_window_tidies_its_docks(qtbot):
+    from argparse import Namespace
+
+    from dmm_studio.gui import _inspect_hook
+    from dmm_studio.gui.document import Document
+    from dmm_studio.gui.main_window import MainWindow
+
+    win = MainWindow(Document())
+    qtbot.addWidget(win)
+    try:
+        win.open_network(Network.load("examples/waves.dmm.json"))
+        _inspect_hook(win, Namespace(probe=["identity/update-1/single"], self_view=True))
+        win.tidy_docks()  # as launch does, before the event loop runs
+        win.show()
+        qtbot.waitExposed(win)
+        docks = win.inspector.docks
+        assert win.tabifiedDockWidgets(docks["self"])  # it shares its place with Properties
+        assert docks["self"].isVisible() and not docks["self"].visibleRegion().isEmpty()
+        assert win.properties_dock.visibleRegion().isEmpty()
+        assert docks["probes"].isVisible() and not docks["probes"].visibleRegion().isEmpty()
+        # command-line probes are kept with the file, but are no edit to undo
+        assert win.doc.network.layout["identity/update-1"]["probes"] == [{"port": "single"}]
+        assert win.doc.undo_stack.isClean()
+    finally:
+        win.runner.shutdown()

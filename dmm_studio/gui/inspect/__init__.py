@@ -74,7 +74,9 @@ def install(window: Any) -> Inspector:
     doc = getattr(window, "doc", None)
     if doc is not None:
         insp.load_probes(doc.network.layout)
-        insp.probesChanged.connect(lambda _p: insp.save_probes(window.doc.network.layout))
+        insp.probesChanged.connect(lambda probes: _probes_to_document(window, insp, probes))
+        if hasattr(doc, "probes_changed"):  # undo, redo: the inspector follows the design
+            doc.probes_changed.connect(lambda: _probes_from_document(window, insp))
         if hasattr(doc, "replaced"):
             doc.replaced.connect(lambda: _reload_probes(window, insp))
 
@@ -169,23 +171,66 @@ def scrolled(widget: Any) -> Any:
 
 
 def _reload_probes(window: Any, insp: Inspector) -> None:
-    insp.clear_probes()
-    insp.load_probes(window.doc.network.layout)
+    insp._syncing = True  # type: ignore[attr-defined]
+    try:
+        insp.clear_probes()
+        insp.load_probes(window.doc.network.layout)
+    finally:
+        insp._syncing = False  # type: ignore[attr-defined]
+
+
+def _probes_to_document(window: Any, insp: Inspector, probes: dict[str, Any]) -> None:
+    """A probe added, removed or changed: an undoable edit of the design."""
+    if getattr(insp, "_syncing", False):
+        return
+    doc = window.doc
+    if hasattr(doc, "set_probes"):
+        doc.set_probes(probes)
+    else:
+        insp.save_probes(doc.network.layout)
+
+
+def _probes_from_document(window: Any, insp: Inspector) -> None:
+    """The design's probes changed (undo, redo): show those (if they differ)."""
+    if getattr(insp, "_syncing", False):
+        return
+    from ..commands import probes_of
+
+    if probes_of(window.doc.network.layout) != insp.probe_layout():
+        _reload_probes(window, insp)
 
 
 def probe_selection(window: Any, insp: Inspector, side: str = "output") -> list[ProbeSpec]:
-    """A probe on every output (or input) of the neurons selected on the canvas."""
+    """A probe on every output (or input) of the neurons selected on the canvas,
+    those of the design and those the network made while running. One edit of
+    the design (one undo)."""
+    canvas = window.canvas
+    nids = list(canvas.selected_neurons())
+    nids += [n for n in getattr(canvas, "selected_runtime", list)() if n not in nids]
     specs = []
-    for nid in window.canvas.selected_neurons():
-        ins, outs = window.doc.ports(nid)
-        for port in outs if side == "output" else ins:
-            spec = ProbeSpec(nid[0], nid[1], port, side)
-            insp.add_probe(spec)
-            specs.append(spec)
+    insp._syncing = True  # type: ignore[attr-defined]
+    try:
+        for nid in nids:
+            ins, outs = _ports(window, nid)
+            for port in outs if side == "output" else ins:
+                spec = ProbeSpec(nid[0], nid[1], port, side)
+                insp.add_probe(spec)
+                specs.append(spec)
+    finally:
+        insp._syncing = False  # type: ignore[attr-defined]
     if specs:
+        _probes_to_document(window, insp, insp.probe_layout())
         insp.docks["probes"].show()  # type: ignore[attr-defined]
         insp.docks["probes"].raise_()  # type: ignore[attr-defined]
     return specs
+
+
+def _ports(window: Any, nid: tuple[str, str]) -> tuple[list[str], list[str]]:
+    """A neuron's ports: the design's, or those drawn for a run-time neuron."""
+    if nid in getattr(window.canvas, "nodes", {nid: None}):
+        return window.doc.ports(nid)  # type: ignore[no-any-return]
+    node = window.canvas.runtime[nid]
+    return [p.name for p in node.view.inputs], [p.name for p in node.view.outputs]
 
 
 def _select_wire(canvas: Any, to: tuple, frm: tuple) -> None:
@@ -217,11 +262,18 @@ def apply_cli(window: Any, args: Any) -> None:
     if insp is None:
         insp = install(window)
     bad = []
-    for text in getattr(args, "probe", None) or []:
-        try:
-            insp.add_probe(ProbeSpec.parse(text))
-        except ValueError as e:
-            bad.append(str(e))
+    insp._syncing = True  # type: ignore[attr-defined]
+    try:
+        for text in getattr(args, "probe", None) or []:
+            try:
+                insp.add_probe(ProbeSpec.parse(text))
+            except ValueError as e:
+                bad.append(str(e))
+    finally:
+        insp._syncing = False  # type: ignore[attr-defined]
+    doc = getattr(window, "doc", None)
+    if doc is not None and getattr(args, "probe", None):
+        insp.save_probes(doc.network.layout)  # kept with the file, but not an edit to undo
     if bad and hasattr(window, "show_message"):
         window.show_message("; ".join(bad))
     docks = insp.docks  # type: ignore[attr-defined]
@@ -240,5 +292,9 @@ def apply_cli(window: Any, args: Any) -> None:
             docks["self"].raise_()
             window.resizeDocks([docks["self"]], [560], QtCore.Qt.Orientation.Horizontal)
 
+    # the window's tidy_docks raises these last (over Properties and the others)
+    front = getattr(window, "front_docks", None)
+    if isinstance(front, list):
+        front.extend(d for d, want in ((docks["probes"], want_probes), (docks["self"], want_self)) if want)
     show()
     QtCore.QTimer.singleShot(0, show)
