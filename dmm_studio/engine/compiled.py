@@ -63,7 +63,9 @@ M_PORT = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
 ACCUM_PORT = (SELF_TYPE, SELF_NAME, "accum")
 DELTA_PORT = (SELF_TYPE, SELF_NAME, "delta")
 Port = tuple[str, str, str]
-_ORDER_MAX = 20_000  # W entries up to which a step that edits W records the order of y
+# W entries up to which state() lists neurons in the reference's order (that
+# of matrix_neurons(W), O(|W|)); beyond, in the order of their ports
+_ORDER_MAX = 20_000
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -148,12 +150,14 @@ class CompiledEngine(Engine):
         self._A = PatchedCSR(self.device)
         w = matrix_of(y)
         self._w: dict[str, Any] = {}
+        self._w_shared = False
         self._ref: State | None = None  # the state, when this network runs the reference's way
         self._slow = "" if self._compile_matrix(w) else "W has entries that are not six labels to a number"
         if not self._slow:
             self._slow = self._self_pattern_problem()
         # the order in which state() lists the neurons (that of y itself here)
         self._order: list[NeuronId] | None = [(f, n) for f, names in y.items() for n in names]
+        self._order_w: list[NeuronId] | None = None
         if self._slow:
             self._ref = y
             return
@@ -246,6 +250,7 @@ class CompiledEngine(Engine):
                                 m
                             ] = dict(os)
         self._w = nested
+        self._w_shared = False
         self._A.load(rows, cols, vals, len(self._in_keys), len(self._out_keys))
         return True
 
@@ -316,13 +321,13 @@ class CompiledEngine(Engine):
             ports.add(m)
         # the reference's order: its neurons as matrix_neurons lists them, each
         # neuron's outputs as its function returns them (declared ones first)
-        order = self._order if self._order is not None else list(matrix_neurons(self._w))
+        order = self._order if self._order is not None else self._order_of_w() or []
         ordered = [p for nid in order for p in self._neuron_out.get(nid, ()) if p in ports]
         seen = set(ordered)
         ordered += sorted(ports - seen)
         out: State = {}
         for p in ordered:
-            v = self._matrix_copy() if p == m else self._export(self._y.value(p))
+            v = self._matrix() if p == m else self._export(self._y.value(p))
             if v:
                 f, n, o = self._out_keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = v
@@ -335,29 +340,30 @@ class CompiledEngine(Engine):
             v[TENSOR] = t.cpu()
         return v
 
-    def _matrix_copy(self) -> vv.VValue:
-        return {
-            f: {
-                n: {
-                    i: {g: {m: dict(os) for m, os in ms.items()} for g, ms in row.items()}
-                    for i, row in ins.items()
-                }
-                for n, ins in names.items()
-            }
-            for f, names in self._w.items()
-        }
+    def _order_of_w(self) -> list[NeuronId] | None:
+        """matrix_neurons(W), kept until W changes (None for large W)."""
+        if self._order_w is None and self._A.nnz <= _ORDER_MAX:
+            self._order_w = list(matrix_neurons(self._w))
+        return self._order_w
+
+    def _matrix(self) -> vv.VValue:
+        """W as a V-value. It is handed out, not copied: from now on, Self's
+        edits copy the dicts along the paths they change (copy-on-write), so
+        what a caller holds never changes, as with the reference's values."""
+        self._w_shared = True
+        return self._w
 
     # -- cheaper forms of the base conveniences
     def matrix(self) -> vv.VValue:
         if self._ref is not None:
             return super().matrix()
-        return self._matrix_copy()
+        return self._matrix()
 
     def output(self, type: str, name: str, output: str) -> vv.VValue:
         if self._ref is not None:
             return super().output(type, name, output)
         if (type, name, output) == M_PORT:
-            return self._matrix_copy()
+            return self._matrix()
         p = self._out.get((type, name, output))
         if p is None:
             return {}
@@ -438,9 +444,9 @@ class CompiledEngine(Engine):
         # that order (for all but large matrices, where it costs too much)
         self._order = None
         if delta:
-            if self._A.nnz <= _ORDER_MAX:
-                self._order = list(matrix_neurons(self._w))
+            self._order = self._order_of_w()
             self._apply_delta(delta)
+            self._order_w = None
 
     # ---------------------------------------------------------------- down movement
     def _padded(self, y: _Parts) -> _Parts:
@@ -788,9 +794,14 @@ class CompiledEngine(Engine):
             return
         touches_self = False
         writes = []
+        fresh = None
+        if self._w_shared:  # someone holds W: copy-on-write from the top
+            self._w = dict(self._w)
+            self._w_shared = False
+            fresh = {id(self._w)}
         for f, n, i, g, m, o, dw in edits:
             touches_self = touches_self or (f, n, i) == ACCUM_PORT or (g, m, o) == M_PORT
-            writes.append(self._edit(f, n, i, g, m, o, dw))
+            writes.append(self._edit(f, n, i, g, m, o, dw, fresh))
         self._A.resize(len(self._in_keys), len(self._out_keys))
         self._A.set_many(writes)
         if touches_self:
@@ -798,12 +809,24 @@ class CompiledEngine(Engine):
             if self._slow:
                 self._load(canonical_state(self.state()))
 
-    def _edit(self, f: str, n: str, i: str, g: str, m: str, o: str, dw: Any) -> tuple[int, int, Any]:
-        """One weight of the nested W and the counts; returns the matrix write."""
+    def _edit(
+        self, f: str, n: str, i: str, g: str, m: str, o: str, dw: Any, fresh: set[int] | None
+    ) -> tuple[int, int, Any]:
+        """One weight of the nested W and the counts; returns the matrix write.
+        ``fresh``: the ids of the dicts this delta may change in place (None:
+        all of them; else the others are copied first, see ``_matrix``)."""
         path = [self._w]
         node = self._w
         for k in (f, n, i, g, m):
-            node = node.setdefault(k, {})
+            child = node.get(k)
+            if child is None:
+                child = node[k] = {}
+                if fresh is not None:
+                    fresh.add(id(child))
+            elif fresh is not None and id(child) not in fresh:
+                child = node[k] = dict(child)
+                fresh.add(id(child))
+            node = child
             path.append(node)
         old = node.get(o)
         new = vv._add(old, dw)

@@ -332,6 +332,26 @@ def test_value_edits_do_not_rebuild_the_matrix() -> None:
     assert not cmp._slow
 
 
+def test_states_handed_out_never_change() -> None:
+    """W is handed out, not copied; Self's edits then copy on write."""
+    import copy
+
+    y0 = _chain(20, 5)
+    y0["identity"]["frag"]["single"]["accum"]["a19"] = {
+        "accum": {"accum": {"a3": {"single": 1}}}
+    }  # a new entry
+    cmp = CompiledEngine(y0, device="cpu")
+    held = [cmp.state(), cmp.matrix()]
+    frozen = copy.deepcopy(held)
+    for _ in range(3):
+        cmp.step()
+        held += [cmp.state(), cmp.matrix()]
+        frozen += copy.deepcopy(held[-2:])
+    for h, f in zip(held, frozen, strict=True):
+        assert_same(f, h)
+    assert cmp.matrix() is cmp.matrix()  # no copy while W does not change
+
+
 def test_structural_edits_are_patched() -> None:
     y0 = _chain(50, 0)
     frag = {"accum": {f"a{k}": {"delta": {"accum": {f"a{(k + 7) % 50}": {"single": 0.5}}}} for k in range(3)}}
