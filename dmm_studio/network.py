@@ -15,14 +15,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import vvalue as vv
-from .engine.base import MATRIX_OUTPUT, NeuronId, State, canonical_state, matrix_neurons, matrix_of
+from .engine.base import (
+    MATRIX_OUTPUT,
+    NeuronId,
+    Port,
+    State,
+    canonical_state,
+    matrix_neurons,
+    matrix_of,
+    matrix_wires,
+)
 from .registry import SELF_NAME, SELF_TYPE
 
 if TYPE_CHECKING:
     from .machine import Machine
     from .registry import Registry
 
-Port = tuple[str, str, str]  # (type, name, input-or-output)
 SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -85,23 +93,7 @@ class Network:
 
     def wires(self) -> Iterator[tuple[Port, Port, Any]]:
         """Every weight of W_0 as (to, from, weight)."""
-        for f, names in self.matrix.items():
-            if not isinstance(names, dict):
-                continue
-            for n, rows in names.items():
-                if not isinstance(rows, dict):
-                    continue
-                for i, row in rows.items():
-                    if not isinstance(row, dict):
-                        continue
-                    for g, ms in row.items():
-                        if not isinstance(ms, dict):
-                            continue
-                        for m, outs in ms.items():
-                            if not isinstance(outs, dict):
-                                continue
-                            for o, w in outs.items():
-                                yield (f, n, i), (g, m, o), w
+        return matrix_wires(self.matrix)
 
     def output(self, type: str, name: str, output: str) -> vv.VValue:
         v = vv.get_in(self.outputs, (type, name, output))

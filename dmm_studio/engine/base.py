@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..registry import SELF_NAME, SELF_TYPE, Registry, default_registry
-from ..vvalue import VValue, canon, get_in, size
+from ..vvalue import VValue, canon, get_in, is_number, size
 
 State = dict[str, dict[str, dict[str, VValue]]]
 Params = Mapping[str, Mapping[str, Mapping[str, Any]]]
 NeuronId = tuple[str, str]
+Port = tuple[str, str, str]  # (type, name, input-or-output)
 MATRIX_OUTPUT = "network_matrix"
 
 
@@ -88,6 +89,32 @@ def matrix_neurons(w: Mapping[str, Any]) -> dict[NeuronId, None]:
                         if not m.startswith(":"):
                             active[(g, m)] = None
     return active
+
+
+def matrix_wires(w: Mapping[str, Any]) -> Iterator[tuple[Port, Port, Any]]:
+    """Every numeric weight of ``w`` at depth six, as ``(to, from, weight)``.
+
+    Entries at another depth or under a ``:`` key are no wires (the down
+    movement reads them, but no single output-to-input wire carries them).
+    """
+    for f, names in w.items():
+        if f.startswith(":") or not isinstance(names, dict):
+            continue
+        for n, rows in names.items():
+            if n.startswith(":") or not isinstance(rows, dict):
+                continue
+            for i, row in rows.items():
+                if i.startswith(":") or not isinstance(row, dict):
+                    continue
+                for g, ms in row.items():
+                    if g.startswith(":") or not isinstance(ms, dict):
+                        continue
+                    for m, outs in ms.items():
+                        if m.startswith(":") or not isinstance(outs, dict):
+                            continue
+                        for o, x in outs.items():
+                            if not o.startswith(":") and is_number(x):
+                                yield (f, n, i), (g, m, o), x
 
 
 def canonical_state(state: Mapping[str, Any]) -> State:
