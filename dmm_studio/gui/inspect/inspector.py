@@ -138,12 +138,12 @@ class Inspector(QtCore.QObject):
         self.self_view.cellSelected.connect(self.wireSelected)
         self.cost_view.toggled.connect(self._set_profiling)
 
-        # frames: at most ``fps`` a second, drawn a few probes per turn of the
-        # event loop (no long stall), slowed down when drawing takes more than
+        # frames: at most ``fps`` a second, drawn in turns of the event loop of
+        # at most ``turn`` seconds each (no long stall), slowed down when drawing takes more than
         # ``budget`` of the UI thread's time (so the engine keeps its speed)
         self.fps = fps
         self.budget: float | None = None  # e.g. 0.2; None: always ``fps``
-        self.chunk = 2
+        self.turn = 0.006  # seconds of drawing per turn of the event loop, at most (about)
         self._pending: list[ProbeWidget] = []
         self._busy_at = (time.perf_counter(), time.thread_time())
         self.timer = QtCore.QTimer(self)
@@ -310,12 +310,15 @@ class Inspector(QtCore.QObject):
         self._drain()
 
     def _drain(self) -> None:
-        todo, self._pending = self._pending[: self.chunk], self._pending[self.chunk :]
-        for w in todo:
-            w.refresh(self.shown)
-        if self._pending:
-            QtCore.QTimer.singleShot(0, self._drain)
-            return
+        # as many probes as fit in ``turn`` seconds, then back to the event loop
+        # (a frame is usually one turn: each turn costs a wait for the GIL)
+        t0 = time.perf_counter()
+        pending = self._pending
+        while pending:
+            pending.pop(0).refresh(self.shown)
+            if pending and time.perf_counter() - t0 > self.turn:
+                QtCore.QTimer.singleShot(0, self._drain)
+                return
         self._draw_self()
         if self.history_view.isVisible():
             self.history_view.refresh()
