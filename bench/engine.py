@@ -12,6 +12,17 @@
     written by hand (target >= 0.5).
 
 A benchmark, not a test: it prints figures, it asserts nothing.
+
+Measured 2026-11-25 on the project's 2-core CPU machine (torch 2.13 CPU,
+shared with other jobs; rounds alternate so that load falls on both sides):
+
+    threads  (a) ratio          (b)      (c) value / structural  (d) ratio
+    2        0.64 (1.28/0.82 ms) 3,295x  1.26 / 1.35             0.98 (4.23/4.14 ms)
+    1        0.76 (2.34/1.79 ms) 2,704x  1.16 / 1.23             0.90 (6.92/6.20 ms)
+
+With 2 threads and another process busy on one core, every parallel torch
+op waits for the preempted thread: then (c) has measured up to 7x. Use
+``--threads 1`` on a shared machine.
 """
 
 from __future__ import annotations

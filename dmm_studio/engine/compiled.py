@@ -27,8 +27,18 @@ other neurons, a replaced Self, fields that modulate Self) runs that step
 with the reference's own code on materialized dicts, then compiles the
 result again: always right, only slower.
 
-Known difference: numbers are float64 inside, so ints beyond 2**53 (which
-the reference keeps exact) lose precision.
+Known differences: numbers are float64 inside, so ints beyond 2**53 (which
+the reference keeps exact) lose precision; where the reference's int-or-float
+type depends on the order of its partial sums (``-1 + 1.0`` cancels, a later
+``+ 5`` is the int 5), the value is the same and the type may differ.
+
+Threads: an engine takes no locks; call it from one thread at a time (the
+studio's runner steps and reads it from its worker thread, between steps).
+What ``state()``, ``matrix()`` and ``output()`` return is never changed by
+later steps (W is copied on write once handed out).
+
+Edits from outside (``set_state``, which ``Machine.set_output`` and
+``set_weight`` use) compile the whole state again: O(|W|).
 """
 
 from __future__ import annotations
