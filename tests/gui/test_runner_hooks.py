@@ -79,3 +79,19 @@ def test_a_break_pauses_the_run_and_is_not_a_failure(qtbot):
         assert runner.worker.machine.t == 9 and failed == []
     finally:
         runner.shutdown()
+
+
+def test_the_worker_leaves_a_core_to_the_ui(qtbot):
+    import os
+
+    import torch
+
+    from dmm_studio.gui.runner import limit_torch_threads
+
+    runner = Runner("reference")
+    try:
+        qtbot.waitUntil(lambda: runner.worker.timer is not None, timeout=5000)  # started
+        assert torch.get_num_threads() <= max(1, (os.cpu_count() or 1) - 1)
+        assert limit_torch_threads() == torch.get_num_threads()
+    finally:
+        runner.shutdown()

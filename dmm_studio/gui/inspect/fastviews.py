@@ -96,29 +96,28 @@ class TextCache:
         return w
 
 
-class FastView(QtWidgets.QLabel):
-    """Base of the compact views: each draws itself into an image when its data
-    changes (``render``, in the UI thread, while Python runs anyway) and shows
-    it as a QLabel's pixmap, so that Qt repaints it without calling Python.
+class FastView(QtWidgets.QWidget):
+    """Base of the compact views: each draws itself into a pixmap when its data
+    changes (``render_now``, in the UI thread, while Python runs anyway) and
+    shows it as its background brush, so that Qt repaints it (exposure,
+    scrolling, the window's other updates) without calling Python.
 
     Why not ``paintEvent``: while the engine runs flat out in its thread, every
     call from Qt into Python waits for the GIL (up to the switch interval,
     5 ms); sixteen Python paint events a frame were most of a frame's time and
-    took the GIL from the engine as often. Now a frame of probes is one call
-    into Python, and the repaints are C++.
+    took the GIL from the engine as often. Why not a QLabel's pixmap: setting
+    one asks the layout to recompute the whole probe grid, every frame.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        # the pixmap must not become the size hint (the layout gives the size)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
+        self.setAutoFillBackground(True)
         self.setMinimumSize(80, 60)
-        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         self._font = QtGui.QFont(self.font())
         self._fm = QtGui.QFontMetrics(self._font)
         self._texts = TextCache(self._font)
         self._rendered_size = QtCore.QSize()
+        self._pixmap: QtGui.QPixmap | None = None
         self.renders = 0
 
     def render_now(self) -> None:
@@ -127,17 +126,22 @@ class FastView(QtWidgets.QLabel):
         if size.width() < 1 or size.height() < 1:
             return
         ratio = self.devicePixelRatioF()
-        img = QtGui.QImage(
-            int(size.width() * ratio), int(size.height() * ratio), QtGui.QImage.Format.Format_RGB32
-        )
-        img.setDevicePixelRatio(ratio)
-        p = QtGui.QPainter(img)
+        pix = QtGui.QPixmap(int(size.width() * ratio), int(size.height() * ratio))
+        pix.setDevicePixelRatio(ratio)
+        p = QtGui.QPainter(pix)
         p.setFont(self._font)
         self.draw(p, QtCore.QRect(0, 0, size.width(), size.height()))
         p.end()
-        self.setPixmap(QtGui.QPixmap.fromImage(img))
+        pal = self.palette()
+        pal.setBrush(QtGui.QPalette.ColorRole.Window, QtGui.QBrush(pix))
+        self.setPalette(pal)
+        self._pixmap = pix
         self._rendered_size = size
         self.renders += 1
+
+    def pixmap(self) -> QtGui.QPixmap | None:
+        """What is shown (None before the first data)."""
+        return self._pixmap
 
     def draw(self, p: QtGui.QPainter, r: QtCore.QRect) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -224,12 +228,8 @@ def _polygon(x: np.ndarray, y: np.ndarray) -> QtGui.QPolygonF:
 
 class FastImage(FastView):
     """A 2-D tensor as an image (gray, or RGB for H x W x 3/4), or any tensor
-    as a heat map (viridis), aspect kept, row 0 on top.
-
-    The image is shown at its own size and scaled by Qt when it paints (the
-    label's scaled contents, in C++, nearest pixel); the label's margins keep
-    the aspect and are set only when the widget or the image's shape changes.
-    A frame costs the conversion to 8 bits and one small pixmap."""
+    as a heat map (viridis), aspect kept, row 0 on top, nearest pixel (a
+    pixel of the tensor stays a sharp square); one drawImage."""
 
     def __init__(self, heatmap: bool = False, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -238,17 +238,6 @@ class FastImage(FastView):
         self._tensor: Any = None
         self._image: QtGui.QImage | None = None
         self._text = ""
-        self._fitted: tuple[int, int, int, int] | None = None
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
-        self.setAutoFillBackground(True)
-        pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, _BG)
-        pal.setColor(QtGui.QPalette.ColorRole.WindowText, _FG)
-        self.setPalette(pal)
-        self.setScaledContents(True)
-        self.note = QtWidgets.QLabel(self)
-        self.note.setPalette(pal)
-        self.note.setFont(self._font)
 
     def show_tensor(self, t: Any) -> None:
         if t is self._tensor:
@@ -276,29 +265,22 @@ class FastImage(FastView):
         self._text = f"{w} x {h}, {number(lo)}..{number(hi)}"
         self.render_now()
 
-    def render_now(self) -> None:
-        img = self._image
-        if img is None:
-            return
-        self._fit(img.width(), img.height())
-        self.setPixmap(QtGui.QPixmap.fromImage(img))
-        self.note.setText(self._text)
-        self._rendered_size = self.size()
-        self.renders += 1
-
-    def _fit(self, iw: int, ih: int) -> None:
-        """Margins that leave a box of the image's aspect, centered above the note."""
-        W, H = self.width(), self.height()
-        if self._fitted == (W, H, iw, ih) or iw < 1 or ih < 1:
-            return
+    def draw(self, p: QtGui.QPainter, r: QtCore.QRect) -> None:
+        p.fillRect(r, _BG)
         lh = self._fm.height()
-        aw, ah = max(W - 4, 1), max(H - lh - 6, 1)
-        s = min(aw / iw, ah / ih)
-        tw, th = max(1, int(iw * s)), max(1, int(ih * s))
-        left, top = 2 + (aw - tw) // 2, 2 + (ah - th) // 2
-        self.setContentsMargins(left, top, max(0, W - left - tw), max(0, H - top - th))
-        self.note.setGeometry(4, H - lh - 1, max(W - 8, 1), lh)
-        self._fitted = (W, H, iw, ih)
+        if self._image is not None:
+            area = QtCore.QRectF(r.left() + 2, r.top() + 2, r.width() - 4, r.height() - lh - 6)
+            iw, ih = self._image.width(), self._image.height()
+            s = min(area.width() / iw, area.height() / ih) if iw and ih else 1.0
+            target = QtCore.QRectF(0, 0, iw * s, ih * s)
+            target.moveCenter(area.center())
+            p.drawImage(target, self._image)
+        p.setPen(_FG)
+        p.drawText(
+            QtCore.QRectF(r.left() + 4, r.bottom() - lh - 1, r.width() - 8, lh),
+            QtCore.Qt.AlignmentFlag.AlignLeft,
+            self._text,
+        )
 
 
 class FastBars(FastView):
