@@ -323,9 +323,9 @@ def max_norm_batched(x: Batch, params: ParamTable) -> dict[str, Column]:
         out, isint = out.clone(), isint.clone()
         values = c.values()
         for r in c.rest:
-            m = vv.max_norm(values[r])
-            out[r] = float(m)
-            isint[r] = type(m) is int or m == 0
+            best = vv.max_norm(values[r])
+            out[r] = float(best)
+            isint[r] = type(best) is int or best == 0
     return {"norm": Column(out, isint)}
 
 
@@ -337,14 +337,14 @@ def less_or_equal_batched(x: Batch, params: ParamTable) -> dict[str, Column] | N
     neg = (right.num - left.num) < 0
     kinds = set(left.tensors) | set(right.tensors)
     for k in kinds:
-        rl, dl = left.tensors.get(k, (None, None))
-        rr, dr = right.tensors.get(k, (None, None))
-        if rl is None:
-            rows, diff = rr, dr
-        elif rr is None:
-            rows, diff = rl, -dl
+        lt, rt = left.tensors.get(k), right.tensors.get(k)
+        if lt is None:
+            assert rt is not None
+            rows, diff = rt
+        elif rt is None:
+            rows, diff = lt[0], -lt[1]
         else:
-            rows, diff = _add_rows(rr, dr, rl, -dl)
+            rows, diff = _add_rows(rt[0], rt[1], lt[0], -lt[1])
         if diff[0].numel():
             neg = neg.index_put((rows,), neg[rows] | (diff.flatten(1) < 0).any(1), accumulate=False)
     rest_rows = set(left.rest) | set(right.rest)

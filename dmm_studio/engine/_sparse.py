@@ -104,8 +104,8 @@ class PatchedCSR:
                 packed = arr[keep]
                 arr[: packed.shape[0]] = packed
             n = int(keep.shape[0])
-            rows, cols = self._rows[:n].tolist(), self._cols[:n].tolist()
-            self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(rows, cols, strict=True))}
+            row_list, col_list = self._rows[:n].tolist(), self._cols[:n].tolist()
+            self._pos = {(r << 32) | c: p for p, (r, c) in enumerate(zip(row_list, col_list, strict=True))}
             self._columns = {}
             self._n = n
             self._dead = 0

@@ -43,6 +43,7 @@ Edits from outside (``set_state``, which ``Machine.set_output`` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -193,9 +194,9 @@ class CompiledEngine(Engine):
                         ts.append(t.to(self.device))
                     if len(v) > (NUMBER in v) + (TENSOR in v):
                         rest[p] = {k: c for k, c in v.items() if k != NUMBER and k != TENSOR}
-        n = len(self._out_keys)
-        num = torch.zeros(n, dtype=torch.float64)
-        isint = torch.ones(n, dtype=torch.bool)
+        size = len(self._out_keys)
+        num = torch.zeros(size, dtype=torch.float64)
+        isint = torch.ones(size, dtype=torch.bool)
         if nums:
             idx = torch.tensor(list(nums), dtype=torch.long)
             num[idx] = torch.tensor([float(x) for x in nums.values()], dtype=torch.float64)
@@ -280,6 +281,9 @@ class CompiledEngine(Engine):
         if self._m_readers != 1:
             return "W is read by other neurons"
         return ""
+
+    def _first_row(self, f: str, n: str) -> int:
+        return min(self._neuron_in.get((f, n), {}).values(), default=1 << 62)
 
     def _intern_in(self, port: Port) -> int:
         p = self._in.get(port)
@@ -562,7 +566,7 @@ class CompiledEngine(Engine):
         drop: dict[Kind, set[int]] = {}
         extra: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
         for p, hits in mixed.items():
-            s = None
+            s: Any = None
             for kind, k in hits:
                 try:
                     s = vv._add(s, tens[kind][1][k])
@@ -651,7 +655,7 @@ class CompiledEngine(Engine):
             if (f, n) != SELF:
                 by_type.setdefault(f, []).append(n)
         for f, names in by_type.items():  # in row order (see _compile_matrix)
-            names.sort(key=lambda n, f=f: min(self._neuron_in.get((f, n), {}).values(), default=1 << 62))
+            names.sort(key=functools.partial(self._first_row, f))
         types: list[tuple[str, list[str], NeuronType | None]] = []
         inputs: dict[str, Any] = {}
         for f, names in by_type.items():

@@ -75,6 +75,13 @@ def assert_same(a: Any, b: Any, path: tuple[str, ...] = (), types: bool = True) 
             assert type(a) is type(b), f"{where}: {a!r} ({type(a).__name__}) vs {b!r} ({type(b).__name__})"
 
 
+def _has_huge_int(v: Any) -> bool:
+    """Whether a state holds an int beyond 2**53 (exact in the reference only)."""
+    if isinstance(v, dict):
+        return any(_has_huge_int(x) for x in v.values())
+    return type(v) is int and abs(v) > 2**53
+
+
 def run_both(
     y0: Any,
     steps: int,
@@ -108,6 +115,8 @@ def run_both(
             assert_same(ref.state(), cmp.state(), types=types)  # a failed step changes nothing
             return ref.t, type(err_ref).__name__
         assert ref.t == cmp.t
+        if _has_huge_int(ref.state()):
+            reject()  # ints the compiled engine holds as float64 (documented): not comparable
         assert_same(ref.state(), cmp.state(), types=types)
         assert sorted(ref.active()) == sorted(cmp.active())
         assert ref.stats() == cmp.stats()
