@@ -84,11 +84,23 @@ class Stalls(QtCore.QObject):
         self.last = time.perf_counter()
 
 
+POLL = False  # --poll: the old harness (processEvents + sleep(1 ms) in a loop)
+
+
 def wait(app: QtWidgets.QApplication, seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.001)
+    """Let the UI run for ``seconds`` as the studio does: in Qt's event loop,
+    asleep in C++ until an event comes (``--poll``: the earlier harness, a loop
+    of processEvents and 1 ms sleeps, which wakes the UI thread and takes the
+    GIL ~1,000 times a second, from the engine too)."""
+    if POLL:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.001)
+        return
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(max(1, int(seconds * 1000)), loop.quit)
+    loop.exec()
 
 
 def window_with(insp: Inspector) -> QtWidgets.QMainWindow:
@@ -177,7 +189,12 @@ def main() -> int:
     ap.add_argument(
         "--switch-ms", type=float, default=None, help="sys.setswitchinterval, in ms (Python's default: 5)"
     )
+    ap.add_argument(
+        "--poll", action="store_true", help="wait in a processEvents + sleep loop (the old harness)"
+    )
     args = ap.parse_args()
+    global POLL
+    POLL = args.poll
     torch.set_num_threads(args.torch_threads)
     if args.switch_ms is not None:
         sys.setswitchinterval(args.switch_ms / 1000)
@@ -189,7 +206,8 @@ def main() -> int:
         f"network: {Path(args.file).name}; {args.rounds} rounds of {args.seconds:g} s + {args.seconds:g} s;"
         f" Qt platform {app.platformName()}; torch threads {torch.get_num_threads()};"
         f" GIL switch interval {sys.getswitchinterval() * 1000:g} ms;"
-        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores;"
+        f" UI waits in {'a polling loop' if POLL else 'the event loop'}"
     )
     ok = True
     for engine in engines:

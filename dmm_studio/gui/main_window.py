@@ -4,16 +4,20 @@ For other parts of the studio (inspectors, library):
 
 - ``window.add_dock(title, widget, area=Qt.RightDockWidgetArea) -> QDockWidget``
 - ``window.runner``: the ``Runner`` (``stepped(frame)``, ``running_changed``,
-  ``halted``, ``failed``; see ``dmm_studio.gui.runner``)
+  ``halted``, ``failed``, ``broke``; ``add_step_hook``/``add_machine_hook``;
+  see ``dmm_studio.gui.runner``)
 - ``window.doc``: the ``Document`` (``doc.network`` is the design; edits via
   its methods; ``doc.replaced`` when another file is opened)
 - ``window.canvas``: the ``Canvas`` (``selection_changed(list of (type, name))``,
+  ``wire_selected``, ``select_wire(to, frm)``, ``show_costs``, ``hover_provider``,
   ``nodes[(type, name)]`` for the design's neurons, ``runtime[(type, name)]``
   for the neurons that only the running matrix has, ``frame_all()``)
 - ``window.save_snapshot(path)``: the running state as a network file, without
   waiting for the current step (``snapshot_saved(path, t)`` once written)
 - ``window.open_network(network, path=None)`` shows a Network (e.g. an example)
 - ``window.menus["File"|"Edit"|"Run"|"View"]``: QMenus to add actions to
+- ``window.front_docks``: docks that ``tidy_docks`` raises last (asked for on
+  the command line)
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class MainWindow(QMainWindow):
         self.runner.running_changed.connect(self._on_running)
         self.runner.halted.connect(lambda m: self.show_message(m))
         self.runner.failed.connect(lambda m: self.show_message(f"stopped: {m}"))
+        self.runner.broke.connect(lambda reason, _nid: self.show_message(f"paused at a break: {reason}"))
         self.resize(1400, 900)
         self._update_title()
         self._on_running(False)

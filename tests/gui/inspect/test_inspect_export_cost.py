@@ -207,5 +207,8 @@ def test_a_break_in_the_studio_pauses_names_and_selects_the_neuron(qtbot):
         assert insp.docks["breaks"].isVisible()
         assert "Neuron at fault: accum/x" in insp.breaks_view.status.text()
         assert win.canvas.selected_neurons() == [("accum", "x")]
+        # the status bar says it paused at a break (not that it stopped on a failure)
+        qtbot.waitUntil(lambda: "paused at a break" in win.statusBar().currentMessage(), timeout=3000)
+        assert "accum/x" in win.statusBar().currentMessage()
     finally:
         win.runner.shutdown()
