@@ -1290,8 +1290,9 @@ class Canvas(QObject):
             elif nid[0] in per_type:
                 ms = per_type[nid[0]]
                 text = f"{format_ms(ms)} /type"
-            else:
-                ms, text = 0.0, "\u2013"
+            else:  # not measured (the compiled engine computes Self apart): no badge
+                node.view.set_cost(None)
+                continue
             node.view.set_cost(text, ms / top)
 
     hover_provider: Any = (

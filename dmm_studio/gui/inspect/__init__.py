@@ -102,7 +102,7 @@ def install(window: Any) -> Inspector:
 def show_costs_on_canvas(window: Any, insp: Inspector, on: bool) -> None:
     """Cost badges on the canvas's nodes (measuring starts with them), or none."""
     if on:
-        window.canvas.show_costs({})  # badges at once; the times follow twice a second
+        window.canvas.show_costs({})  # badges come with the first times (twice a second)
         insp.cost_view.enable.setChecked(True)
     else:
         window.canvas.show_costs(None)
