@@ -80,8 +80,9 @@ def limit_torch_threads() -> int:
     """Leave a core to the UI thread: torch's intra-op threads at most one fewer
     than the cores (on 2 cores, 1). Measured on the project's 2-core machines:
     with 2 threads a 32 x 32 softmax-matmul ran ~400x slower while the UI
-    thread was busy, the two threads handing the cores back and forth. The
-    setting is process-wide; it only ever lowers the count."""
+    thread was busy, the two threads handing the cores back and forth. Called
+    in the worker thread (with torch's OpenMP build the count is per thread);
+    it only ever lowers the count."""
     import os
 
     import torch
