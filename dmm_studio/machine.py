@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import vvalue as vv
-from .engine import Engine, make_engine
+from .engine import Engine, NetworkHalted, StepError, make_engine
 from .engine.base import MATRIX_OUTPUT, NeuronId, State, matrix_neurons
 from .network import Network, Port
 from .registry import SELF_NAME, SELF_TYPE, Registry
@@ -54,9 +54,18 @@ class Machine:
         return self.engine.t
 
     def step(self, n: int = 1, on_step: Callable[[int], None] | None = None) -> None:
-        """Advance ``n`` steps (NetworkHalted / StepError stop it early)."""
+        """Advance ``n`` steps (NetworkHalted / StepError stop it early).
+
+        Any other failure inside an engine is reported as a StepError too, so
+        callers (the CLI, the studio) have one kind of run-time fault to name.
+        """
         for _ in range(n):
-            self.engine.step()
+            try:
+                self.engine.step()
+            except (NetworkHalted, StepError):
+                raise
+            except Exception as e:
+                raise StepError(self.engine.t + 1, f"{type(e).__name__}: {e}") from e
             if on_step is not None:
                 on_step(self.engine.t)
 
@@ -92,10 +101,16 @@ class Machine:
 
     def edit_matrix(self, delta: Any) -> None:
         """Add ``delta`` to ``W_t``, as if it had reached Self's delta input."""
-        self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.add(self.matrix, delta))
+        self.engine.edit_matrix(delta)
 
     def set_weight(self, to: Port, frm: Port, weight: float) -> None:
-        """Set one weight of ``W_t`` (0 removes it)."""
+        """Set one weight of ``W_t`` to exactly ``weight`` (0 removes it).
+
+        (``edit_matrix`` adds a delta instead, the DMM way, which the compiled
+        engine applies incrementally; an exact set replaces the state.)
+        """
+        if not vv.is_number(weight):
+            raise ValueError(f"a weight must be a number, not {weight!r}")
         self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
 
     def set_param(self, type: str, name: str, param: str, value: Any) -> None:

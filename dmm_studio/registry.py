@@ -40,8 +40,10 @@ class NeuronType:
 
     ``id`` is namespaced with dots (``mypack.sin``); the built-ins of SPEC §5
     have bare ids. ``mirror`` types (identity) have one output per input, of
-    the same name. ``batched``, when given, computes many instances at once:
-    ``batched(xs, ps) -> [outputs]`` (used by the compiled engine).
+    the same name. ``batched``, when given, computes every instance of the
+    type at once for the compiled engine; its protocol (``batched(x: Batch,
+    params: ParamTable) -> {output: Column} | None``, None meaning "call fn
+    per instance") is documented in ``dmm_studio/engine/_batched.py``.
     """
 
     id: str

@@ -169,7 +169,7 @@ def _scale(c: Any, node: Any) -> Any:
 
 def _mask(m: Any, v: Any) -> Any:
     """The reference's rec-map-mult-mask on nodes."""
-    if v is None:
+    if v is None or m is None:  # an empty mask lets nothing through
         return None
     if type(m) is dict:
         if type(v) is not dict:

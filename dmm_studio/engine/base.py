@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..registry import SELF_NAME, SELF_TYPE, Registry, default_registry
-from ..vvalue import VValue, canon, get_in, is_number, size
+from ..vvalue import VValue, add, canon, get_in, is_number, size
 
 State = dict[str, dict[str, dict[str, VValue]]]
 Params = Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -178,6 +178,16 @@ class Engine(ABC):
     def stats(self) -> dict[str, int]:
         w = self.matrix()
         return {"t": self.t, "active": len(matrix_neurons(w)), "nonzeros": size(w)}
+
+    def edit_matrix(self, delta: Mapping[str, Any]) -> None:
+        """``W_t += delta`` between steps, as if it had reached Self's delta.
+
+        Engines that compile W override this to patch only what changes.
+        """
+        state = self.state()
+        outs = state.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})
+        outs[MATRIX_OUTPUT] = add(outs.get(MATRIX_OUTPUT, {}), delta)
+        self.set_state(state)
 
     def set_param(self, type: str, name: str, param: str, value: Any) -> None:
         self.params.setdefault(type, {}).setdefault(name, {})[param] = value

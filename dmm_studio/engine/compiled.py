@@ -771,6 +771,13 @@ class CompiledEngine(Engine):
         return _Parts(num, isint, tens, rest)
 
     # ---------------------------------------------------------------- Self
+    def edit_matrix(self, delta: Mapping[str, Any]) -> None:
+        """``W_t += delta`` between steps through the same incremental path as
+        Self's delta (weights in place, new entries patched)."""
+        delta = vv.canon(delta)
+        if delta:
+            self._apply_delta(delta)
+
     def _apply_delta(self, delta: vv.VValue) -> None:
         """W += delta: weights in place, new entries patched, W kept nested."""
         edits: list[tuple[str, str, str, str, str, str, Any]] = []

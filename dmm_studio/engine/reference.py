@@ -33,12 +33,14 @@ from .base import (
 
 
 def down_movement(
-    w: Mapping[str, Any], y: State, gains: FieldGains | None = None
+    w: Mapping[str, Any], y: State, gains: FieldGains | None = None, t: int = 0
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """``x[f][n][i]`` for every row of ``w`` (rows that reach nothing give {}).
 
     With field gains, outputs are read times their output gain and each input
-    is multiplied by its neuron's input gain.
+    is multiplied by its neuron's input gain. A sum that cannot be formed
+    (tensors of two shapes reaching one input, an overflow) is a StepError
+    naming the receiving neuron and input.
     """
     if gains is not None and gains.outputs:
         y = {
@@ -62,9 +64,12 @@ def down_movement(
             for i, row in rows.items():
                 if i.startswith(":") or not isinstance(row, dict):
                     continue
-                xi = _wrap(lin_comb(row, y))
-                if gains is not None and (f, n) in gains.inputs:
-                    xi = scale(gains.inputs[(f, n)], xi)
+                try:
+                    xi = _wrap(lin_comb(row, y))
+                    if gains is not None and (f, n) in gains.inputs:
+                        xi = scale(gains.inputs[(f, n)], xi)
+                except (VValueError, ArithmeticError, RuntimeError) as e:
+                    raise StepError(t, f"input {i!r}: {e}", (f, n)) from e
                 x.setdefault(f, {}).setdefault(n, {})[i] = xi
     return x
 
@@ -107,7 +112,7 @@ def step(y: State, params: Params, registry: Registry, t: int = 0, gains: FieldG
     w = matrix_of(y)
     if not w:
         raise NetworkHalted(t)
-    x = down_movement(w, y, gains)
+    x = down_movement(w, y, gains, t + 1)
     return up_movement(matrix_neurons(w), x, params, registry, t + 1)
 
 

@@ -213,3 +213,46 @@ def test_machine_live_edits_and_snapshot(tmp_path):
     assert again.output("accum", "count", "single") == {":number": 13}
     m.reset()
     assert m.t == 0 and m.output("accum", "count", "single") == {}
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+def test_edit_matrix_between_steps_is_a_delta(engine):
+    m = load_network(EXAMPLES / "counter.dmm.json").machine(engine=engine)
+    m.step(2)
+    m.edit_matrix({"accum": {"count": {"delta": {"identity": {"one": {"single": 2}}}}}})
+    assert m.matrix["accum"]["count"]["delta"] == {"identity": {"one": {"single": 3}}}
+    m.step()
+    assert m.output("accum", "count", "single") == {":number": 5}
+    # a new wire and a new neuron arrive through the same path
+    m.edit_matrix({"accum": {"other": {"delta": {"identity": {"one": {"single": 1}}}}}})
+    m.step(2)
+    assert m.output("accum", "other", "single") == {":number": 1}
+    m.edit_matrix({"accum": {"other": {"delta": {"identity": {"one": {"single": -1}}}}}})
+    assert ("accum", "other") not in m.active()
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+def test_tensors_of_two_shapes_into_one_input_is_a_step_error(engine, tmp_path, capsys):
+    import torch
+
+    w = add(
+        const_loop("a"),
+        const_loop("b"),
+        {"identity": {"mix": {"single": {"identity": {"a": {"single": 1}, "b": {"single": 1}}}}}},
+    )
+    n = net(
+        w, identity__a__single={":tensor": torch.ones(2, 2)}, identity__b__single={":tensor": torch.ones(3)}
+    )
+    m = n.machine(engine=engine)
+    with pytest.raises(StepError) as err:
+        m.step()
+    assert "[2, 2]" in str(err.value) and "[3]" in str(err.value)
+    if engine == "reference":
+        assert err.value.neuron == ("identity", "mix")
+    # the CLI names it in one line and exits 1, never a traceback
+    from dmm_studio.cli import main
+
+    n.save(tmp_path / "mix.dmm.json")
+    assert main(["run", str(tmp_path / "mix.dmm.json"), "--steps", "2", "--engine", engine]) == 1
+    err_text = capsys.readouterr().err
+    assert err_text.count("\n") == 1 and "step 1" in err_text and "Traceback" not in err_text

@@ -202,3 +202,9 @@ def test_results_are_canonical(v):
 @given(vvalues)
 def test_json_round_trip(v):
     assert vv.from_json(vv.to_json(v)) == v
+
+
+def test_an_empty_mask_lets_nothing_through():
+    # regression: mult_mask({}, v) raised TypeError (found by the compiled engine's tests)
+    assert mult_mask({}, {"a": 1}) == {}
+    assert mult_mask({"a": {}}, {"a": 1}) == {}
