@@ -124,7 +124,11 @@ def test_cost_on_the_compiled_engine_is_per_type():
     prof = NodeProfiler()
     step_recorded(m.engine, Recorder(), 7, prof)
     costs = prof.costs()
-    assert ("identity", "*") in costs and all(n == "*" for _, n in costs)
+    # a type computed at once is timed as a whole ((type, "*")); instances that
+    # the engine calls one by one are named (the engine may do either)
+    named = {("identity", f"update-{k}") for k in (1, 2, 3)}
+    assert ("identity", "*") in costs or named <= set(costs)
+    assert all(ms > 0 for ms in costs.values())
     assert m.state == plain.state  # timing does not change what is computed
 
 
