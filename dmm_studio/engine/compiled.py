@@ -22,10 +22,24 @@ every example and on random networks), in another form:
   matrix in place (value edits write the CSR values; new entries go to a
   small patch), and to a nested dict kept for reading.
 
-Anything else (W with reserved keys or leaves at other depths, W read by
+Anything else among compiled networks (W with reserved keys or leaves at other depths, W read by
 other neurons, a replaced Self, fields that modulate Self) runs that step
 with the reference's own code on materialized dicts, then compiles the
 result again: always right, only slower.
+
+Small networks: below a size, the compiled form costs more than it saves (a
+step has a fixed cost of some tens of torch calls, ~0.2-0.6 ms, where the
+reference's code takes ~10 us per weight). So the engine dispatches on size:
+while W has at most ``threshold`` weights (constructor argument, default
+``SMALL_WEIGHTS`` = 64) and the state's root tensors hold at most
+``SMALL_TENSOR_ELEMENTS`` elements (and, with a ``cuda`` device, no tensor at
+all), the state is held as dicts and stepped with the reference's code; past
+either limit it is compiled, and it goes back to dicts only when both are
+below half their limit (hysteresis: a network that breathes around the
+threshold does not recompile every step). ``threshold=0`` always compiles
+(what the differential tests use). Which form runs is invisible from outside
+except in speed: both compute the reference's values (the dict form *is* the
+reference's code, ints exact).
 
 Known differences: numbers are float64 inside, so ints beyond 2**53 (which
 the reference keeps exact) lose precision; where the reference's int-or-float
@@ -77,6 +91,13 @@ Port = tuple[str, str, str]
 # W entries up to which state() lists neurons in the reference's order (that
 # of matrix_neurons(W), O(|W|)); beyond, in the order of their ports
 _ORDER_MAX = 20_000
+# Small networks (see the module docstring): up to this many weights in W, the
+# reference's code steps the network (the default of CompiledEngine's
+# ``threshold``); and up to this many tensor elements in the state's root
+# tensors. The compiled form is left when either is exceeded, and taken
+# back below half of both.
+SMALL_WEIGHTS = 64
+SMALL_TENSOR_ELEMENTS = 16_384
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -136,15 +157,59 @@ class CompiledEngine(Engine):
 
     name = "compiled"
 
-    def __init__(self, state: Mapping[str, Any], *, device: str = "auto", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        state: Mapping[str, Any],
+        *,
+        device: str = "auto",
+        threshold: int = SMALL_WEIGHTS,
+        **kwargs: Any,
+    ) -> None:
         self.device = resolve_device(device)
+        self.threshold = max(0, int(threshold))
+        self._small = True  # a new network is small up to the threshold itself
         super().__init__(state, **kwargs)
 
     # ================================================================ state in and out
     def set_state(self, state: Mapping[str, Any]) -> None:
         self._load(canonical_state(state))
 
+    def _fits_small(self, y: State, w: Mapping[str, Any], weights: int | None = None) -> bool:
+        """Whether ``y`` (with W = ``w``) is small enough for the reference's code
+        (see "Small networks" in the module docstring). In the small form the
+        limits are ``threshold`` weights and ``SMALL_TENSOR_ELEMENTS``; in the
+        compiled form, half of each (hysteresis)."""
+        if self.threshold <= 0:
+            return False
+        limit = self.threshold if self._small else self.threshold // 2
+        if weights is None:
+            weights = _count_weights(w, limit)
+        if weights > limit:
+            return False
+        elements = 0
+        for names in y.values():
+            for outs in names.values():
+                for v in outs.values():
+                    t = v.get(TENSOR)
+                    if t is not None:
+                        if self.device.type != "cpu" or t.device.type != "cpu":
+                            return False  # tensors stay on the device the engine was asked for
+                        elements += t.numel()
+        return elements <= (SMALL_TENSOR_ELEMENTS if self._small else SMALL_TENSOR_ELEMENTS // 2)
+
     def _load(self, y: State) -> None:
+        """Hold a canonical state: as it is when the network is small (the
+        reference's code steps it), else compiled (see ``_compile``)."""
+        w = matrix_of(y)
+        if self._fits_small(y, w):
+            self._small = True
+            self._slow = "a small network"
+            self._ref = y
+            return
+        self._small = False
+        self._compile(y, w)
+
+    def _compile(self, y: State, w: Mapping[str, Any]) -> None:
         """Compile a canonical state: W into the sparse matrix, y into parts."""
         self._in: dict[Port, int] = {}
         self._in_keys: list[Port] = []
@@ -159,7 +224,6 @@ class CompiledEngine(Engine):
         self._struct_cache: tuple[int, Any] | None = None
         self._kind_cache: dict[Any, Any] = {}
         self._A = PatchedCSR(self.device)
-        w = matrix_of(y)
         self._w: dict[str, Any] = {}
         self._w_shared = False
         self._ref: State | None = None  # the state, when this network runs the reference's way
@@ -407,7 +471,19 @@ class CompiledEngine(Engine):
             self._load(reference.step(y, params, self.registry, self.t, gains))
         else:
             self._fast_step(params, gains)
+            if self.threshold and self._ref is None:
+                self._maybe_shrink()
         self.t += 1
+
+    def _maybe_shrink(self) -> None:
+        """After a compiled step: back to the small form when the network has
+        shrunk below half the threshold (hysteresis)."""
+        if self._A.nnz <= self.threshold // 2:
+            y = self.state()
+            if self._fits_small(y, {}, self._A.nnz):
+                self._small = True
+                self._slow = "a small network"
+                self._ref = y
 
     def _fast_step(self, params: Params, gains: FieldGains | None) -> None:
         t = self.t
@@ -555,7 +631,7 @@ class CompiledEngine(Engine):
 
     def _merge_kinds(self, tens: Rows) -> Rows:
         """Ports that receive tensors of two kinds: added as the reference adds
-        them (dtype promotion, or a VValueError for shapes that differ)."""
+        them (dtype promotion, or a StepError for shapes that differ)."""
         owner: dict[int, list[tuple[Kind, int]]] = {}
         for kind, (rows, _) in tens.items():
             for k, p in enumerate(rows.tolist()):
@@ -570,9 +646,9 @@ class CompiledEngine(Engine):
             for kind, k in hits:
                 try:
                     s = vv._add(s, tens[kind][1][k])
-                except VValueError as e:
-                    port = "/".join(self._in_keys[p])
-                    raise VValueError(f"input {port}: {e.reason}") from None
+                except VValueError as e:  # as the reference's down movement reports it
+                    f, n, i = self._in_keys[p]
+                    raise StepError(self.t + 1, f"input {i!r}: {e}", (f, n)) from e
                 drop.setdefault(kind, set()).add(k)
             rows_, ts = extra.setdefault(kind_of(s), ([], []))
             rows_.append(p)
@@ -774,6 +850,9 @@ class CompiledEngine(Engine):
     def edit_matrix(self, delta: Mapping[str, Any]) -> None:
         """``W_t += delta`` between steps through the same incremental path as
         Self's delta (weights in place, new entries patched)."""
+        if self._ref is not None:  # held as dicts: edit them (and decide the form again)
+            super().edit_matrix(delta)
+            return
         delta = vv.canon(delta)
         if delta:
             self._apply_delta(delta)
@@ -866,6 +945,34 @@ class CompiledEngine(Engine):
         elif old is not None and new is None:
             self._entry_removed(r, (f, n), (g, m, o))
         return r, c, 0 if new is None else new
+
+
+def _count_weights(w: Mapping[str, Any], limit: int) -> int:
+    """The numbers at depth six of W (what the compiled form holds), counted
+    up to just past ``limit``; anything else (reserved keys, leaves at other
+    depths) counts as one weight."""
+    k = 0
+    for names in w.values():
+        if type(names) is not dict:
+            k += 1
+            continue
+        for ins in names.values():
+            if type(ins) is not dict:
+                k += 1
+                continue
+            for row in ins.values():
+                if type(row) is not dict:
+                    k += 1
+                    continue
+                for ms in row.values():
+                    if type(ms) is not dict:
+                        k += 1
+                        continue
+                    for os in ms.values():
+                        k += len(os) if type(os) is dict else 1
+            if k > limit:
+                return k
+    return k
 
 
 def _range_of(col: Column, a: int, b: int) -> Column:

@@ -88,12 +88,15 @@ def run_both(
     ref_cls: type = ReferenceEngine,
     cmp_cls: type = CompiledEngine,
     types: bool = True,
+    threshold: int = 0,
     **kwargs: Any,
 ) -> tuple[int, str | None]:
     """Step both engines and compare after every step; returns (steps done, how
-    it ended). ``types=False``: ints and floats of equal value are not told apart."""
+    it ended). ``types=False``: ints and floats of equal value are not told apart.
+    ``threshold``: the compiled engine's size-based dispatch (0, the default
+    here: always the compiled form, which is what these tests are about)."""
     ref = ref_cls(y0, **kwargs)
-    cmp = cmp_cls(y0, device="cpu", **kwargs)
+    cmp = cmp_cls(y0, device="cpu", threshold=threshold, **kwargs)
     assert_same(ref.state(), cmp.state(), types=types)
     for _ in range(steps):
         err_ref = err_cmp = None
@@ -234,7 +237,7 @@ def test_set_param_between_steps() -> None:
     reg = Registry([self_neuron, *core.TYPES, SCALE_BATCHED])
     ref, cmp = (
         ReferenceEngine(_scale_net(), registry=reg),
-        CompiledEngine(_scale_net(), registry=reg, device="cpu"),
+        CompiledEngine(_scale_net(), registry=reg, device="cpu", threshold=0),
     )
     for k in (1.5, -2, 0.25):
         for e in (ref, cmp):
@@ -254,7 +257,7 @@ def test_failing_neuron_is_named() -> None:
     y0 = _scale_net()
     w = y0["self"]["self"]["network_matrix"]
     w["test.boom"] = {"z": {"in": {"identity": {"one": {"single": 1}}}}}
-    ref, cmp = ReferenceEngine(y0, registry=reg), CompiledEngine(y0, registry=reg, device="cpu")
+    ref, cmp = ReferenceEngine(y0, registry=reg), CompiledEngine(y0, registry=reg, device="cpu", threshold=0)
     with pytest.raises(StepError) as e_ref:
         ref.step()
     with pytest.raises(StepError) as e_cmp:
@@ -290,7 +293,7 @@ def test_unknown_type_is_a_step_error() -> None:
         }
     }
     for y in (y0, y1):
-        ref, cmp = ReferenceEngine(y), CompiledEngine(y, device="cpu")
+        ref, cmp = ReferenceEngine(y), CompiledEngine(y, device="cpu", threshold=0)
         with pytest.raises(StepError) as e_ref:
             ref.step()
         with pytest.raises(StepError) as e_cmp:
@@ -331,7 +334,7 @@ def _chain(n: int, delta_size: int, step_value: float = 0.5) -> dict[str, Any]:
 
 def test_value_edits_do_not_rebuild_the_matrix() -> None:
     y0 = _chain(50, 10)
-    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu")
+    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=0)
     version = cmp._A.version
     for _ in range(5):
         ref.step()
@@ -349,7 +352,7 @@ def test_states_handed_out_never_change() -> None:
     y0["identity"]["frag"]["single"]["accum"]["a19"] = {
         "accum": {"accum": {"a3": {"single": 1}}}
     }  # a new entry
-    cmp = CompiledEngine(y0, device="cpu")
+    cmp = CompiledEngine(y0, device="cpu", threshold=0)
     held = [cmp.state(), cmp.matrix()]
     frozen = copy.deepcopy(held)
     for _ in range(3):
@@ -365,7 +368,7 @@ def test_structural_edits_are_patched() -> None:
     y0 = _chain(50, 0)
     frag = {"accum": {f"a{k}": {"delta": {"accum": {f"a{(k + 7) % 50}": {"single": 0.5}}}} for k in range(3)}}
     y0["identity"]["frag"]["single"] = frag  # new entries, then their weights grow
-    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu")
+    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=0)
     for _ in range(4):
         ref.step()
         cmp.step()
@@ -393,7 +396,9 @@ def test_tensor_streams_batched() -> None:
 def test_registered_and_default() -> None:
     assert ENGINES["compiled"] is CompiledEngine
     assert DEFAULT_ENGINE == "compiled"
-    e = make_engine("compiled", load_network(ROOT / "examples" / "counter.dmm.json").outputs, device="cpu")
+    e = make_engine(
+        "compiled", load_network(ROOT / "examples" / "counter.dmm.json").outputs, device="cpu", threshold=0
+    )
     e.run(3)
     assert e.output("accum", "count", "single") == {":number": 3}
 
@@ -454,3 +459,108 @@ def test_halting_at_the_same_step(k: int) -> None:
     y0 = {"self": {"self": {"network_matrix": w}}, "identity": {"kill": {"single": kill if k else {}}}}
     t, how = run_both(y0, 4)
     assert how == ("NetworkHalted" if k else None)
+
+
+# ---------------------------------------------------------------- size-based dispatch
+
+
+def _breathing(base: int, grow: int) -> dict[str, Any]:
+    """A network of ``base``-ish weights that grows by ``grow`` weights and
+    shrinks back, in turns: a constant neuron ``frag`` whose output flips
+    between a fragment F of W and -F every step is wired into Self's delta,
+    so W is W_0, W_0 + F, W_0, ... F adds counters that feed the
+    accumulators of W_0, so the values depend on when each wire was there."""
+    w: dict[str, Any] = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}
+    w["self"]["self"]["delta"] = {"identity": {"frag": {"single": 1}}}
+    w["identity"] = {
+        "one": {"single": {"identity": {"one": {"single": 1}}}},
+        "frag": {"single": {"identity": {"frag": {"single": -1}}}},
+    }
+    accs = w["accum"] = {}
+    k = 0
+    while 5 + 2 * len(accs) < base:  # each accumulator: itself and a constant
+        accs[f"a{k}"] = {
+            "accum": {"accum": {f"a{k}": {"single": 1}}},
+            "delta": {"identity": {"one": {"single": 1}}},
+        }
+        k += 1
+    frag: dict[str, Any] = {"accum": {}}
+    for j in range(grow // 3):  # a new counter b_j, read by one of the a's
+        frag["accum"][f"b{j}"] = {
+            "accum": {"accum": {f"b{j}": {"single": 1}}},
+            "delta": {"identity": {"one": {"single": 1}}},
+        }
+        frag["accum"].setdefault(f"a{j % len(accs)}", {"delta": {"accum": {}}})["delta"]["accum"][f"b{j}"] = {
+            "single": 0.5
+        }
+    y = {
+        "identity": {"one": {"single": {":number": 1}}, "frag": {"single": frag}},
+        "self": {"self": {"network_matrix": w}},
+    }
+    return y
+
+
+@pytest.mark.parametrize("base", [8, 14])
+def test_dispatch_switches_both_ways(base: int) -> None:
+    """Threshold 20: W_0 starts small; W_0 + F (~45 weights) is compiled; back
+    at W_0 the small form is taken again below 10 weights (base 8), and kept
+    compiled between 10 and 20 (base 14: hysteresis). Equal to the reference
+    at every step, ints included."""
+    y0 = _breathing(base, 24)
+    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=20)
+    nnz0 = ref.stats()["nonzeros"]
+    assert nnz0 <= 10 if base == 8 else 10 < nnz0 <= 20
+    assert cmp._small and cmp._ref is not None
+    modes = []
+    for _ in range(9):
+        ref.step()
+        cmp.step()
+        assert_same(ref.state(), cmp.state())
+        assert ref.stats() == cmp.stats()
+        assert sorted(ref.active()) == sorted(cmp.active())
+        nnz = ref.stats()["nonzeros"]
+        modes.append((nnz, cmp._small))
+        assert cmp._small == (cmp._ref is not None)
+        if nnz > 20:
+            assert not cmp._small, modes
+    big = [small for nnz, small in modes if nnz > 20]
+    back = [small for nnz, small in modes if nnz <= 20]
+    assert big and back and not any(big)
+    assert all(back) if base == 8 else not any(back), modes
+    # edits between steps keep both forms right
+    for e in (ref, cmp):
+        e.edit_matrix({"accum": {"a0": {"delta": {"accum": {"a1": {"single": 2}}}}}})
+        e.step()
+    assert_same(ref.state(), cmp.state())
+
+
+def test_dispatch_default_and_forced() -> None:
+    """By default the examples run small (the reference's code); threshold=0
+    always compiles; a state with tensors beyond the element limit compiles."""
+    from dmm_studio.engine.compiled import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS
+
+    y0 = load_network(ROOT / "examples" / "waves.dmm.json").outputs
+    assert CompiledEngine(y0, device="cpu")._small
+    assert not CompiledEngine(y0, device="cpu", threshold=0)._small
+    big = {
+        "identity": {"i": {"single": {":tensor": torch.zeros(SMALL_TENSOR_ELEMENTS + 1)}}},
+        "self": {
+            "self": {
+                "network_matrix": {
+                    "self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}},
+                    "identity": {"i": {"single": {"identity": {"i": {"single": 0.5}}}}},
+                }
+            }
+        },
+    }
+    e = CompiledEngine(big, device="cpu")
+    assert not e._small
+    run_both(big, 2, threshold=SMALL_WEIGHTS)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(self_modifying=True), st.integers(2, 12))
+def test_dispatch_on_random_networks(y0: Any, threshold: int) -> None:
+    """Self-modifying random networks with a threshold near their size, so that
+    they cross it both ways."""
+    run_both(y0, 8, types=False, threshold=threshold)
