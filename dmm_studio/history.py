@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .engine.base import State, matrix_of
+from .engine.base import State, matrix_of, matrix_wires
 from .vvalue import is_tensor
 
 Port = tuple[str, str, str]
@@ -77,31 +77,9 @@ def _num(x: float) -> str:
 
 
 def matrix_entries(w: Mapping[str, Any]) -> dict[Wire, Any]:
-    """Every weight of ``w`` as ``{(to, from): weight}``.
-
-    Only the six-level entries count; anything at another depth (which no
-    down movement reads as a wire) is ignored.
-    """
-    out: dict[Wire, Any] = {}
-    for f, names in w.items():
-        if not isinstance(names, dict):
-            continue
-        for n, rows in names.items():
-            if not isinstance(rows, dict):
-                continue
-            for i, row in rows.items():
-                if not isinstance(row, dict):
-                    continue
-                for g, ms in row.items():
-                    if not isinstance(ms, dict):
-                        continue
-                    for m, outs in ms.items():
-                        if not isinstance(outs, dict):
-                            continue
-                        for o, x in outs.items():
-                            if not isinstance(x, dict) and not o.startswith(":"):
-                                out[((f, n, i), (g, m, o))] = x
-    return out
+    """Every weight of ``w`` as ``{(to, from): weight}`` (six-level numeric
+    entries only: see ``engine.base.matrix_wires``)."""
+    return {(to, frm): x for to, frm, x in matrix_wires(w)}
 
 
 def matrix_diff(old: Mapping[str, Any], new: Mapping[str, Any], tol: float = 0.0) -> list[Change]:

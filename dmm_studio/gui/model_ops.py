@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import vvalue as vv
 from ..engine.base import matrix_neurons
+from ..engine.base import matrix_wires as iter_matrix_wires
 from ..network import SELF_ID, Network, Port, neuron_key
 from ..registry import Registry
 
@@ -194,26 +195,7 @@ def active_neurons(w: Mapping[str, Any]) -> set[NeuronId]:
 
 def matrix_wires(w: Mapping[str, Any]) -> dict[tuple[Port, Port], Any]:
     """Every numeric weight of a matrix as {(to, from): weight}."""
-    out: dict[tuple[Port, Port], Any] = {}
-    for f, names in w.items():
-        if not isinstance(names, dict) or f.startswith(":"):
-            continue
-        for n, rows in names.items():
-            if not isinstance(rows, dict):
-                continue
-            for i, row in rows.items():
-                if not isinstance(row, dict):
-                    continue
-                for g, ms in row.items():
-                    if not isinstance(ms, dict):
-                        continue
-                    for m, outs in ms.items():
-                        if not isinstance(outs, dict):
-                            continue
-                        for o, wt in outs.items():
-                            if vv.is_number(wt):
-                                out[((f, n, i), (g, m, o))] = wt
-    return out
+    return {(to, frm): x for to, frm, x in iter_matrix_wires(w)}
 
 
 def ports_index(wires: Mapping[tuple[Port, Port], Any]) -> dict[NeuronId, tuple[list[str], list[str]]]:
