@@ -91,30 +91,37 @@ def matrix_neurons(w: Mapping[str, Any]) -> dict[NeuronId, None]:
     return active
 
 
+def matrix_rows(w: Mapping[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """Every row ``W[f][n][i]`` as ``(f, n, i, row)``. Keys that start with
+    ':' and numbers where maps belong at the first three levels are skipped:
+    they name no input (files refuse them; a delta may still write them)."""
+    for f, names in w.items():
+        if f.startswith(":") or type(names) is not dict:
+            continue
+        for n, rows in names.items():
+            if n.startswith(":") or type(rows) is not dict:
+                continue
+            for i, row in rows.items():
+                if not i.startswith(":") and type(row) is dict:
+                    yield f, n, i, row
+
+
 def matrix_wires(w: Mapping[str, Any]) -> Iterator[tuple[Port, Port, Any]]:
     """Every numeric weight of ``w`` at depth six, as ``(to, from, weight)``.
 
     Entries at another depth or under a ``:`` key are no wires (the down
     movement reads them, but no single output-to-input wire carries them).
     """
-    for f, names in w.items():
-        if f.startswith(":") or not isinstance(names, dict):
-            continue
-        for n, rows in names.items():
-            if n.startswith(":") or not isinstance(rows, dict):
+    for f, n, i, row in matrix_rows(w):
+        for g, ms in row.items():
+            if g.startswith(":") or type(ms) is not dict:
                 continue
-            for i, row in rows.items():
-                if i.startswith(":") or not isinstance(row, dict):
+            for m, outs in ms.items():
+                if m.startswith(":") or type(outs) is not dict:
                     continue
-                for g, ms in row.items():
-                    if g.startswith(":") or not isinstance(ms, dict):
-                        continue
-                    for m, outs in ms.items():
-                        if m.startswith(":") or not isinstance(outs, dict):
-                            continue
-                        for o, x in outs.items():
-                            if not o.startswith(":") and is_number(x):
-                                yield (f, n, i), (g, m, o), x
+                for o, x in outs.items():
+                    if not o.startswith(":") and is_number(x):
+                        yield (f, n, i), (g, m, o), x
 
 
 def canonical_state(state: Mapping[str, Any]) -> State:

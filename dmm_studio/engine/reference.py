@@ -29,6 +29,7 @@ from .base import (
     canonical_state,
     matrix_neurons,
     matrix_of,
+    matrix_rows,
 )
 
 
@@ -55,22 +56,14 @@ def down_movement(
             for f, names in y.items()
         }
     x: dict[str, dict[str, dict[str, Any]]] = {}
-    for f, names in w.items():
-        if f.startswith(":") or not isinstance(names, dict):
-            continue
-        for n, rows in names.items():
-            if n.startswith(":") or not isinstance(rows, dict):
-                continue
-            for i, row in rows.items():
-                if i.startswith(":") or not isinstance(row, dict):
-                    continue
-                try:
-                    xi = _wrap(lin_comb(row, y))
-                    if gains is not None and (f, n) in gains.inputs:
-                        xi = scale(gains.inputs[(f, n)], xi)
-                except (VValueError, ArithmeticError, RuntimeError) as e:
-                    raise StepError(t, f"input {i!r}: {e}", (f, n)) from e
-                x.setdefault(f, {}).setdefault(n, {})[i] = xi
+    for f, n, i, row in matrix_rows(w):
+        try:
+            xi = _wrap(lin_comb(row, y))
+            if gains is not None and (f, n) in gains.inputs:
+                xi = scale(gains.inputs[(f, n)], xi)
+        except (VValueError, ArithmeticError, RuntimeError) as e:
+            raise StepError(t, f"input {i!r}: {e}", (f, n)) from e
+        x.setdefault(f, {}).setdefault(n, {})[i] = xi
     return x
 
 
