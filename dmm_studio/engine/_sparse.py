@@ -33,6 +33,7 @@ def quiet_csr(make: Any) -> torch.Tensor:
 
 _GROW = 1 << 12
 _DENSE_MAX = 1 << 16  # rows x cols up to which A is also kept dense
+_SMALL_INT = 64  # entries in the rows holding int weights up to which int_rows_small serves
 
 
 class PatchedCSR:
@@ -59,6 +60,7 @@ class PatchedCSR:
         self._columns: dict[int, dict[int, int]] = {}  # tracked columns: col -> {row: position}
         self._int_count: dict[int, int] = {}  # row -> how many of its weights are ints
         self._int_cache: tuple[int, Any] | None = None
+        self._int_small: tuple[int, Any] | None = None
         self.int_version = 0
         self._free: list[int] = []  # dead positions of the patch
         self.version = 0  # bumps on every change of the sparsity pattern
@@ -159,6 +161,7 @@ class PatchedCSR:
         flags: list[bool] = []
         new_pos: list[int] = []
         new_rc: list[tuple[int, int]] = []
+        all_rc: list[tuple[int, int]] = []
         for (r, c, w), p in zip(entries, found, strict=True):
             was_float = old_float.get(p, False) if p is not None else False
             self._track_int_row(r, p is not None and not was_float, p is not None, w)
@@ -194,25 +197,41 @@ class PatchedCSR:
             isfloat = type(w) is not int and w != 0
             self.n_float += isfloat
             pos.append(p)
+            all_rc.append((r, c))
             vals.append(float(w))
             flags.append(isfloat)
         self._free.extend(freed)
         self.stamp += 1
-        if new_pos:
-            at = torch.tensor(new_pos, dtype=torch.long)
-            rc = torch.tensor(new_rc, dtype=torch.long)
-            self._rows[at], self._cols[at] = rc[:, 0], rc[:, 1]
+        if not pos:
+            return
+        # the writes: few tensor ops (each costs microseconds, whatever its size)
         at = torch.tensor(pos, dtype=torch.long)
         v = torch.tensor(vals, dtype=torch.float64)
+        if new_pos:
+            rc = torch.tensor(new_rc, dtype=torch.long)
+            at_new = at if len(new_pos) == len(pos) else torch.tensor(new_pos, dtype=torch.long)
+            self._rows[at_new] = rc[:, 0]
+            self._cols[at_new] = rc[:, 1]
         self._vals[at] = v
         self._isfloat[at] = torch.tensor(flags, dtype=torch.bool)
-        in_main = at < self._n_main
-        if bool(in_main.any()):
+        n_main = self._n_main
+        in_main = [k for k, p in enumerate(pos) if p < n_main]
+        if in_main:
             assert self._main_vals is not None and self._main_slot is not None
-            slots = self._main_slot[at[in_main]].to(self.device)
-            self._main_vals[slots] = v[in_main].to(self.device)
-        if not bool(in_main.all()):
+            if len(in_main) == len(pos):
+                slots, vm = self._main_slot[at], v
+            else:
+                sel = torch.tensor(in_main, dtype=torch.long)
+                slots, vm = self._main_slot[at[sel]], v[sel]
+            self._main_vals[slots.to(self.device)] = vm.to(self.device)
+        if len(in_main) < len(pos):
             self._patch_dirty = True
+        dense = self._dense
+        if dense is not None and dense[0] == (self.stamp - 1, self.n_rows, self.n_cols):
+            # the dense copy was current: write the same weights into it
+            rc_all = torch.tensor(all_rc, dtype=torch.long, device=self.device)
+            dense[1][rc_all[:, 0], rc_all[:, 1]] = v.to(self.device)
+            self._dense = ((self.stamp, self.n_rows, self.n_cols), dense[1])
 
     def _track_int_row(self, r: int, was_int: bool, existed: bool, w: Any) -> None:
         """Keep the count of int weights per row; bump ``int_version`` when the
@@ -242,6 +261,31 @@ class PatchedCSR:
             parts = (int_rows, local, cols[sel], isfloat[sel])
             self._int_cache = (self.int_version, tuple(t.to(self.device) for t in parts))
         return self._int_cache[1]  # type: ignore[return-value]
+
+    def int_rows_small(self) -> tuple[list[int], list[int], list[int], list[bool]] | None:
+        """``int_rows`` as Python lists, for small matrices (None: no int row,
+        or more than ``_SMALL_INT`` entries in the int rows). Built from the
+        entry index without tensor ops; cached until such a row changes."""
+        if not self._int_count or len(self._pos) > 4 * _SMALL_INT:
+            return None
+        cache = self._int_small
+        if cache is None or cache[0] != self.int_version:
+            where = {r: k for k, r in enumerate(sorted(self._int_count))}
+            local: list[int] = []
+            cols: list[int] = []
+            at: list[int] = []
+            for key, p in self._pos.items():
+                k = where.get(key >> 32)
+                if k is not None:
+                    local.append(k)
+                    cols.append(key & 0xFFFFFFFF)
+                    at.append(p)
+            if len(at) > _SMALL_INT:
+                self._int_small = cache = (self.int_version, None)
+            else:
+                isfloat = self._isfloat[at].tolist() if at else []
+                self._int_small = cache = (self.int_version, (list(where), local, cols, isfloat))
+        return cache[1]  # type: ignore[no-any-return]
 
     def _grow(self) -> None:
         cap = self._rows.shape[0] * 2

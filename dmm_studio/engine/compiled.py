@@ -233,6 +233,7 @@ class CompiledEngine(Engine):
         # the order in which state() lists the neurons (that of y itself here)
         self._order: list[NeuronId] | None = [(f, n) for f, names in y.items() for n in names]
         self._order_w: list[NeuronId] | None = None
+        self._order_src: dict[str, Any] | None = None  # W_t, when _order is to be its order
         if self._slow:
             self._ref = y
             return
@@ -399,6 +400,9 @@ class CompiledEngine(Engine):
             ports.add(m)
         # the reference's order: its neurons as matrix_neurons lists them, each
         # neuron's outputs as its function returns them (declared ones first)
+        if self._order_src is not None:  # y_t+1 of a step that changed W: the order of W_t
+            self._order = list(matrix_neurons(self._order_src))
+            self._order_src = None
         order = self._order if self._order is not None else self._order_of_w() or []
         ordered = [p for nid in order for p in self._neuron_out.get(nid, ()) if p in ports]
         seen = set(ordered)
@@ -533,8 +537,15 @@ class CompiledEngine(Engine):
         # y_{t+1} lists its neurons in the order of W_t; when W changes now, keep
         # that order (for all but large matrices, where it costs too much)
         self._order = None
+        self._order_src = None
         if delta:
-            self._order = self._order_of_w()
+            if self._order_w is not None:
+                self._order = self._order_w
+            elif self._A.nnz <= _ORDER_MAX:
+                # W_t's order, computed when state() asks for it: W_t is kept
+                # as it is (Self's edits below copy on write)
+                self._order_src = self._w
+                self._w_shared = True
             self._apply_delta(delta)
             self._order_w = None
 
@@ -566,6 +577,22 @@ class CompiledEngine(Engine):
         rows that hold an int weight (usually few: Self's accum row) are
         looked at term by term.
         """
+        small = self._A.int_rows_small() if self.device.type == "cpu" else None
+        if small is not None:  # few terms: looked at in Python (fewer tensor ops)
+            rows_l, local_l, cols_l, isfloat_l = small
+            at = torch.tensor(cols_l, dtype=torch.long)
+            ynum = y.num[at].tolist()
+            yint = None if y.ints is None else y.ints[at].tolist()
+            dirty = {
+                k
+                for k, x, f, j in zip(local_l, ynum, isfloat_l, range(len(ynum)), strict=True)
+                if x != 0 and (yint is None or f or not yint[j])
+            }
+            zero = num == 0
+            clean = [r for k, r in enumerate(rows_l) if k not in dirty]
+            if clean:
+                zero[torch.tensor(clean, dtype=torch.long)] = True
+            return zero
         sub = self._A.int_rows()
         if sub is None:
             return None
