@@ -127,6 +127,15 @@ class MainWindow(QMainWindow):
         for dock in self.front_docks:  # asked for (e.g. --self-view): in front of its tabs
             if not dock.isHidden():
                 dock.raise_()
+        # the canvas is the work area: side panels get what they need, no more
+        # (a wide matrix view when one was asked for in front)
+        widths = {Qt.DockWidgetArea.LeftDockWidgetArea: 230, Qt.DockWidgetArea.RightDockWidgetArea: 360}
+        for area, width in widths.items():
+            docks = by_area.get(area)
+            if docks:
+                if any(d in self.front_docks for d in docks):
+                    width = 520
+                self.resizeDocks([docks[0]], [width], Qt.Orientation.Horizontal)
 
     def open_network(self, net: Network, path: str | None = None) -> None:
         self.runner.pause()
