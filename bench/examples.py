@@ -8,9 +8,11 @@ compiled engine forced onto its compiled path (``threshold=0``). With
 ``--baseline REV`` (a git revision, e.g. ``HEAD~3``), the compiled engine of
 that revision is measured too, in the same rounds (its ``compiled.py``,
 ``_batched.py`` and ``_sparse.py`` are loaded from git under other module
-names; ``base.py`` and ``reference.py`` are today's). Rounds alternate the
-engines so that the load of a shared machine falls on all alike; each figure
-is the best round. A benchmark, not a test: it prints a table, asserts nothing.
+names; ``base.py`` and ``reference.py`` are today's). Every engine runs the
+same steps 1..N from a fresh engine each round (N: about ``--seconds`` of the
+reference; some states grow as they run), rounds alternate the engines so
+that the load of a shared machine falls on all alike; each figure is the
+best round. A benchmark, not a test: it prints a table, asserts nothing.
 """
 
 from __future__ import annotations
@@ -61,40 +63,40 @@ def baseline_engine(rev: str) -> type:
     return mods["compiled"].CompiledEngine  # type: ignore[no-any-return]
 
 
-def stepper(make: Callable[[], Any]) -> Callable[[int], int]:
-    """``run(n)``: n steps (restarting the network when it halts); returns n."""
-    box = [make()]
+def timed(make: Callable[[], Any], steps: int) -> float:
+    """Seconds for ``steps`` steps of a fresh engine (restarted, untimed, when
+    the network halts)."""
+    eng = make()
+    spent = 0.0
+    done = 0
+    while done < steps:
+        t0 = time.perf_counter()
+        try:
+            while done < steps:
+                eng.step()
+                done += 1
+        except NetworkHalted:
+            pass
+        spent += time.perf_counter() - t0
+        if done < steps:
+            eng = make()
+    return spent
 
-    def run(n: int) -> int:
-        for _ in range(n):
-            try:
-                box[0].step()
-            except NetworkHalted:
-                box[0] = make()
-        return n
 
-    return run
-
-
-def rates(runs: list[Callable[[int], int]], seconds: float, rounds: int) -> list[float]:
-    """Steps/s of each run, best of ``rounds`` alternating rounds of ~``seconds``."""
-    batch = []
-    for run in runs:  # warm-up, and a batch size that takes about `seconds`
-        run(3)
-        n, t0 = 1, time.perf_counter()
-        while True:
-            run(n)
-            dt = time.perf_counter() - t0
-            if dt > seconds / 4:
-                break
-            n *= 2
-        batch.append(max(1, int(n * seconds / max(dt, 1e-9))))
-    best = [0.0] * len(runs)
+def rates(makes: list[Callable[[], Any]], seconds: float, rounds: int) -> list[float]:
+    """Steps/s of each engine over the same steps 1..N (N: about ``seconds``
+    of the first engine), best of ``rounds`` alternating rounds. Every round
+    starts each engine afresh: networks whose state grows (word counts) cost
+    more per step later, so all engines must cover the same steps."""
+    for make in makes:
+        timed(make, 3)  # warm-up (imports, caches)
+    n = 8
+    while timed(makes[0], n) < seconds / 2 and n < 1 << 20:
+        n *= 2
+    best = [0.0] * len(makes)
     for _ in range(rounds):
-        for k, run in enumerate(runs):
-            t0 = time.perf_counter()
-            run(batch[k])
-            best[k] = max(best[k], batch[k] / (time.perf_counter() - t0))
+        for k, make in enumerate(makes):
+            best[k] = max(best[k], n / timed(make, n))
     return best
 
 
@@ -127,8 +129,8 @@ def main() -> None:
             continue
         net = load_network(path)
         kw = {"params": net.params, "fields": net.fields, "layout": net.layout}
-        runs = [stepper(functools.partial(cls, net.outputs, **kw)) for _, cls in engines]
-        r = rates(runs, args.seconds, args.rounds)
+        makes = [functools.partial(cls, net.outputs, **kw) for _, cls in engines]
+        r = rates(makes, args.seconds, args.rounds)
         name = path.name.removesuffix(".dmm.json")
         print(
             f"{name:<20}" + "".join(f"{x:>18,.0f}" for x in r) + "".join(f"{x / r[0]:>22.2f}" for x in r[1:]),

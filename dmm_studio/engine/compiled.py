@@ -190,8 +190,8 @@ class CompiledEngine(Engine):
         for names in y.values():
             for outs in names.values():
                 for v in outs.values():
-                    t = v.get(TENSOR)
-                    if t is not None:
+                    if TENSOR in v:
+                        t = v[TENSOR]
                         if self.device.type != "cpu" or t.device.type != "cpu":
                             return False  # tensors stay on the device the engine was asked for
                         elements += t.numel()
@@ -200,7 +200,7 @@ class CompiledEngine(Engine):
     def _load(self, y: State) -> None:
         """Hold a canonical state: as it is when the network is small (the
         reference's code steps it), else compiled (see ``_compile``)."""
-        w = matrix_of(y)
+        w = y.get(SELF_TYPE, {}).get(SELF_NAME, {}).get(MATRIX_OUTPUT) or {}  # matrix_of, inlined
         if self._fits_small(y, w):
             self._small = True
             self._slow = "a small network"
