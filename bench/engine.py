@@ -20,6 +20,14 @@ shared with other jobs; rounds alternate so that load falls on both sides):
     2        0.64 (1.28/0.82 ms) 3,295x  1.26 / 1.35             0.98 (4.23/4.14 ms)
     1        0.76 (2.34/1.79 ms) 2,704x  1.16 / 1.23             0.90 (6.92/6.20 ms)
 
+Re-measured 2026-11-25 after the fixed-cost work and the size-based dispatch
+(1 thread; small networks are not in this benchmark: see bench/examples.py):
+(a) 0.67-0.83, (b) 4,562x, (c) 1.23 / 1.31, (d) 0.94; the previous revision in
+the same session: (a) 0.75-0.92, (b) 4,109x, (c) 1.22 / 1.19, (d) 0.90 (the
+spread of (a) is the shared machine's). ``--quick`` sizes do not meet (a),
+(c), (d), before or after: at 10k neurons and 16 small images the fixed cost
+of a step (~0.2-0.4 ms) is most of it.
+
 With 2 threads and another process busy on one core, every parallel torch
 op waits for the preempted thread: then (c) has measured up to 7x. Use
 ``--threads 1`` on a shared machine.
