@@ -22,10 +22,12 @@ every example and on random networks), in another form:
   matrix in place (value edits write the CSR values; new entries go to a
   small patch), and to a nested dict kept for reading.
 
-Anything else among compiled networks (W with reserved keys or leaves at other depths, W read by
-other neurons, a replaced Self, fields that modulate Self) runs that step
-with the reference's own code on materialized dicts, then compiles the
-result again: always right, only slower.
+Anything else among larger networks (W with reserved keys or leaves at
+other depths, W read by other neurons, a replaced Self, fields that modulate
+Self) runs that step with the reference's own code on dicts: always right,
+only slower. The result is checked on its dicts in one pass
+(``_dict_problem``) and compiled only when it can run compiled again (a
+network that keeps reading W is not recompiled every step).
 
 Small networks: below a size, the compiled form costs more than it saves (a
 step has a fixed cost of some tens of torch calls, ~0.2-0.6 ms, where the
@@ -97,6 +99,7 @@ _ORDER_MAX = 20_000
 # tensors. The compiled form is left when either is exceeded, and taken
 # back below half of both.
 SMALL_WEIGHTS = 64
+_IRREGULAR = "W has entries that are not six labels to a number"
 SMALL_TENSOR_ELEMENTS = 16_384
 
 
@@ -207,7 +210,54 @@ class CompiledEngine(Engine):
             self._ref = y
             return
         self._small = False
+        problem = self._dict_problem(w)
+        if problem:  # the reference's way: no need to compile what will not run compiled
+            self._slow = problem
+            self._ref = y
+            return
         self._compile(y, w)
+
+    def _dict_problem(self, w: Mapping[str, Any]) -> str:
+        """Why W cannot run compiled (as ``_compile_matrix`` and
+        ``_self_pattern_problem`` would find), found on the dicts in one pass:
+        a network that runs the reference's way is checked each step without
+        being compiled each step. "" when there is none."""
+        readers = 0
+        for f, names in w.items():
+            if f.startswith(":") or type(names) is not dict:
+                return _IRREGULAR
+            for n, ins in names.items():
+                if n.startswith(":") or type(ins) is not dict:
+                    return _IRREGULAR
+                for i, row in ins.items():
+                    if i.startswith(":") or type(row) is not dict:
+                        return _IRREGULAR
+                    for g, ms in row.items():
+                        if g.startswith(":") or type(ms) is not dict:
+                            return _IRREGULAR
+                        for m, os in ms.items():
+                            if m.startswith(":") or type(os) is not dict:
+                                return _IRREGULAR
+                            for o, x in os.items():
+                                if o.startswith(":") or not vv.is_number(x):
+                                    return _IRREGULAR
+                            if g == SELF_TYPE and m == SELF_NAME and MATRIX_OUTPUT in os:
+                                readers += 1
+        try:
+            self_type = self.registry.get(SELF_TYPE)
+        except RegistryError:
+            return "no Self type"
+        if self_type.fn is not self_neuron.fn:
+            return "Self is not the built-in Self"
+        accum_row = vv.get_in(w, ACCUM_PORT)
+        if (
+            accum_row != {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}
+            or type(accum_row[SELF_TYPE][SELF_NAME][MATRIX_OUTPUT]) is not int
+        ):
+            return "Self's accum row is not W with weight 1"
+        if readers != 1:
+            return "W is read by other neurons"
+        return ""
 
     def _compile(self, y: State, w: Mapping[str, Any]) -> None:
         """Compile a canonical state: W into the sparse matrix, y into parts."""
@@ -227,7 +277,7 @@ class CompiledEngine(Engine):
         self._w: dict[str, Any] = {}
         self._w_shared = False
         self._ref: State | None = None  # the state, when this network runs the reference's way
-        self._slow = "" if self._compile_matrix(w) else "W has entries that are not six labels to a number"
+        self._slow = "" if self._compile_matrix(w) else _IRREGULAR
         if not self._slow:
             self._slow = self._self_pattern_problem()
         # the order in which state() lists the neurons (that of y itself here)
