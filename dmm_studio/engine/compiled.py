@@ -83,6 +83,7 @@ from .base import (
     canonical_state,
     matrix_neurons,
     matrix_of,
+    matrix_wires,
 )
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
@@ -943,33 +944,9 @@ class CompiledEngine(Engine):
 
     def _apply_delta(self, delta: vv.VValue) -> None:
         """W += delta: weights in place, new entries patched, W kept nested."""
-        edits: list[tuple[str, str, str, str, str, str, Any]] = []
-        regular = True
-        for f, names in delta.items():
-            if f.startswith(":") or type(names) is not dict:
-                regular = False
-                break
-            for n, ins in names.items():
-                if n.startswith(":") or type(ins) is not dict:
-                    regular = False
-                    break
-                for i, row in ins.items():
-                    if i.startswith(":") or type(row) is not dict:
-                        regular = False
-                        break
-                    for g, ms in row.items():
-                        if g.startswith(":") or type(ms) is not dict:
-                            regular = False
-                            break
-                        for m, os in ms.items():
-                            if m.startswith(":") or type(os) is not dict:
-                                regular = False
-                                break
-                            for o, dw in os.items():
-                                if o.startswith(":") or not vv.is_number(dw):
-                                    regular = False
-                                    break
-                                edits.append((f, n, i, g, m, o, dw))
+        # regular: every leaf of the delta is a numeric weight at depth six
+        edits = [(*to, *frm, dw) for to, frm, dw in matrix_wires(delta)]
+        regular = len(edits) == vv.size(delta)
         if not regular:
             state = self.state()
             outs = state.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})
