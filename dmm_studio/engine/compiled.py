@@ -244,21 +244,7 @@ class CompiledEngine(Engine):
                                     return _IRREGULAR
                             if g == SELF_TYPE and m == SELF_NAME and MATRIX_OUTPUT in os:
                                 readers += 1
-        try:
-            self_type = self.registry.get(SELF_TYPE)
-        except RegistryError:
-            return "no Self type"
-        if self_type.fn is not self_neuron.fn:
-            return "Self is not the built-in Self"
-        accum_row = vv.get_in(w, ACCUM_PORT)
-        if (
-            accum_row != {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}
-            or type(accum_row[SELF_TYPE][SELF_NAME][MATRIX_OUTPUT]) is not int
-        ):
-            return "Self's accum row is not W with weight 1"
-        if readers != 1:
-            return "W is read by other neurons"
-        return ""
+        return self._self_problem(w, readers)
 
     def _compile(self, y: State, w: Mapping[str, Any]) -> None:
         """Compile a canonical state: W into the sparse matrix, y into parts."""
@@ -382,19 +368,25 @@ class CompiledEngine(Engine):
         return True
 
     def _self_pattern_problem(self) -> str:
+        return self._self_problem(self._w, self._m_readers)
+
+    def _self_problem(self, w: Mapping[str, Any], readers: int) -> str:
+        """Why Self cannot run compiled: it must be the built-in Self, keep W
+        through its accum row with the int weight 1, and be W's only reader.
+        "" when it can."""
         try:
             self_type = self.registry.get(SELF_TYPE)
         except RegistryError:
             return "no Self type"
         if self_type.fn is not self_neuron.fn:
             return "Self is not the built-in Self"
-        accum_row = vv.get_in(self._w, ACCUM_PORT)
+        accum_row = vv.get_in(w, ACCUM_PORT)
         if (
             accum_row != {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}
             or type(accum_row[SELF_TYPE][SELF_NAME][MATRIX_OUTPUT]) is not int
         ):
             return "Self's accum row is not W with weight 1"
-        if self._m_readers != 1:
+        if readers != 1:
             return "W is read by other neurons"
         return ""
 
