@@ -73,6 +73,22 @@ def as_2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1)
 
 
+def finite_levels(a: np.ndarray) -> tuple[float, float]:
+    """Display levels over the finite values of ``a`` (never an empty range)."""
+    finite = a[np.isfinite(a)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+
+
+def stack_vertically(parent: QtWidgets.QWidget, *widgets: QtWidgets.QWidget) -> None:
+    """Lay ``widgets`` out top to bottom in ``parent`` with no margins or gaps."""
+    lay = QtWidgets.QVBoxLayout(parent)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    for w in widgets:
+        lay.addWidget(w)
+
+
 def status_label() -> QtWidgets.QLabel:
     """A one-line label whose text changes every frame without re-laying out
     its window (its size does not follow its text)."""
@@ -250,11 +266,7 @@ class BarsView(QtWidgets.QWidget):
         self._labels: list[tuple[float, str]] = []
         self._n = -1
         self._x = StableRange()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.plot)
-        lay.addWidget(self.note)
+        stack_vertically(self, self.plot, self.note)
         self.shown: list[tuple[str, float]] = []
 
     def show_value(self, v: Any) -> None:
@@ -302,11 +314,7 @@ class ImageView(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.vb.addItem(self.image)
         self.note = status_label()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.glw)
-        lay.addWidget(self.note)
+        stack_vertically(self, self.glw, self.note)
         self._shape: tuple[int, ...] | None = None
         self.array: np.ndarray | None = None
 
@@ -315,10 +323,7 @@ class ImageView(QtWidgets.QWidget):
         if a.ndim != 2 and not (a.ndim == 3 and a.shape[-1] in (3, 4)):
             a = as_2d(a)
         self.array = a
-        finite = a[np.isfinite(a)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if hi <= lo:
-            hi = lo + 1.0
+        lo, hi = finite_levels(a)
         self.image.setImage(a, levels=(lo, hi), autoLevels=False)
         if a.shape != self._shape:
             self._shape = a.shape
@@ -337,21 +342,14 @@ class HeatMapView(QtWidgets.QWidget):
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.addItem(self.image)
         self.note = status_label()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.plot)
-        lay.addWidget(self.note)
+        stack_vertically(self, self.plot, self.note)
         self._shape: tuple[int, ...] | None = None
         self.array: np.ndarray | None = None
 
     def show_tensor(self, t: Any) -> None:
         a = as_2d(to_numpy(t))
         self.array = a
-        finite = a[np.isfinite(a)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if hi <= lo:
-            hi = lo + 1.0
+        lo, hi = finite_levels(a)
         self.image.setImage(a, levels=(lo, hi), autoLevels=False)
         if a.shape != self._shape:
             self._shape = a.shape
