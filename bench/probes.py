@@ -39,8 +39,8 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from dmm_studio.engine.base import matrix_of  # noqa: E402
 from dmm_studio.fileformat import load_network  # noqa: E402
 from dmm_studio.gui.inspect.inspector import Inspector  # noqa: E402
-from dmm_studio.gui.inspect.recorder import ProbeSpec  # noqa: E402
 from dmm_studio.gui.runner import Runner  # noqa: E402
+from dmm_studio.recorder import ProbeSpec  # noqa: E402
 
 TICK_MS = 10
 

@@ -131,6 +131,9 @@ class History:
         self._items: deque[tuple[int, State, int | None]] = deque()
         self._bytes = 0  # of the entries whose size is known
         self._lock = threading.Lock()
+        # a copy of a history kept in the engine's process: its (first, last, count)
+        # while only the latest steps are here (None: this is the whole history)
+        self.remote: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------ writing
     @property

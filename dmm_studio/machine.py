@@ -17,7 +17,7 @@ from typing import Any
 from . import vvalue as vv
 from .engine import Engine, NetworkHalted, StepError, make_engine
 from .engine.base import MATRIX_OUTPUT, NeuronId, State, matrix_neurons
-from .network import Network, Port
+from .network import SELF_ID, Network, Port
 from .registry import SELF_NAME, SELF_TYPE, Registry
 
 
@@ -113,8 +113,42 @@ class Machine:
             raise ValueError(f"a weight must be a number, not {weight!r}")
         self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
 
+    def edit_weight(self, to: Port, frm: Port, weight: float) -> None:
+        """Make one weight of ``W_t`` exactly ``weight`` by a delta through Self
+        (``W_t += weight - W_t[to][frm]``): the studio's live edits, which the
+        compiled engine applies incrementally."""
+        if not vv.is_number(weight):
+            raise ValueError(f"a weight must be a number, not {weight!r}")
+        old = vv.get_in(self.matrix, tuple(to) + tuple(frm))
+        old = old if vv.is_number(old) else 0
+        if weight - old:
+            self.edit_matrix(vv.set_in({}, tuple(to) + tuple(frm), weight - old))
+
     def set_param(self, type: str, name: str, param: str, value: Any) -> None:
         self.engine.set_param(type, name, param, value)
+
+    def set_fields(self, fields: list[Any]) -> None:
+        """Replace the modulating fields from the next step on (a valid list)."""
+        self.engine.fields = list(fields)
+
+    def remove_neuron(self, nid: NeuronId) -> None:
+        """Take a neuron out of the running state: its outputs, rows and columns
+        (Self stays)."""
+        if tuple(nid) == SELF_ID:
+            return
+        tmp = Network(outputs=self.state)
+        tmp.remove_neuron(*nid)
+        self.engine.set_state(tmp.outputs)
+
+    def rename_neuron(self, type: str, old: str, new: str) -> None:
+        """Rename a neuron in the running state (its outputs, its place in W, its params)."""
+        tmp = Network(outputs=self.state)
+        if tmp.has_neuron(type, old) and not tmp.has_neuron(type, new):
+            tmp.rename_neuron(type, old, new)
+            self.engine.set_state(tmp.outputs)
+            p = self.engine.params.get(type, {})
+            if old in p:
+                p[new] = p.pop(old)
 
     def snapshot(self) -> Network:
         """The running state as a new design (params, fields, layout kept)."""

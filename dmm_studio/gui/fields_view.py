@@ -226,8 +226,7 @@ class FieldsPanel(QWidget):
         self.window_.doc.network.fields = new
         runner = getattr(self.window_, "runner", None)
         if runner is not None:
-            engine_fields = copy.deepcopy(new)
-            runner.call(lambda m: setattr(m.engine, "fields", engine_fields))
+            runner.set_fields(new)
         if hasattr(self.window_, "dirty"):
             self.window_.dirty = True
         row = self.list.currentRow()

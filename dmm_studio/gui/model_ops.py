@@ -209,19 +209,3 @@ def ports_index(wires: Mapping[tuple[Port, Port], Any]) -> dict[NeuronId, tuple[
         if frm[2] not in outs:
             outs.append(frm[2])
     return out
-
-
-def rename_in_state(state: dict[str, Any], type: str, old: str, new: str) -> dict[str, Any]:
-    """A running state with one neuron renamed (its outputs and its place in W)."""
-    tmp = Network(outputs=state)
-    if tmp.has_neuron(type, old) and not tmp.has_neuron(type, new):
-        tmp.rename_neuron(type, old, new)
-    return tmp.outputs
-
-
-def without_neuron(state: dict[str, Any], nid: NeuronId) -> dict[str, Any]:
-    """A running state without one neuron (its outputs, rows and columns)."""
-    tmp = Network(outputs=state)
-    if nid != SELF_ID:
-        tmp.remove_neuron(*nid)
-    return tmp.outputs

@@ -47,6 +47,7 @@ worker to finish its current step: for scripts and tests, not for the UI).
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,7 +60,6 @@ from ..engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
 from ..machine import Machine
 from ..network import Network, Port
 from ..registry import SELF_NAME, SELF_TYPE
-from .model_ops import rename_in_state, without_neuron
 
 NeuronId = tuple[str, str]
 
@@ -416,13 +416,7 @@ class Runner(QObject):
     def edit_weight(self, to: Port, frm: Port, w: float) -> None:
         """Enter a weight change as a delta through Self: ``W_t += (w - W_t[to][frm])``."""
 
-        def apply(m: Machine) -> None:
-            old = vv.get_in(m.matrix, tuple(to) + tuple(frm))
-            old = old if vv.is_number(old) else 0
-            if w - old:
-                m.edit_matrix(vv.set_in({}, tuple(to) + tuple(frm), w - old))
-
-        self.call(apply)
+        self.call(lambda m: m.edit_weight(to, frm, w))
 
     def set_output(self, nid: NeuronId, output: str, value: Any) -> None:
         self.call(lambda m: m.set_output(*nid, output, value))
@@ -431,16 +425,15 @@ class Runner(QObject):
         self.call(lambda m: m.set_param(*nid, param, value))
 
     def remove_neuron(self, nid: NeuronId) -> None:
-        self.call(lambda m: m.engine.set_state(without_neuron(m.state, nid)))
+        self.call(lambda m: m.remove_neuron(nid))
 
     def rename_neuron(self, type: str, old: str, new: str) -> None:
-        def apply(m: Machine) -> None:
-            m.engine.set_state(rename_in_state(m.state, type, old, new))
-            p = m.engine.params.get(type, {})
-            if old in p:
-                p[new] = p.pop(old)
+        self.call(lambda m: m.rename_neuron(type, old, new))
 
-        self.call(apply)
+    def set_fields(self, fields: list[Any]) -> None:
+        """The modulating fields of the running machine (a valid list, copied)."""
+        fields = copy.deepcopy(list(fields))
+        self.call(lambda m: m.set_fields(fields))
 
     def request_snapshot(self, on_ready: Callable[[Network | None, int, str], None]) -> None:
         """Ask for the running state as a new design, taken between two steps.

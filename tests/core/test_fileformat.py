@@ -39,7 +39,13 @@ def test_round_trip_keeps_everything(tmp_path):
             },
         },
         params={"identity": {"a": {}}},
-        fields=[{"name": "ripple", "source": {"kind": "radial", "center": [0, 0], "wavelength": 300, "speed": 20}, "targets": ["inputs"]}],
+        fields=[
+            {
+                "name": "ripple",
+                "source": {"kind": "radial", "center": [0, 0], "wavelength": 300, "speed": 20},
+                "targets": ["inputs"],
+            }
+        ],
         layout={"identity/a": {"pos": [10, 20], "probes": ["single"]}},
         meta={"title": "t"},
     )

@@ -17,9 +17,9 @@ from typing import Any
 
 from PySide6 import QtCore
 
+from ...recorder import ProbeSpec
 from .brief import brief, wire_brief
 from .inspector import Inspector
-from .recorder import ProbeSpec
 
 __all__ = ["Inspector", "ProbeSpec", "apply_cli", "brief", "install", "wire_brief"]
 
@@ -122,8 +122,8 @@ def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
     """The canvas's hover text for a port or a wire: the value it holds at the
     step shown (the scrubbed one, else the latest), in brief."""
     from ...engine.base import matrix_of
+    from ...recorder import probe_value
     from ...vvalue import get_in
-    from .recorder import probe_value
 
     h = insp.recorder.history
     state = prev = None

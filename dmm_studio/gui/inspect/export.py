@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from ...recorder import ProbeBuffer, is_scalar_stream
 from ...vvalue import is_tensor, leaves
 from .brief import path_text
-from .recorder import ProbeBuffer, is_scalar_stream
 from .views import tensor_leaf, to_numpy
 
 

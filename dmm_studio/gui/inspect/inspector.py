@@ -27,9 +27,9 @@ from PySide6 import QtCore, QtWidgets
 from ...breaks import BreakHit, Breaks
 from ...engine.base import NeuronId, matrix_of
 from ...history import History
+from ...recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .export import export_csv, export_movie, export_npy, export_png
 from .panels import BreaksView, CostView, HistoryView
-from .recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .selfview import SelfView
 from .views import ProbeWidget
 

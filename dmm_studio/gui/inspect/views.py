@@ -22,10 +22,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ...recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
 from ...vvalue import is_tensor, leaves
 from .brief import brief, leaf_brief, number, path_text
 from .fastviews import FastBars, FastImage, FastPlot
-from .recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
 
 VIEW_KINDS = ("auto", "plot", "bars", "image", "heatmap", "tree")
 BG = "w"

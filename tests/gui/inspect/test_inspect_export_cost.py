@@ -15,7 +15,7 @@ from PySide6 import QtGui
 from dmm_studio.fileformat import load_network
 from dmm_studio.gui.inspect.export import export_png
 from dmm_studio.gui.inspect.inspector import Inspector
-from dmm_studio.gui.inspect.recorder import NodeProfiler, ProbeSpec, Recorder, step_recorded
+from dmm_studio.recorder import NodeProfiler, ProbeSpec, Recorder, step_recorded
 
 pytestmark = pytest.mark.gui
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

@@ -10,9 +10,9 @@ from inspect_nets import nan_network, slow_nan_network
 from dmm_studio.breaks import ProbeCondition
 from dmm_studio.fileformat import load_network
 from dmm_studio.gui.inspect.inspector import Inspector
-from dmm_studio.gui.inspect.recorder import BreakpointReached, ProbeSpec
 from dmm_studio.gui.runner import Runner
 from dmm_studio.history import matrix_entries
+from dmm_studio.recorder import BreakpointReached, ProbeSpec
 
 pytestmark = pytest.mark.gui
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -155,7 +155,7 @@ def test_breaks_survive_a_reset_and_a_new_load(insp, qtbot):
 
 def test_the_tap_raises_a_step_error_naming_the_neuron():
     from dmm_studio.breaks import Breaks, NonFinite
-    from dmm_studio.gui.inspect.recorder import EngineTap, Recorder
+    from dmm_studio.recorder import EngineTap, Recorder
 
     rec = Recorder(breaks=Breaks([NonFinite()]))
     tap = EngineTap(rec)

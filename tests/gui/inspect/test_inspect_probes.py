@@ -13,8 +13,8 @@ from dmm_studio.fileformat import load_network
 from dmm_studio.gui.inspect import brief
 from dmm_studio.gui.inspect.fastviews import FastBars, FastImage, FastPlot
 from dmm_studio.gui.inspect.inspector import Inspector
-from dmm_studio.gui.inspect.recorder import ProbeSpec
 from dmm_studio.gui.inspect.views import BarsView, HeatMapView, ImageView, ScalarPlotView, TreeView, classify
+from dmm_studio.recorder import ProbeSpec
 
 pytestmark = pytest.mark.gui
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -153,8 +153,8 @@ def test_input_probe_sees_what_the_step_computed(qtbot):
 
 
 def test_auto_view_keeps_its_kind_through_zero(qtbot):
-    from dmm_studio.gui.inspect.recorder import ProbeBuffer
     from dmm_studio.gui.inspect.views import ProbeWidget
+    from dmm_studio.recorder import ProbeBuffer
 
     buf = ProbeBuffer(ProbeSpec("data.text_reader", "reader", "token"))
     w = ProbeWidget(buf)

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ...breaks import BreakHit, Breaks
-from ...engine.base import Engine, NeuronId, StepError, matrix_neurons, matrix_of
-from ...history import History
-from ...vvalue import NUMBER, TENSOR, _wrap, get_in, is_number, is_tensor, lin_comb
+from .breaks import BreakHit, Breaks
+from .engine.base import Engine, NeuronId, StepError, matrix_neurons, matrix_of
+from .history import History
+from .vvalue import NUMBER, TENSOR, _wrap, get_in, is_number, is_tensor, lin_comb
 
 SIDES = ("output", "input")
 
@@ -130,6 +130,7 @@ class ProbeBuffer:
         self._n = 0  # values written since the last clear
         self._values: deque[tuple[int, Any]] = deque(maxlen=frames)
         self.version = 0
+        self.generation = 0  # grows at every clear (a packet then starts afresh)
         self.fallback: Callable[[int], Any] | None = None
         self._lock = threading.Lock()
 
@@ -143,6 +144,7 @@ class ProbeBuffer:
                 with self._lock:
                     self._n = 0
                     values.clear()
+                    self.generation += 1
         y = value.get(NUMBER) if type(value) is dict and len(value) == 1 else None
         i = self._n % self.capacity
         self._t[i] = t
@@ -159,7 +161,48 @@ class ProbeBuffer:
         with self._lock:
             self._n = 0
             self._values.clear()
+            self.generation += 1
             self.version += 1
+
+    # -- a copy fed from another process (``Recorder.packet`` / ``export``)
+    def scalars_since(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The scalars written after the first ``n`` (at most ``capacity``), in step order."""
+        ts, ys = self.scalars()
+        k = min(self._n - n, len(ts))
+        return (ts[len(ts) - k :], ys[len(ys) - k :]) if k > 0 else (ts[:0], ys[:0])
+
+    def add_scalars(self, ts: np.ndarray, ys: np.ndarray, reset: bool = False) -> None:
+        """Append ``(t, y)`` pairs to the scalar ring (``reset``: start afresh)."""
+        with self._lock:
+            if reset:
+                self._n = 0
+                self._values.clear()
+            for t, y in zip(ts.tolist(), ys.tolist(), strict=True):
+                i = self._n % self.capacity
+                self._t[i], self._y[i] = t, y
+                self._n += 1
+            self.version += 1
+
+    def add_value(self, t: int, value: Any) -> None:
+        """Keep ``value`` as the one at step ``t`` (steps may have gaps)."""
+        with self._lock:
+            if self._values and t <= self._values[-1][0]:
+                self._values.clear()
+            self._values.append((t, value))
+            self.version += 1
+
+    def export(self) -> dict[str, Any]:
+        ts, ys = self.scalars()
+        return {"t": ts, "y": ys, "values": self.values()}
+
+    def load(self, d: Mapping[str, Any]) -> None:
+        """Become the buffer ``export`` described."""
+        with self._lock:
+            self._n = 0
+            self._values.clear()
+        self.add_scalars(d["t"], d["y"])
+        with self._lock:
+            self._values.extend(d["values"])
 
     def __len__(self) -> int:
         return min(self._n, self.capacity)
@@ -230,6 +273,7 @@ class Recorder:
         self.steps_recorded = 0
         self.record_history = True
         self._prev: Mapping[str, Any] | None = None
+        self._sent = {}  # probe key: (generation, count) sent in packets
 
     def add_probe(self, spec: ProbeSpec, capacity: int = 2000, frames: int = 200) -> ProbeBuffer:
         buf = self.probes.get(spec.key)
@@ -302,6 +346,74 @@ class Recorder:
 
     _outputs: list[ProbeBuffer] = []
 
+    # ------------------------------------------------------------ across processes
+    # The engine's process records every step (``on_step``) and sends, once a
+    # frame, ``packet()``; the studio's copy takes it with ``ingest``. When the
+    # run stops the whole record goes across (``export`` / ``load_export``), so
+    # that every kept step can be scrubbed.
+
+    def packet(self) -> dict[str, Any]:
+        """What the studio needs for a frame: the step before the latest (for
+        the Self view's changes and input probes), the output probes' scalars
+        recorded since the last packet, and how much the history keeps."""
+        latest = self.history.latest()
+        prev = self._before(latest[0]) if latest is not None else None
+        sent = self._sent
+        scalars: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
+        for buf in self._outputs:
+            gen, n = sent.get(buf.spec.key, (-1, 0))
+            reset = gen != buf.generation
+            ts, ys = buf.scalars_since(0 if reset else n)
+            sent[buf.spec.key] = (buf.generation, buf._n)
+            if len(ts) or reset:
+                scalars[buf.spec.key] = (ts, ys, reset)
+        first, last = self.history.span()
+        return {"prev": prev, "scalars": scalars, "kept": (first, last, len(self.history))}
+
+    _sent: dict[str, tuple[int, int]]
+
+    def export(self) -> dict[str, Any]:
+        """The whole record: every kept state and the output probes' buffers."""
+        self._sent = {b.spec.key: (b.generation, b._n) for b in self._outputs}
+        return {
+            "t": self.t,
+            "history": list(self.history.items()),
+            "probes": {b.spec.key: b.export() for b in self._outputs},
+        }
+
+    def ingest(self, t: int, state: Mapping[str, Any], packet: Mapping[str, Any]) -> None:
+        """A frame from the engine's process: the latest state, the one before
+        it, and the probes' scalars since the last frame."""
+        prev = packet.get("prev")
+        if prev is not None:
+            self.history.push(t - 1, prev)  # type: ignore[arg-type]
+        self.history.push(t, state)  # type: ignore[arg-type]
+        first, last, n = packet.get("kept", (None, None, 0))
+        self.history.remote = (first, last, n) if first is not None else None
+        for key, (ts, ys, reset) in packet.get("scalars", {}).items():
+            buf = self.probes.get(key)
+            if buf is not None:
+                buf.add_scalars(ts, ys, reset)
+        for buf in self._outputs:
+            buf.add_value(t, probe_value(buf.spec, state, prev))
+        self._prev, self.t = state, t
+        self.version += 1
+
+    def load_export(self, d: Mapping[str, Any]) -> None:
+        """Become the record ``export`` described (the run stopped)."""
+        self.history.clear()
+        self.history.remote = None
+        for t, s in d["history"]:
+            self.history.push(t, s)
+        for key, e in d["probes"].items():
+            buf = self.probes.get(key)
+            if buf is not None:
+                buf.load(e)
+        latest = self.history.latest()
+        self.t = d["t"] if latest is None else latest[0]
+        self._prev = latest[1] if latest is not None else None
+        self.version += 1
+
 
 # --------------------------------------------------------------------- timing
 
@@ -357,8 +469,8 @@ def _builtin_kernel(ntype: Any) -> Any:
     only while the type's function is the built-in one, which the timing
     wrapper replaces: so the wrapper passes the kernel on explicitly)."""
     try:
-        from ...engine._batched import BUILTIN_KERNELS
-        from ...engine.compiled import _builtin_fn
+        from .engine._batched import BUILTIN_KERNELS
+        from .engine.compiled import _builtin_fn
     except ImportError:
         return None
     kernel = BUILTIN_KERNELS.get(ntype.id)

@@ -1,0 +1,501 @@
+"""An engine in a process of its own, so that the studio's UI and the engine
+never wait for each other.
+
+Why. CPython runs one thread at a time (the GIL) and PySide6 holds it while
+it paints. With the engine in a thread of the studio's process, every
+millisecond the UI spent drawing probes was a millisecond the engine did not
+step: ``bench/probes.py`` measured the engine 50-70 % slower with 16 probes
+open. Here the engine steps in a child process, with the inspectors'
+``Recorder`` (history, probe buffers, breaks, timing) beside it, so that
+recording stays per step and exact (a break pauses right after the step that
+fired it) while the studio only draws what arrives at frame rate.
+
+``HostProcess`` starts the child and talks to it; ``serve`` is the child's
+main loop and ``Host`` the machine it serves. No Qt here: the studio's
+``ProcessRunner`` (``dmm_studio.gui.runner``) wraps ``HostProcess`` in signals.
+
+Protocol. The parent sends ``(command, *args)`` tuples (the ``Host.do_*``
+methods); the child sends ``(kind, payload)`` messages:
+
+``("frame", dict)``
+    ``t``, ``state`` (``y_t``), ``active``, ``stats``, ``steps`` (since the
+    previous frame) and ``record`` (``Recorder.packet()``: what was recorded
+    since the previous frame, or None when not recording). At most
+    ``max_fps`` a second while running; after every command otherwise.
+``("running", bool)``, ``("halted", str)``, ``("failed", str)``
+``("broke", BreakHit)``
+    A break fired: the run paused right after that step.
+``("sync", dict)``
+    The whole record (``Recorder.export()``), sent whenever the run stops,
+    so that a paused studio can scrub every kept step.
+``("reply", (token, result, error))``
+    The answer to ``("snapshot", token)``.
+
+Messages are pickled with tensors as numpy arrays (``dumps``): torch's own
+pickling took ~1 ms for a state of six 32 x 32 images, this ~70 us. Tensors
+arrive on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .breaks import Breaks
+from .engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
+from .history import History
+from .recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
+
+# ------------------------------------------------------------------ pickling
+
+
+def _tensor_from_numpy(a: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(a)
+
+
+def _reduce_tensor(t: Any) -> Any:
+    x = t.detach()
+    if x.device.type != "cpu":
+        x = x.cpu()
+    try:
+        return _tensor_from_numpy, (x.numpy(),)
+    except (TypeError, RuntimeError):  # a dtype numpy lacks (bfloat16): torch's own way
+        return x.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+_TABLE: dict[Any, Any] | None = None
+
+
+def dumps(obj: Any) -> bytes:
+    """Pickle a message (tensors as numpy arrays, on the CPU)."""
+    global _TABLE
+    if _TABLE is None:
+        import copyreg
+
+        import torch
+
+        _TABLE = {**copyreg.dispatch_table, torch.Tensor: _reduce_tensor}
+    buf = io.BytesIO()
+    p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    p.dispatch_table = _TABLE
+    p.dump(obj)
+    return buf.getvalue()
+
+
+loads = pickle.loads
+
+
+# ------------------------------------------------------------------ the child
+
+
+def limit_torch_threads() -> int:
+    """Leave a core to the UI: torch's intra-op threads at most one fewer than
+    the cores (on 2 cores, 1). On the project's 2-core machines, 2 threads made
+    a 32 x 32 softmax-matmul ~400x slower while the UI was busy. It only ever
+    lowers the count (with torch's OpenMP build the count is per thread)."""
+    import torch
+
+    want = max(1, (os.cpu_count() or 1) - 1)
+    if torch.get_num_threads() > want:
+        torch.set_num_threads(want)
+    return int(torch.get_num_threads())
+
+
+class Host:
+    """A Machine served over a connection: steps, edits, recording, frames."""
+
+    max_fps = 30.0
+    slice_s = 0.015  # run flat out in slices this long, then look for commands
+
+    def __init__(self, conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
+        self.conn = conn
+        self.engine = engine
+        self.engine_kwargs = engine_kwargs
+        self.machine: Any = None
+        self.running = False
+        self.quit = False
+        self.limit = 0.0  # steps per second, 0: flat out
+        self.rate = 0.0
+        self._next_step = 0.0
+        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self._last_frame = 0.0
+        self._steps_since = 0
+        self.recorder = Recorder(History(256))
+        self.profiler = NodeProfiler()
+        self.tap = EngineTap(self.recorder, self.profiler, raise_on_break=False)
+        self.recording = False
+        self._costs_at = 0.0
+
+    # -- messages
+    def send(self, kind: str, payload: Any = None) -> None:
+        self.conn.send_bytes(dumps((kind, payload)))
+
+    def handle(self, msg: tuple[Any, ...]) -> None:
+        name, *args = msg
+        fn: Callable[..., Any] | None = getattr(self, f"do_{name}", None)
+        if fn is None:
+            self.send("failed", f"unknown command {name!r}")
+            return
+        try:
+            fn(*args)
+        except Exception as e:  # a command that fails is reported, never a crash
+            self.send("failed", f"{type(e).__name__}: {e}")
+
+    # -- the machine
+    def _make(self, network: Any) -> None:
+        from .machine import Machine
+
+        self.machine = Machine(network, engine=self.engine, **self.engine_kwargs)
+        self._tap_machine()
+
+    def _tap_machine(self) -> None:
+        self.tap.detach()
+        if self.recording and self.machine is not None:
+            self.tap.attach(self.machine.engine, wrap=False)
+
+    def do_load(self, network: Any) -> None:
+        self._set_running(False)
+        self._make(network)
+        self.frame()
+
+    def do_reset(self, network: Any = None) -> None:
+        self._set_running(False)
+        if network is not None:
+            self._make(network)
+        elif self.machine is not None:
+            self.machine.reset()
+            self._tap_machine()
+        self.rate = 0.0
+        self.frame()
+        self._sync()
+
+    def do_step(self, n: int) -> None:
+        self._set_running(False)
+        self._steps(n)
+        self.frame()
+        self._sync()
+
+    def do_run(self) -> None:
+        if self.machine is None:
+            return
+        self._next_step = time.perf_counter()
+        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self._set_running(True)
+
+    def do_pause(self) -> None:
+        self._stop()
+
+    def do_limit(self, sps: float) -> None:
+        self.limit = max(0.0, float(sps))
+        self._next_step = time.perf_counter()
+
+    def do_edit(self, method: str, *args: Any) -> None:
+        """``Machine.<method>(*args)``: edit_weight, edit_matrix, set_output,
+        set_param, set_fields, remove_neuron, rename_neuron."""
+        if method not in EDITS:
+            raise ValueError(f"not an edit of a running machine: {method!r}")
+        if self.machine is None:
+            return
+        getattr(self.machine, method)(*args)
+        if self.recording and self.tap.engine is not self.machine.engine:
+            self._tap_machine()
+        if not self.running:
+            self.frame()
+
+    def do_snapshot(self, token: int) -> None:
+        if self.machine is None:
+            self.send("reply", (token, None, "nothing is loaded"))
+            return
+        try:
+            net = self.machine.snapshot()
+        except Exception as e:  # reported to the one who asked
+            self.send("reply", (token, None, f"{type(e).__name__}: {e}"))
+            return
+        self.send("reply", (token, (net, self.machine.t), ""))
+
+    def do_quit(self) -> None:
+        self.running = False
+        self.quit = True
+
+    # -- recording
+    def do_record(self, on: bool) -> None:
+        self.recording = bool(on)
+        self._tap_machine()
+        if not self.running:
+            self.frame()
+            self._sync()
+
+    def do_probes(self, specs: list[ProbeSpec]) -> None:
+        want = {s.key: s for s in specs}
+        for key in list(self.recorder.probes):
+            if key not in want:
+                self.recorder.remove_probe(key)
+        for spec in specs:
+            if spec.key not in self.recorder.probes:
+                self.recorder.add_probe(spec)
+        if not self.running:
+            self._sync()
+
+    def do_breaks(self, breaks: Breaks) -> None:
+        self.recorder.breaks = breaks
+
+    def do_profiling(self, on: bool) -> None:
+        self.profiler.take()
+        self.tap.profiling = bool(on)
+
+    def do_capacity(self, k: int) -> None:
+        self.recorder.history.capacity = int(k)
+
+    def _sync(self) -> None:
+        if self.recording:
+            self.send("sync", self.recorder.export())
+
+    # -- stepping
+    def _set_running(self, on: bool) -> None:
+        if on != self.running:
+            self.running = on
+            self.send("running", on)
+
+    def _stop(self) -> None:
+        was = self.running
+        self._set_running(False)
+        self.frame()
+        if was or self.recording:
+            self._sync()
+
+    def _steps(self, n: int) -> bool:
+        m = self.machine
+        if m is None:
+            return False
+        tap = self.tap if self.recording else None
+        try:
+            for _ in range(n):
+                m.step()
+                self._steps_since += 1
+                self._rate_n += 1
+                if tap is not None:
+                    hit = tap.after_step(m.engine)
+                    if hit is not None:
+                        self._stop()
+                        self.send("broke", hit)
+                        return False
+        except NetworkHalted as e:
+            self._stop()
+            self.send("halted", str(e))
+            return False
+        except StepError as e:
+            self._stop()
+            self.send("failed", str(e))
+            return False
+        return True
+
+    def tick(self) -> None:
+        """Some steps: those due under a limit, else ~``slice_s`` flat out."""
+        now = time.perf_counter()
+        if self.limit > 0:
+            period = 1.0 / self.limit
+            due = 0
+            while self._next_step <= now and due < max(1, int(self.limit)):
+                due += 1
+                self._next_step += period
+            if self._next_step < now - 1.0:
+                self._next_step = now
+            if due and not self._steps(due):
+                return
+            if not due:
+                self.conn.poll(min(0.05, max(0.0, self._next_step - now)))
+        else:
+            end = now + self.slice_s
+            while time.perf_counter() < end:
+                if not self._steps(1):
+                    return
+        now = time.perf_counter()
+        if now - self._rate_t0 >= 0.5:
+            self.rate = self._rate_n / (now - self._rate_t0)
+            self._rate_t0, self._rate_n = now, 0
+        if now - self._last_frame >= 1.0 / self.max_fps:
+            self.frame()
+
+    def frame(self) -> None:
+        m = self.machine
+        if m is None:
+            return
+        self._last_frame = time.perf_counter()
+        state = m.state
+        w = matrix_of(state)
+        active = list(matrix_neurons(w))
+        from . import vvalue as vv
+
+        stats = {
+            "t": m.t,
+            "active": len(active),
+            "nonzeros": vv.size(w),
+            "steps_per_s": self.rate if self.running else 0.0,
+        }
+        record = None
+        if self.recording:
+            record = self.recorder.packet()
+            if self.tap.profiling and self._last_frame - self._costs_at >= 0.5:
+                self._costs_at = self._last_frame
+                record["costs"] = self.profiler.costs()
+        frame = {"t": m.t, "state": state, "active": active, "stats": stats, "steps": self._steps_since}
+        frame["record"] = record
+        self._steps_since = 0
+        self.send("frame", frame)
+
+
+EDITS = frozenset(
+    {"edit_weight", "edit_matrix", "set_output", "set_param", "set_fields", "remove_neuron", "rename_neuron"}
+)
+
+
+def serve(conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
+    """The child process: serve one machine until told to quit or the parent goes."""
+    limit_torch_threads()
+    host = Host(conn, engine, engine_kwargs)
+    try:
+        while not host.quit:
+            if host.running:
+                while conn.poll(0):
+                    host.handle(loads(conn.recv_bytes()))
+                if host.running and not host.quit:
+                    host.tick()
+            else:
+                host.handle(loads(conn.recv_bytes()))
+    except (EOFError, OSError, BrokenPipeError):
+        pass  # the parent went away
+
+
+# ------------------------------------------------------------------ the parent
+
+
+def main(argv: list[str]) -> int:
+    """``python -m dmm_studio.host FD``: serve over the socket FD (the studio starts it)."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(int(argv[1]))
+    try:
+        name, engine, engine_kwargs = loads(conn.recv_bytes())
+    except (EOFError, OSError):
+        return 0
+    if name != "init":
+        return 2
+    serve(conn, engine, engine_kwargs)
+    return 0
+
+
+class HostProcess:
+    """Starts ``serve`` in a child process and talks to it.
+
+    The child is ``python -m dmm_studio.host`` over a socket pair (not
+    ``multiprocessing``'s spawn, which imports the parent's main script again
+    and so fails in scripts without a ``__main__`` guard).
+    ``on_message(kind, payload)`` is called in a reader thread for every
+    message (the studio queues them to its UI thread); ``("exited", code)``
+    comes last, when the child ends. ``send(command, *args)`` from one thread at
+    a time; ``request_snapshot(timeout)`` waits for the reply (for scripts).
+    """
+
+    def __init__(
+        self,
+        engine: str | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
+        on_message: Callable[[str, Any], None] | None = None,
+    ) -> None:
+        from multiprocessing.connection import Connection
+
+        mine, theirs = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dmm_studio.host", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+        )
+        theirs.close()
+        self.conn = Connection(mine.detach())
+        self.on_message = on_message or (lambda kind, payload: None)
+        self._lock = threading.Lock()
+        self._replies: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self._seq = 0
+        self.closing = False
+        self.send("init", engine, dict(engine_kwargs or {}))
+        self.reader = threading.Thread(target=self._read, name="dmm-engine-reader", daemon=True)
+        self.reader.start()
+    def send(self, *command: Any) -> None:
+        data = dumps(command)
+        with self._lock:
+            try:
+                self.conn.send_bytes(data)
+            except (OSError, BrokenPipeError, ValueError):
+                if not self.closing:
+                    raise RuntimeError("the engine process is not running") from None
+
+    def _read(self) -> None:
+        while True:
+            try:
+                kind, payload = loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            if kind == "reply":
+                token = payload[0]
+                waiter = self._replies.pop(token, None)
+                if waiter is not None:
+                    waiter[1].append(payload)
+                    waiter[0].set()
+                    continue
+            self.on_message(kind, payload)
+        try:
+            code = self.proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.on_message("exited", code)
+
+    def next_token(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def request_snapshot(self, timeout: float = 30.0) -> tuple[Any, int]:
+        """The running state as ``(Network, t)`` (blocks; raises on failure)."""
+        token = self.next_token()
+        event: threading.Event = threading.Event()
+        box: list[Any] = []
+        self._replies[token] = (event, box)
+        self.send("snapshot", token)
+        if not event.wait(timeout):
+            self._replies.pop(token, None)
+            raise TimeoutError("the engine process did not answer")
+        _, result, error = box[0]
+        if error:
+            raise RuntimeError(error)
+        return result  # type: ignore[no-any-return]
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Ask the child to quit; end it if it does not."""
+        self.closing = True
+        with contextlib.suppress(RuntimeError):
+            self.send("quit")
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(2.0)
+        self.reader.join(2.0)
+        self.conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
