@@ -39,7 +39,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from dmm_studio.engine.base import matrix_of  # noqa: E402
 from dmm_studio.fileformat import load_network  # noqa: E402
 from dmm_studio.gui.inspect.inspector import Inspector  # noqa: E402
-from dmm_studio.gui.runner import Runner  # noqa: E402
+from dmm_studio.gui.runner import ProcessRunner, Runner  # noqa: E402
 from dmm_studio.recorder import ProbeSpec  # noqa: E402
 
 TICK_MS = 10
@@ -115,11 +115,18 @@ def window_with(insp: Inspector) -> QtWidgets.QMainWindow:
 
 
 def bench(
-    app, net_path: Path, engine: str, seconds: float, rounds: int, budget: float | None, n: int = 16
+    app,
+    net_path: Path,
+    engine: str,
+    seconds: float,
+    rounds: int,
+    budget: float | None,
+    n: int = 16,
+    process: bool = False,
 ) -> dict:
     net = load_network(net_path)
     specs = probe_specs(net, n)
-    runner = Runner(engine)
+    runner = ProcessRunner(engine) if process else Runner(engine)
     insp = Inspector(fps=30)
     insp.budget = budget
     win = window_with(insp)
@@ -129,6 +136,9 @@ def bench(
     runner.load(net.copy())
     stalls = Stalls()
     wait(app, 0.3)
+    deadline = time.perf_counter() + 60
+    while runner.last is None and time.perf_counter() < deadline:  # the engine's process starts
+        wait(app, 0.1)
     runner.run()
     wait(app, 0.5)
     out: dict[str, list[float]] = {k: [] for k in ("base", "rate", "fps", "stall", "busy", "base_stall")}
@@ -177,6 +187,12 @@ def main() -> int:
     ap.add_argument("--probes", type=int, default=16)
     ap.add_argument("--modes", default="fixed,governed", help="fixed, governed or both")
     ap.add_argument("--engine", default="all")
+    ap.add_argument(
+        "--runner",
+        default="all",
+        help="thread (the engine in a thread of the UI's process), process (in a process of "
+        "its own: what the studio uses), or all",
+    )
     ap.add_argument("--budget", type=float, default=0.2, help="UI time budget of the governed mode")
     ap.add_argument("--file", default=str(ROOT / "examples" / "softmax_images.dmm.json"))
     ap.add_argument(
@@ -201,6 +217,7 @@ def main() -> int:
     from dmm_studio.engine import ENGINES
 
     engines = sorted(ENGINES) if args.engine == "all" else [args.engine]
+    runners = ["process", "thread"] if args.runner == "all" else [args.runner]
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     print(
         f"network: {Path(args.file).name}; {args.rounds} rounds of {args.seconds:g} s + {args.seconds:g} s;"
@@ -210,13 +227,22 @@ def main() -> int:
         f" UI waits in {'a polling loop' if POLL else 'the event loop'}"
     )
     ok = True
-    for engine in engines:
+    for engine, where in [(e, w) for w in runners for e in engines]:
         budgets = [None] * ("fixed" in args.modes) + [args.budget] * ("governed" in args.modes)
         for budget in budgets:
-            r = bench(app, Path(args.file), engine, args.seconds, args.rounds, budget, args.probes)
+            r = bench(
+                app,
+                Path(args.file),
+                engine,
+                args.seconds,
+                args.rounds,
+                budget,
+                args.probes,
+                where == "process",
+            )
             mode = "fixed 30 frames/s" if budget is None else f"governed, UI budget {budget:.0%}"
             print(
-                f"[{engine}, {mode}] {r['probes']} probes ({r['visible']} visible; views {r['kinds']}) + Self view\n"
+                f"[{engine} in a {where}, {mode}] {r['probes']} probes ({r['visible']} visible; views {r['kinds']}) + Self view\n"
                 f"  engine: {r['base']:,.0f} steps/s baseline, {r['rate']:,.0f} inspected"
                 f" -> slowdown {100 * r['slowdown']:.1f} % (target <= 20 %)\n"
                 f"  UI: {r['fps']:.1f} probe frames/s (target >= 30); longest stall {r['stall']:.0f} ms"

@@ -72,14 +72,18 @@ class BreakCondition:
 # ---------------------------------------------------------------- NaN / Inf
 
 
-def first_non_finite(v: Any) -> tuple[tuple[str, ...], Any] | None:
+def first_non_finite(
+    v: Any, seen: dict[int, Any] | None = None, keep: dict[int, Any] | None = None
+) -> tuple[tuple[str, ...], Any] | None:
     """The path and value of the first NaN or infinite leaf in a V-value.
 
     Runs after every step, so it is lean: floats by ``x - x != 0`` (true only
     for NaN and infinities), ints never, tensors by their sum first (~4 us; a
     sum is finite only if every element is), then element by element; paths
-    are built only once something is found."""
-    if type(v) is dict and _all_finite(v):
+    are built only once something is found. ``seen``: tensors found finite
+    before, ``{id: (tensor, version)}``, not summed again while unchanged
+    (a constant image); the finite ones summed now go into ``keep``."""
+    if type(v) is dict and _all_finite(v, seen, keep):
         return None
     stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
     while stack:
@@ -107,16 +111,28 @@ def first_non_finite(v: Any) -> tuple[tuple[str, ...], Any] | None:
     return None
 
 
-def _all_finite(node: dict[str, Any]) -> bool:
+def _all_finite(node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
     for x in node.values():
         tx = type(x)
         if tx is float:
             if x - x != 0:
                 return False
         elif tx is dict:
-            if not _all_finite(x):
+            if not _all_finite(x, seen, keep):
                 return False
-        elif tx is not int and (_tensor_non_finite(x) is not None if is_tensor(x) else not math.isfinite(x)):
+        elif tx is int:
+            continue
+        elif is_tensor(x):
+            if seen is not None:
+                e = seen.get(id(x))
+                if e is not None and e[0] is x and e[1] == x._version:
+                    keep[id(x)] = e  # type: ignore[index]
+                    continue
+            if _tensor_non_finite(x) is not None:
+                return False
+            if keep is not None:
+                keep[id(x)] = (x, x._version)
+        elif not math.isfinite(x):
             return False
     return True
 
@@ -124,7 +140,7 @@ def _all_finite(node: dict[str, Any]) -> bool:
 def _tensor_non_finite(leaf: Any) -> tuple[tuple[str, ...], float] | None:
     if not (leaf.is_floating_point() or leaf.is_complex()) or leaf.numel() == 0:
         return None
-    if math.isfinite(abs(complex(leaf.sum()))):
+    if math.isfinite(abs(complex(leaf.sum())) if leaf.is_complex() else leaf.sum().item()):
         return None
     import torch
 
@@ -142,11 +158,13 @@ class NonFinite(BreakCondition):
     enabled: bool = True
     kind = "non_finite"
     _seen: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    _tseen: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def check(self, t: int, state: Mapping[str, Any], prev: Mapping[str, Any] | None) -> BreakHit | None:
         # outputs that are the very objects checked at the step before (a constant
         # stream, an engine that keeps unchanged values) are not walked again
         seen, self._seen = self._seen, {}
+        tseen, self._tseen = self._tseen, {}
         # neurons other than Self first: a NaN that reached the matrix came from one of them.
         # The matrix is looked at only when it can change (it has a delta row): else it
         # is W_0, which a file cannot hold non-finite.
@@ -159,7 +177,7 @@ class NonFinite(BreakCondition):
                 if seen.get(key) is v:
                     self._seen[key] = v
                     continue
-                found = first_non_finite(v)
+                found = first_non_finite(v, tseen, self._tseen)
                 if found is None:
                     self._seen[key] = v  # kept alive, so the id is not reused
                 if found is not None:

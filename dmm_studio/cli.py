@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open a probe on an output (repeatable)",
     )
     op.add_argument("--self-view", action="store_true", help="show the Self view of the matrix")
+    op.add_argument(
+        "--engine-thread",
+        action="store_true",
+        help="run the engine in a thread of the studio (default: a process of its own, so that "
+        "drawing never slows it; the screenshot mode always uses a thread)",
+    )
     return parser
 
 

@@ -134,6 +134,7 @@ class History:
         # a copy of a history kept in the engine's process: its (first, last, count)
         # while only the latest steps are here (None: this is the whole history)
         self.remote: tuple[int, int, int] | None = None
+        self.before: Mapping[str, Any] | None = None  # then W_{t-1} of the latest step t
 
     # ------------------------------------------------------------ writing
     @property
@@ -219,10 +220,21 @@ class History:
     def matrix(self, t: int) -> Mapping[str, Any]:
         return matrix_of(self.get(t))
 
+    def matrix_before(self, t: int) -> Mapping[str, Any]:
+        """``W_{t-1}``: from the kept states, or (a copy of a remote history)
+        ``before`` when ``t`` is the latest step; KeyError otherwise."""
+        try:
+            return self.matrix(t - 1)
+        except KeyError:
+            latest = self.latest()
+            if self.before is not None and latest is not None and latest[0] == t:
+                return self.before
+            raise
+
     def changes(self, t: int) -> list[Change]:
         """What step ``t`` changed in the matrix (``W_t`` against ``W_{t-1}``);
-        KeyError unless both are kept."""
-        return matrix_diff(self.matrix(t - 1), self.matrix(t))
+        KeyError unless both are known."""
+        return matrix_diff(self.matrix_before(t), self.matrix(t))
 
     def items(self) -> Iterator[tuple[int, State]]:
         with self._lock:

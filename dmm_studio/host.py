@@ -115,8 +115,10 @@ def limit_torch_threads() -> int:
 class Host:
     """A Machine served over a connection: steps, edits, recording, frames."""
 
-    max_fps = 30.0
-    slice_s = 0.015  # run flat out in slices this long, then look for commands
+    # frames on a fixed schedule (the studio draws one on each: a little over its
+    # 30 a second); a frame costs ~0.1-0.5 ms here, mostly the state pickled
+    max_fps = 32.0
+    slice_s = 0.015  # run flat out in slices at most this long, then look for commands
 
     def __init__(self, conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
         self.conn = conn
@@ -316,16 +318,24 @@ class Host:
             if not due:
                 self.conn.poll(min(0.05, max(0.0, self._next_step - now)))
         else:
-            end = now + self.slice_s
-            while time.perf_counter() < end:
+            end = min(now + self.slice_s, self._frame_due)
+            while True:
                 if not self._steps(1):
                     return
+                if time.perf_counter() >= end:
+                    break
         now = time.perf_counter()
         if now - self._rate_t0 >= 0.5:
             self.rate = self._rate_n / (now - self._rate_t0)
             self._rate_t0, self._rate_n = now, 0
-        if now - self._last_frame >= 1.0 / self.max_fps:
+        if now >= self._frame_due:
             self.frame()
+            # a fixed schedule (not "a period after the last"), so the rate holds
+            self._frame_due += 1.0 / self.max_fps
+            if self._frame_due < now:  # fell behind (a long step): start the schedule afresh
+                self._frame_due = now + 1.0 / self.max_fps
+
+    _frame_due = 0.0
 
     def frame(self) -> None:
         m = self.machine
@@ -430,6 +440,7 @@ class HostProcess:
         self.send("init", engine, dict(engine_kwargs or {}))
         self.reader = threading.Thread(target=self._read, name="dmm-engine-reader", daemon=True)
         self.reader.start()
+
     def send(self, *command: Any) -> None:
         data = dumps(command)
         with self._lock:
@@ -442,9 +453,14 @@ class HostProcess:
     def _read(self) -> None:
         while True:
             try:
-                kind, payload = loads(self.conn.recv_bytes())
+                data = self.conn.recv_bytes()
             except (EOFError, OSError):
                 break
+            try:
+                kind, payload = loads(data)
+            except Exception as e:  # a message that cannot be read: said, not a dead reader
+                self.on_message("failed", f"a message from the engine process is unreadable: {e}")
+                continue
             if kind == "reply":
                 token = payload[0]
                 waiter = self._replies.pop(token, None)
@@ -498,4 +514,8 @@ class HostProcess:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    # run the imported module's main, so that what the child pickles names
+    # dmm_studio.host (not __main__), which the parent can find
+    from dmm_studio.host import main as _main
+
+    sys.exit(_main(sys.argv))

@@ -353,11 +353,17 @@ class Recorder:
     # that every kept step can be scrubbed.
 
     def packet(self) -> dict[str, Any]:
-        """What the studio needs for a frame: the step before the latest (for
-        the Self view's changes and input probes), the output probes' scalars
-        recorded since the last packet, and how much the history keeps."""
+        """What the studio needs for a frame besides the latest state: ``W_{t-1}``
+        (the Self view's and the history's changes), the input probes' values,
+        the output probes' scalars recorded since the last packet, and how
+        much the history keeps."""
         latest = self.history.latest()
         prev = self._before(latest[0]) if latest is not None else None
+        inputs = {}
+        if latest is not None:
+            for buf in self.probes.values():
+                if buf.spec.side == "input":
+                    inputs[buf.spec.key] = probe_value(buf.spec, latest[1], prev)
         sent = self._sent
         scalars: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
         for buf in self._outputs:
@@ -368,7 +374,12 @@ class Recorder:
             if len(ts) or reset:
                 scalars[buf.spec.key] = (ts, ys, reset)
         first, last = self.history.span()
-        return {"prev": prev, "scalars": scalars, "kept": (first, last, len(self.history))}
+        return {
+            "prev_matrix": matrix_of(prev) if prev is not None else None,
+            "inputs": inputs,
+            "scalars": scalars,
+            "kept": (first, last, len(self.history)),
+        }
 
     _sent: dict[str, tuple[int, int]]
 
@@ -382,20 +393,23 @@ class Recorder:
         }
 
     def ingest(self, t: int, state: Mapping[str, Any], packet: Mapping[str, Any]) -> None:
-        """A frame from the engine's process: the latest state, the one before
-        it, and the probes' scalars since the last frame."""
-        prev = packet.get("prev")
-        if prev is not None:
-            self.history.push(t - 1, prev)  # type: ignore[arg-type]
+        """A frame from the engine's process: the latest state (kept alone here,
+        with ``W_{t-1}`` beside it), the input probes' values and the output
+        probes' scalars since the last frame."""
         self.history.push(t, state)  # type: ignore[arg-type]
         first, last, n = packet.get("kept", (None, None, 0))
         self.history.remote = (first, last, n) if first is not None else None
+        self.history.before = packet.get("prev_matrix")
         for key, (ts, ys, reset) in packet.get("scalars", {}).items():
             buf = self.probes.get(key)
             if buf is not None:
                 buf.add_scalars(ts, ys, reset)
         for buf in self._outputs:
-            buf.add_value(t, probe_value(buf.spec, state, prev))
+            buf.add_value(t, probe_value(buf.spec, state, None))
+        for key, v in packet.get("inputs", {}).items():
+            buf = self.probes.get(key)
+            if buf is not None:
+                buf.add_value(t, v)
         self._prev, self.t = state, t
         self.version += 1
 
@@ -403,6 +417,7 @@ class Recorder:
         """Become the record ``export`` described (the run stopped)."""
         self.history.clear()
         self.history.remote = None
+        self.history.before = None
         for t, s in d["history"]:
             self.history.push(t, s)
         for key, e in d["probes"].items():

@@ -57,7 +57,10 @@ def launch(args: Any) -> int:
     app.setApplicationName("DMM Studio")
     _apply_style(app)
     doc = Document()
-    window = MainWindow(doc, engine=engine)
+    # the engine in a process of its own (the UI's painting holds the GIL);
+    # the screenshot mode keeps it in a thread: one process, frames in order
+    process = not shot and not getattr(args, "engine_thread", False)
+    window = MainWindow(doc, engine=engine, process=process)
     if net is not None:
         window.open_network(net, file)
     _inspect_hook(window, args)

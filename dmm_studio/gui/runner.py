@@ -47,6 +47,7 @@ worker to finish its current step: for scripts and tests, not for the UI).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from .. import vvalue as vv
 from ..engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
+from ..host import limit_torch_threads
 from ..machine import Machine
 from ..network import Network, Port
 from ..registry import SELF_NAME, SELF_TYPE
@@ -74,23 +76,6 @@ class Frame:
     active: list[NeuronId]
     stats: dict[str, Any] = field(default_factory=dict)
     steps: int = 0
-
-
-def limit_torch_threads() -> int:
-    """Leave a core to the UI thread: torch's intra-op threads at most one fewer
-    than the cores (on 2 cores, 1). Measured on the project's 2-core machines:
-    with 2 threads a 32 x 32 softmax-matmul ran ~400x slower while the UI
-    thread was busy, the two threads handing the cores back and forth. Called
-    in the worker thread (with torch's OpenMP build the count is per thread);
-    it only ever lowers the count."""
-    import os
-
-    import torch
-
-    want = max(1, (os.cpu_count() or 1) - 1)
-    if torch.get_num_threads() > want:
-        torch.set_num_threads(want)
-    return int(torch.get_num_threads())
 
 
 class _Worker(QObject):
@@ -479,3 +464,179 @@ class Runner(QObject):
 
 # the matrix key of Self, for the inspectors
 SELF_MATRIX = (SELF_TYPE, SELF_NAME, "network_matrix")
+
+
+class ProcessRunner(QObject):
+    """``Runner``'s API with the machine in a child process (``dmm_studio.host``).
+
+    The UI thread never waits for the engine, nor the engine for the UI's
+    painting (which holds the GIL in PySide6). What differs from ``Runner``:
+    there are no step or machine hooks and no ``call(fn)`` (code cannot be
+    shipped to the child): the inspectors record in the child instead, through
+    ``set_recording``, ``set_probes``, ``set_breaks``, ``set_profiling`` and
+    ``set_history``, and receive ``recorded(t, state, packet)`` with each frame,
+    ``synced(record)`` whenever the run stops and ``breakHit(hit)`` when a
+    break fires (the child pauses right after that step). The child starts in
+    about two seconds (it imports torch); commands sent before are queued.
+    """
+
+    remote = True
+    stepped = Signal(object)  # Frame
+    running_changed = Signal(bool)
+    halted = Signal(str)
+    failed = Signal(str)
+    broke = Signal(str, object)  # reason, neuron (type, name) or None
+    breakHit = Signal(object)  # BreakHit
+    recorded = Signal(int, object, object)  # t, state, Recorder.packet()
+    synced = Signal(object)  # Recorder.export()
+    _message = Signal(str, object)
+
+    def __init__(
+        self, engine: str | None = None, parent: QObject | None = None, **engine_kwargs: Any
+    ) -> None:
+        super().__init__(parent)
+        from ..host import HostProcess
+
+        self._message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self._alive = True
+        self.host = HostProcess(engine, engine_kwargs, self._post)
+        self._snapshots: dict[int, Callable[[Network | None, int, str], None]] = {}
+        self.last: Frame | None = None
+        self.running = False
+        self.t = 0
+        self.loaded = False
+
+    def _post(self, kind: str, payload: Any) -> None:
+        """In the reader thread: hand the message to the UI thread."""
+        if self._alive:
+            with contextlib.suppress(RuntimeError):  # this object is gone (the studio closes)
+                self._message.emit(kind, payload)
+
+    @Slot(str, object)
+    def _on_message(self, kind: str, payload: Any) -> None:
+        if kind == "frame":
+            f = payload
+            state = f["state"]
+            if f["record"] is not None:
+                self.recorded.emit(f["t"], state, f["record"])
+            frame = Frame(f["t"], state, matrix_of(state), f["active"], f["stats"], f["steps"])
+            self.last = frame
+            self.t = frame.t
+            self.stepped.emit(frame)
+        elif kind == "running":
+            self.running = bool(payload)
+            self.running_changed.emit(self.running)
+        elif kind == "sync":
+            self.synced.emit(payload)
+        elif kind == "broke":
+            hit = payload
+            self.breakHit.emit(hit)
+            self.broke.emit(hit.message, tuple(hit.neuron) if hit.neuron is not None else None)
+        elif kind == "halted":
+            self.halted.emit(payload)
+        elif kind == "failed":
+            self.failed.emit(payload)
+        elif kind == "reply":
+            token, result, error = payload
+            on_ready = self._snapshots.pop(token, None)
+            if on_ready is not None:
+                net, t = result if result is not None else (None, self.t)
+                on_ready(net, t, error)
+        elif kind == "exited" and self._alive:
+            self._alive = False
+            self.running = False
+            self.running_changed.emit(False)
+            self.failed.emit(f"the engine process ended (exit code {payload}); reopen the file to go on")
+
+    def _send(self, *command: Any) -> None:
+        try:
+            self.host.send(*command)
+        except RuntimeError as e:
+            self.failed.emit(str(e))
+
+    # -- commands
+    def load(self, network: Network) -> None:
+        """A copy of the design to run from t = 0 (the caller passes a copy)."""
+        self.loaded = True
+        self.t = 0
+        self._send("load", network)
+
+    def step(self, n: int = 1) -> None:
+        self._send("step", n)
+
+    def run(self) -> None:
+        self._send("run")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def reset(self, network: Network | None = None) -> None:
+        self.t = 0
+        self._send("reset", network)
+
+    def set_limit(self, steps_per_s: float) -> None:
+        self._send("limit", steps_per_s)
+
+    def edit_matrix(self, delta: dict[str, Any]) -> None:
+        self._send("edit", "edit_matrix", delta)
+
+    def edit_weight(self, to: Port, frm: Port, w: float) -> None:
+        self._send("edit", "edit_weight", tuple(to), tuple(frm), w)
+
+    def set_output(self, nid: NeuronId, output: str, value: Any) -> None:
+        self._send("edit", "set_output", *nid, output, value)
+
+    def set_param(self, nid: NeuronId, param: str, value: Any) -> None:
+        self._send("edit", "set_param", *nid, param, value)
+
+    def remove_neuron(self, nid: NeuronId) -> None:
+        self._send("edit", "remove_neuron", tuple(nid))
+
+    def rename_neuron(self, type: str, old: str, new: str) -> None:
+        self._send("edit", "rename_neuron", type, old, new)
+
+    def set_fields(self, fields: list[Any]) -> None:
+        self._send("edit", "set_fields", list(fields))
+
+    def call(self, fn: Callable[[Machine], None]) -> None:
+        raise TypeError("the engine runs in another process: use the named edits, not call(fn)")
+
+    def add_step_hook(self, fn: Callable[[Machine], Any]) -> None:
+        raise TypeError("the engine runs in another process: record with set_recording, not hooks")
+
+    add_machine_hook = add_step_hook
+
+    # -- recording in the engine's process
+    def set_recording(self, on: bool) -> None:
+        self._send("record", bool(on))
+
+    def set_probes(self, specs: list[Any]) -> None:
+        self._send("probes", list(specs))
+
+    def set_breaks(self, breaks: Any) -> None:
+        self._send("breaks", breaks)
+
+    def set_profiling(self, on: bool) -> None:
+        self._send("profiling", bool(on))
+
+    def set_history(self, capacity: int) -> None:
+        self._send("capacity", int(capacity))
+
+    # -- snapshots
+    def request_snapshot(self, on_ready: Callable[[Network | None, int, str], None]) -> None:
+        """The running state as a new design, taken between two steps; returns at
+        once and calls ``on_ready(network, t, error)`` later in the UI thread."""
+        token = self.host.next_token()
+        self._snapshots[token] = on_ready
+        self._send("snapshot", token)
+
+    def snapshot(self) -> Network:
+        """The running state as a new design (blocks: for scripts and tests)."""
+        net, _t = self.host.request_snapshot()
+        if net is None:
+            raise RuntimeError("nothing is running")
+        return net  # type: ignore[no-any-return]
+
+    def shutdown(self) -> None:
+        self._alive = False
+        self.host.close()

@@ -74,6 +74,32 @@ def test_non_finite_finds_nan_too_and_tensor_elements():
     assert hit.neuron == ("identity", "cam") and hit.t == 5
 
 
+def test_non_finite_sums_an_unchanged_tensor_once_but_sees_it_change_in_place():
+    torch = pytest.importorskip("torch")
+    img = torch.ones(4, 4)
+    cond = NonFinite()
+    calls = []
+    real_sum = torch.Tensor.sum
+
+    def counting_sum(self, *a, **k):
+        calls.append(1)
+        return real_sum(self, *a, **k)
+
+    def state():  # a new dict each step around the same tensor (a constant image)
+        return {"synth.image": {"face": {"image": {":tensor": img}}}}
+
+    torch.Tensor.sum = counting_sum
+    try:
+        assert cond.check(1, state(), None) is None
+        assert cond.check(2, state(), None) is None
+        assert len(calls) == 1  # summed at step 1 only
+        img[2, 3] = math.nan  # the same object, changed in place: looked at again
+        hit = cond.check(3, state(), None)
+    finally:
+        torch.Tensor.sum = real_sum
+    assert hit is not None and hit.t == 3 and hit.path == (":tensor", "[2,3]")
+
+
 def test_non_finite_blames_a_neuron_before_self():
     bad = {"x": math.inf}
     state = {"self": {"self": {"network_matrix": bad}}, "identity": {"w": {"single": bad}}}

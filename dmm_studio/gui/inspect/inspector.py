@@ -134,7 +134,7 @@ class Inspector(QtCore.QObject):
         self.breaks_view.faultSelected.connect(self.neuronAtFault)
         self.breakHit.connect(self._on_break)
         self.history_view.stepChosen.connect(self.show_step)
-        self.history_view.capacityChanged.connect(lambda _k: self.redraw())
+        self.history_view.capacityChanged.connect(self._capacity_changed)
         self.self_view.cellSelected.connect(self.wireSelected)
         self.cost_view.toggled.connect(self._set_profiling)
 
@@ -151,15 +151,56 @@ class Inspector(QtCore.QObject):
         self.timer.timeout.connect(self._tick)
         self.timer.start()
 
+    def _capacity_changed(self, k: int) -> None:
+        if self.remote:
+            self.runner.set_history(k)
+        self.redraw()
+
     # ------------------------------------------------------------ the runner
     def attach(self, runner: Any) -> None:
         """Follow a runner: record its machine's steps (its step and machine hooks,
         in its thread), pause on a break (the hook returns the hit), redraw on
-        its frames."""
+        its frames. A runner whose engine is in another process (``remote``,
+        the studio's ``ProcessRunner``) records there: this inspector sends it
+        the probes, breaks and settings, and keeps a copy of the record fed by
+        its frames (the latest steps) and synced whole whenever the run stops."""
         self.runner = runner
         runner.stepped.connect(self._on_runner_frame)
+        if getattr(runner, "remote", False):
+            self.remote = True
+            runner.recorded.connect(self._ingest)
+            runner.synced.connect(self._synced)
+            runner.breakHit.connect(self.breakHit)
+            runner.set_history(self.recorder.history.capacity)
+            runner.set_breaks(self.recorder.breaks)
+            runner.set_probes(self._specs())
+            runner.set_profiling(self.tap.profiling)
+            runner.set_recording(self.live)
+            return
         runner.add_machine_hook(self._attach_machine)
         runner.add_step_hook(self._after_step)
+
+    remote = False  # the runner's engine (and the record) is in another process
+
+    def _specs(self) -> list[ProbeSpec]:
+        return [b.spec for b in self.recorder.probes.values()]
+
+    def _ingest(self, t: int, state: Any, packet: Any) -> None:
+        """A frame of a remote runner: the latest steps into the copy of the record."""
+        if not self.live:
+            return
+        self.recorder.ingest(t, state, packet)
+        costs = packet.get("costs")
+        if costs is not None and self.tap.profiling:
+            self.cost_view.show_costs(costs)
+            self.costsUpdated.emit(costs)
+        self._tick()  # the engine's frames set the pace (30 a second, at most)
+
+    def _synced(self, record: Any) -> None:
+        """The whole record of a remote runner (its run stopped): every kept step."""
+        self.recorder.load_export(record)
+        self.history_view.refresh(force=True)
+        self.frame(force=True)
 
     def _attach_machine(self, machine: Any) -> None:
         """In the runner's thread, when it makes a machine: tap its engine."""
@@ -185,6 +226,13 @@ class Inspector(QtCore.QObject):
         """Inspect (record every step, draw frames) or not (the engine at full
         speed, nothing recorded): a switch for long unattended runs."""
         self.live = on
+        if self.remote:
+            self.runner.set_recording(on)
+            if on:
+                self.timer.start()
+            else:
+                self.timer.stop()
+            return
         if on:
             self.timer.start()
             if self.runner is not None:
@@ -204,10 +252,14 @@ class Inspector(QtCore.QObject):
 
     def _set_breaks(self, breaks: Breaks) -> None:
         self.recorder.breaks = breaks
+        if self.remote:
+            self.runner.set_breaks(breaks)
 
     def _set_profiling(self, on: bool) -> None:
         self.profiler.take()
         self.tap.profiling = on
+        if self.remote:
+            self.runner.set_profiling(on)
         if not on:
             self.cost_view.show_costs({})
 
@@ -231,12 +283,16 @@ class Inspector(QtCore.QObject):
         w.zoom.toggled.connect(lambda _on: self.probesChanged.emit(self.probe_layout()))
         self.probes.add(w)
         w.refresh(self.shown)
+        if self.remote:
+            self.runner.set_probes(self._specs())
         self.probesChanged.emit(self.probe_layout())
         return w
 
     def remove_probe(self, key: str) -> None:
         self.recorder.remove_probe(key)
         self.probes.remove(key)
+        if self.remote:
+            self.runner.set_probes(self._specs())
         self.probesChanged.emit(self.probe_layout())
 
     def clear_probes(self) -> None:
@@ -375,7 +431,7 @@ class Inspector(QtCore.QObject):
         except KeyError:
             return
         try:
-            prev = h.matrix(t - 1)
+            prev = h.matrix_before(t)
         except KeyError:
             prev = None
         if self.self_view.isVisible() or self.self_view.t is None or self.shown is not None:

@@ -88,6 +88,11 @@ class HistoryView(QtWidgets.QWidget):
         self.stepChosen.emit(t)
 
     def refresh(self, force: bool = False) -> None:
+        if self.history.remote is not None:
+            self._refresh_remote()
+            return
+        if not self.slider.isEnabled() and self.history.span()[0] is not None:
+            force = True  # back from remote: the whole history is here now
         span = self.history.span()
         first, last = span
         if span != self._span or force:
@@ -115,6 +120,22 @@ class HistoryView(QtWidgets.QWidget):
         self.label.setText(f"t = {t} ({where}); {kept}")
         if t != self._listed or force:
             self._list_changes(t)
+
+    def _refresh_remote(self) -> None:
+        """The history is kept in the engine's process while it runs: shown
+        live, scrubbed once paused (then the whole of it comes here)."""
+        first, last, n = self.history.remote  # type: ignore[misc]
+        self._updating = True
+        self.slider.setEnabled(False)
+        self.slider.setRange(first, last)
+        self.slider.setValue(last)
+        self._updating = False
+        self._span = (None, None)
+        self.label.setText(
+            f"t = {last} (live); kept {first}..{last} ({n} states) in the engine: pause to scrub"
+        )
+        if last != self._listed:
+            self._list_changes(last)
 
     def _list_changes(self, t: int | None) -> None:
         self._listed = t
