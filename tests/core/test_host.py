@@ -1,0 +1,180 @@
+"""The engine host: a machine served in a child process, recorded there.
+
+Most tests drive ``Host`` in this process through a fake connection (what it
+would send is kept); one starts the real child (``python -m dmm_studio.host``).
+"""
+
+from __future__ import annotations
+
+import queue
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dmm_studio.breaks import Breaks, ProbeCondition
+from dmm_studio.fileformat import load_network
+from dmm_studio.history import History
+from dmm_studio.host import Host, HostProcess, dumps, loads
+from dmm_studio.recorder import ProbeSpec, Recorder
+from dmm_studio.vvalue import get_in
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+COUNT = ProbeSpec("accum", "count", "single")
+
+
+class Conn:
+    """What the host sends, decoded; commands are never waiting."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sent.append(loads(data))
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return False
+
+    def kinds(self) -> list[str]:
+        return [k for k, _ in self.sent]
+
+    def last(self, kind: str):
+        return [p for k, p in self.sent if k == kind][-1]
+
+
+def host(example: str = "counter", **kw) -> Host:
+    h = Host(Conn(), kw.pop("engine", "reference"), kw)
+    h.do_load(load_network(EXAMPLES / f"{example}.dmm.json"))
+    return h
+
+
+def run_until_stopped(h: Host, ticks: int = 10_000) -> None:
+    h.do_run()
+    for _ in range(ticks):
+        if not h.running:
+            return
+        h.tick()
+    raise AssertionError("the run did not stop")
+
+
+def test_messages_carry_tensors_as_cpu_arrays_of_the_same_values():
+    state = {
+        "a": {"x": {"img": {":tensor": torch.arange(12.0).reshape(3, 4)}}},
+        "b": {"y": {"t": {":tensor": torch.arange(6, dtype=torch.int64).reshape(2, 3).T}}},  # strided
+        "c": {"z": {"h": {":tensor": torch.ones(2, dtype=torch.bfloat16)}}},  # no numpy dtype
+        "n": {"m": {"o": {":number": 2.5}}},
+    }
+    back = loads(dumps(("frame", state)))[1]
+    for f, n, o, k in (("a", "x", "img", ":tensor"), ("b", "y", "t", ":tensor"), ("c", "z", "h", ":tensor")):
+        x, y = state[f][n][o][k], back[f][n][o][k]
+        assert isinstance(y, torch.Tensor) and y.dtype == x.dtype and y.device.type == "cpu"
+        assert torch.equal(x, y)
+    assert back["n"] == state["n"]
+
+
+def test_a_break_stops_the_run_right_after_the_step_that_fired_it():
+    h = host()
+    h.do_breaks(Breaks([ProbeCondition(("accum", "count", "single"), ">", 37)]))
+    h.do_record(True)
+    run_until_stopped(h)
+    hit = h.conn.last("broke")
+    assert hit.t == 38 and h.machine.t == 38
+    assert hit.neuron == ("accum", "count")
+    # stopped: the last frame is step 38 and the whole record follows it
+    assert h.conn.last("frame")["t"] == 38
+    record = h.conn.last("sync")
+    assert [t for t, _ in record["history"]][-1] == 38
+    assert h.conn.kinds().index("sync") < h.conn.kinds().index("broke")
+
+
+def test_the_record_sent_across_is_every_step_and_the_copy_matches():
+    h = host()
+    h.do_probes([COUNT])
+    h.do_record(True)
+    copy = Recorder(History(256))
+    copy.add_probe(COUNT)
+    h.do_step(3)  # stepping while paused sends a frame, then the whole record
+    copy.load_export(h.conn.last("sync"))
+    assert copy.history.steps() == [0, 1, 2, 3]
+    h.do_run()
+    seen = len(h.conn.sent)
+    for _ in range(20):
+        h.tick()
+        for kind, f in h.conn.sent[seen:]:
+            if kind == "frame" and f["record"] is not None:
+                copy.ingest(f["t"], f["state"], f["record"])
+        seen = len(h.conn.sent)
+    h.do_pause()
+    t = h.machine.t
+    assert t > 3
+    # while it ran the copy kept the latest state, said what the engine keeps ...
+    assert copy.history.remote is None or copy.history.remote[1] <= t
+    # ... and received every step's scalar: no gaps, no repeats
+    ts, ys = copy.probes[COUNT.key].scalars()
+    assert ts.tolist() == list(range(ts[0], ts[0] + len(ts)))
+    assert len(ts) > 20 and ts[-1] <= t
+    assert np.array_equal(ys, ts.astype(float))  # the counter counts the steps
+    copy.load_export(h.conn.last("sync"))
+    assert copy.history.remote is None
+    assert copy.history.span() == (max(0, t - 255), t)
+    assert get_in(copy.history.get(t), COUNT.path) == {":number": t}
+    ts2, _ = copy.probes[COUNT.key].scalars()
+    assert ts2[-1] == t
+
+
+def test_a_packet_carries_the_previous_matrix_and_input_probes():
+    h = host("waves")
+    spec = ProbeSpec("self", "self", "delta", side="input")
+    h.do_probes([spec])
+    h.do_record(True)
+    h.do_step(4)
+    copy = Recorder(History(16))
+    copy.add_probe(spec)
+    f = h.conn.last("frame")
+    copy.ingest(f["t"], f["state"], f["record"])
+    assert copy.history.remote == (0, 4, 5)
+    assert copy.history.steps() == [4]  # only the latest state is here while running ...
+    # ... but its changes are known (W_3 came along), and the input probe's value
+    sync = Recorder(History(16))
+    sync.add_probe(spec)
+    sync.load_export(h.conn.last("sync"))
+    assert copy.history.changes(4) == sync.history.changes(4) != []
+    assert copy.probes[spec.key].latest() == (4, sync.value_at(spec, 4))
+
+
+def test_edits_and_failures_are_named():
+    h = host()
+    h.do_step(2)
+    h.do_edit("edit_weight", ("accum", "count", "delta"), ("identity", "one", "single"), 5)
+    h.do_step(1)
+    assert get_in(h.machine.state, COUNT.path) == {":number": 7}
+    h.handle(("edit", "shutil.rmtree", "/"))
+    assert "not an edit of a running machine" in h.conn.last("failed")
+    h.handle(("nonsense",))
+    assert "unknown command 'nonsense'" in h.conn.last("failed")
+
+
+def test_the_child_process_runs_edits_and_snapshots():
+    got: queue.Queue = queue.Queue()
+    proc = HostProcess("reference", {}, lambda kind, payload: got.put((kind, payload)))
+    try:
+        proc.send("load", load_network(EXAMPLES / "counter.dmm.json"))
+        proc.send("step", 5)
+        proc.send("edit", "set_output", "accum", "count", "single", {":number": 100})
+        proc.send("step", 1)
+        net, t = proc.request_snapshot(timeout=60)
+        assert t == 6
+        assert get_in(net.outputs, COUNT.path) == {":number": 101}
+        frames = []
+        while not got.empty():
+            kind, payload = got.get()
+            if kind == "frame":
+                frames.append(payload["t"])
+        assert frames[0] == 0 and 5 in frames
+    finally:
+        proc.close()
+    kind, code = got.get(timeout=10)
+    while kind != "exited":
+        kind, code = got.get(timeout=10)
+    assert code == 0
+    assert not proc.alive
