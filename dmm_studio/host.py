@@ -138,6 +138,8 @@ class Host:
         self.tap = EngineTap(self.recorder, self.profiler, raise_on_break=False)
         self.recording = False
         self._costs_at = 0.0
+        # where the time goes (seconds since start): stepping, recording, frames
+        self.seconds = {"step": 0.0, "record": 0.0, "frame": 0.0}
 
     # -- messages
     def send(self, kind: str, payload: Any = None) -> None:
@@ -281,13 +283,18 @@ class Host:
         if m is None:
             return False
         tap = self.tap if self.recording else None
+        clock = time.perf_counter
         try:
             for _ in range(n):
+                t0 = clock()
                 m.step()
                 self._steps_since += 1
                 self._rate_n += 1
+                t1 = clock()
+                self.seconds["step"] += t1 - t0
                 if tap is not None:
                     hit = tap.after_step(m.engine)
+                    self.seconds["record"] += clock() - t1
                     if hit is not None:
                         self._stop()
                         self.send("broke", hit)
@@ -341,7 +348,7 @@ class Host:
         m = self.machine
         if m is None:
             return
-        self._last_frame = time.perf_counter()
+        t0 = self._last_frame = time.perf_counter()
         state = m.state
         w = matrix_of(state)
         active = list(matrix_neurons(w))
@@ -352,6 +359,7 @@ class Host:
             "active": len(active),
             "nonzeros": vv.size(w),
             "steps_per_s": self.rate if self.running else 0.0,
+            "seconds": dict(self.seconds),
         }
         record = None
         if self.recording:
@@ -363,6 +371,7 @@ class Host:
         frame["record"] = record
         self._steps_since = 0
         self.send("frame", frame)
+        self.seconds["frame"] += time.perf_counter() - t0
 
 
 EDITS = frozenset(
