@@ -1,6 +1,12 @@
 """Probes under load: 16 live probes while the engine runs flat out in its thread.
 
     python bench/probes.py [--seconds 2] [--rounds 3] [--engine compiled|reference|all]
+                           [--runner process|thread|all] [--no-breaks]
+
+``--runner``: the engine in a process of its own (``ProcessRunner``, what the
+studio uses) or in a thread of the UI's process (``Runner``). In the process
+case it also prints the share of the engine's time spent recording and
+sending frames, and a step's own time with and without the UI drawing.
 
 For each engine and frame mode, one runner (the studio's ``Runner``, flat
 out) alternates, ``--rounds`` times, between

@@ -366,7 +366,9 @@ class Host:
             record = self.recorder.packet()
             if self.tap.profiling and self._last_frame - self._costs_at >= 0.5:
                 self._costs_at = self._last_frame
-                record["costs"] = self.profiler.costs()
+                costs = self.profiler.costs()  # ms a step per neuron, since the last
+                if costs:
+                    record["costs"] = costs
         frame = {"t": m.t, "state": state, "active": active, "stats": stats, "steps": self._steps_since}
         frame["record"] = record
         self._steps_since = 0

@@ -1,5 +1,8 @@
 """The runner: a Machine stepping in a worker thread, frames for the UI.
 
+(``ProcessRunner``, at the end of this module, has the same commands and
+signals with the machine in a process of its own; see ``dmm_studio.host``.)
+
 The engine never runs on the UI thread. ``Runner`` (lives in the UI thread)
 owns a ``QThread`` with a ``_Worker`` in it; the worker holds the ``Machine``
 and steps it from its own event loop, so that every command (pause, an edit,

@@ -125,3 +125,19 @@ def test_the_engine_process_ending_is_said_not_hung(studio, qtbot):
         win.runner.host.proc.kill()
     assert "engine process ended" in sig.args[0]
     assert not win.runner.running
+
+
+def test_node_costs_are_measured_in_the_engines_process(studio, qtbot):
+    win, insp = studio
+    open_example(qtbot, win, "waves")
+    insp.cost_action.setChecked(True)
+    win.limit_box.setValue(0)
+    with qtbot.waitSignal(insp.costsUpdated, timeout=20_000) as sig:
+        win.run()
+    win.pause()
+    costs = sig.args[0]
+    assert {("identity", f"update-{k}") for k in (1, 2, 3)} <= set(costs)
+    assert all(ms >= 0 for ms in costs.values())
+    qtbot.waitUntil(
+        lambda: win.canvas.nodes[("identity", "update-1")].view.cost_badge is not None, timeout=5000
+    )
