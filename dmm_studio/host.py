@@ -172,6 +172,7 @@ class Host:
         self._set_running(False)
         self._make(network)
         self.frame()
+        self._sync()
 
     def do_reset(self, network: Any = None) -> None:
         self._set_running(False)
