@@ -112,6 +112,61 @@ def limit_torch_threads() -> int:
     return int(torch.get_num_threads())
 
 
+def describe(machine: Any, rate: float) -> tuple[Any, Any, list[Any], dict[str, Any]]:
+    """What a frame shows of a machine: ``(y_t, W_t, active neurons, stats)``."""
+    from . import vvalue as vv
+
+    state = machine.state
+    w = matrix_of(state)
+    active = list(matrix_neurons(w))
+    stats = {"t": machine.t, "active": len(active), "nonzeros": vv.size(w), "steps_per_s": rate}
+    return state, w, active, stats
+
+
+class Pace:
+    """The pace of a run: a steps-per-second ``limit`` (0: flat out), the steps
+    due under it, and the rate measured (both runners use it)."""
+
+    def __init__(self) -> None:
+        self.limit = 0.0
+        self.rate = 0.0
+        self._next = 0.0
+        self._t0, self._n = time.perf_counter(), 0
+
+    def start(self) -> None:
+        now = time.perf_counter()
+        self._next, self._t0, self._n = now, now, 0
+
+    def set_limit(self, steps_per_s: float) -> None:
+        self.limit = max(0.0, float(steps_per_s))
+        self._next = time.perf_counter()
+
+    def due(self, now: float) -> int:
+        """How many steps are due by ``now`` under the limit (never more than a
+        second's worth: a run that fell behind does not race to catch up)."""
+        due = 0
+        period = 1.0 / self.limit
+        while self._next <= now and due < max(1, int(self.limit)):
+            due += 1
+            self._next += period
+        if self._next < now - 1.0:
+            self._next = now
+        return due
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next step is due."""
+        return max(0.0, self._next - now)
+
+    def count(self, n: int = 1) -> None:
+        self._n += n
+
+    def measure(self, now: float) -> None:
+        """Update ``rate`` (steps per second), twice a second."""
+        if now - self._t0 >= 0.5:
+            self.rate = self._n / (now - self._t0)
+            self._t0, self._n = now, 0
+
+
 class Host:
     """A Machine served over a connection: steps, edits, recording, frames."""
 
@@ -127,10 +182,7 @@ class Host:
         self.machine: Any = None
         self.running = False
         self.quit = False
-        self.limit = 0.0  # steps per second, 0: flat out
-        self.rate = 0.0
-        self._next_step = 0.0
-        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self.pace = Pace()
         self._last_frame = 0.0
         self._steps_since = 0
         self.recorder = Recorder(History(256))
@@ -181,7 +233,7 @@ class Host:
         elif self.machine is not None:
             self.machine.reset()
             self._tap_machine()
-        self.rate = 0.0
+        self.pace.rate = 0.0
         self.frame()
         self._sync()
 
@@ -194,16 +246,14 @@ class Host:
     def do_run(self) -> None:
         if self.machine is None:
             return
-        self._next_step = time.perf_counter()
-        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self.pace.start()
         self._set_running(True)
 
     def do_pause(self) -> None:
         self._stop()
 
     def do_limit(self, sps: float) -> None:
-        self.limit = max(0.0, float(sps))
-        self._next_step = time.perf_counter()
+        self.pace.set_limit(sps)
 
     def do_edit(self, method: str, *args: Any) -> None:
         """``Machine.<method>(*args)``: edit_weight, edit_matrix, set_output,
@@ -290,7 +340,7 @@ class Host:
                 t0 = clock()
                 m.step()
                 self._steps_since += 1
-                self._rate_n += 1
+                self.pace.count()
                 t1 = clock()
                 self.seconds["step"] += t1 - t0
                 if tap is not None:
@@ -313,18 +363,12 @@ class Host:
     def tick(self) -> None:
         """Some steps: those due under a limit, else ~``slice_s`` flat out."""
         now = time.perf_counter()
-        if self.limit > 0:
-            period = 1.0 / self.limit
-            due = 0
-            while self._next_step <= now and due < max(1, int(self.limit)):
-                due += 1
-                self._next_step += period
-            if self._next_step < now - 1.0:
-                self._next_step = now
+        if self.pace.limit > 0:
+            due = self.pace.due(now)
             if due and not self._steps(due):
                 return
             if not due:
-                self.conn.poll(min(0.05, max(0.0, self._next_step - now)))
+                self.conn.poll(min(0.05, self.pace.wait(now)))
         else:
             end = min(now + self.slice_s, self._frame_due)
             while True:
@@ -333,9 +377,7 @@ class Host:
                 if time.perf_counter() >= end:
                     break
         now = time.perf_counter()
-        if now - self._rate_t0 >= 0.5:
-            self.rate = self._rate_n / (now - self._rate_t0)
-            self._rate_t0, self._rate_n = now, 0
+        self.pace.measure(now)
         if now >= self._frame_due:
             self.frame()
             # a fixed schedule (not "a period after the last"), so the rate holds
@@ -350,18 +392,8 @@ class Host:
         if m is None:
             return
         t0 = self._last_frame = time.perf_counter()
-        state = m.state
-        w = matrix_of(state)
-        active = list(matrix_neurons(w))
-        from . import vvalue as vv
-
-        stats = {
-            "t": m.t,
-            "active": len(active),
-            "nonzeros": vv.size(w),
-            "steps_per_s": self.rate if self.running else 0.0,
-            "seconds": dict(self.seconds),
-        }
+        state, _w, active, stats = describe(m, self.pace.rate if self.running else 0.0)
+        stats["seconds"] = dict(self.seconds)
         record = None
         if self.recording:
             record = self.recorder.packet()

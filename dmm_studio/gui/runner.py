@@ -59,9 +59,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from .. import vvalue as vv
-from ..engine.base import NetworkHalted, StepError, matrix_neurons, matrix_of
-from ..host import limit_torch_threads
+from ..engine.base import NetworkHalted, StepError, matrix_of
+from ..host import Pace, describe, limit_torch_threads
 from ..machine import Machine
 from ..network import Network, Port
 from ..registry import SELF_NAME, SELF_TYPE
@@ -98,15 +97,11 @@ class _Worker(QObject):
         self.engine_kwargs = engine_kwargs
         self.machine: Machine | None = None
         self.timer: QTimer | None = None
-        self.limit = 0.0  # steps per second, 0: as fast as it goes
+        self.pace = Pace()  # the limit in steps per second, the rate measured
         self.max_fps = 30.0
         self.running = False
         self._last_frame = 0.0
         self._steps_since = 0
-        self._rate_t0 = time.perf_counter()
-        self._rate_n = 0
-        self.rate = 0.0
-        self._next_step = 0.0
 
     @Slot()
     def start(self) -> None:
@@ -152,8 +147,7 @@ class _Worker(QObject):
     def run(self) -> None:
         if self.machine is None:
             return
-        self._next_step = time.perf_counter()
-        self._rate_t0, self._rate_n = time.perf_counter(), 0
+        self.pace.start()
         self._set_running(True)
 
     def pause(self) -> None:
@@ -167,12 +161,11 @@ class _Worker(QObject):
         elif self.machine is not None:
             self.machine.reset()
         self._machine_made()
-        self.rate = 0.0
+        self.pace.rate = 0.0
         self._emit_frame()
 
     def set_limit(self, sps: float) -> None:
-        self.limit = max(0.0, float(sps))
-        self._next_step = time.perf_counter()
+        self.pace.set_limit(sps)
         if self.running and self.timer is not None:
             self.timer.start(self._interval())
 
@@ -196,7 +189,7 @@ class _Worker(QObject):
 
     # -- stepping
     def _interval(self) -> int:
-        return 0 if self.limit <= 0 else max(1, int(1000 / self.limit / 2))
+        return 0 if self.pace.limit <= 0 else max(1, int(1000 / self.pace.limit / 2))
 
     def _set_running(self, on: bool) -> None:
         if on == self.running:
@@ -218,7 +211,7 @@ class _Worker(QObject):
             for _ in range(n):
                 m.step()
                 self._steps_since += 1
-                self._rate_n += 1
+                self.pace.count()
                 for hook in hooks:
                     stop = hook(m)
                     if stop is not None:
@@ -248,15 +241,8 @@ class _Worker(QObject):
         if not self.running or self.machine is None:
             return
         now = time.perf_counter()
-        if self.limit > 0:
-            # as many steps as are due, never more than a second's worth
-            due = 0
-            period = 1.0 / self.limit
-            while self._next_step <= now and due < max(1, int(self.limit)):
-                due += 1
-                self._next_step += period
-            if self._next_step < now - 1.0:
-                self._next_step = now
+        if self.pace.limit > 0:
+            due = self.pace.due(now)
             if due and not self._steps(due):
                 return
         else:
@@ -266,9 +252,7 @@ class _Worker(QObject):
                 if not self._steps(1):
                     return
         now = time.perf_counter()
-        if now - self._rate_t0 >= 0.5:
-            self.rate = self._rate_n / (now - self._rate_t0)
-            self._rate_t0, self._rate_n = now, 0
+        self.pace.measure(now)
         if now - self._last_frame >= 1.0 / self.max_fps:
             self._emit_frame()
 
@@ -277,15 +261,7 @@ class _Worker(QObject):
         if m is None:
             return
         self._last_frame = time.perf_counter()
-        state = m.state
-        w = matrix_of(state)
-        active = list(matrix_neurons(w))
-        stats = {
-            "t": m.t,
-            "active": len(active),
-            "nonzeros": vv.size(w),
-            "steps_per_s": self.rate if self.running else 0.0,
-        }
+        state, w, active, stats = describe(m, self.pace.rate if self.running else 0.0)
         self.frame.emit(Frame(m.t, state, w, active, stats, self._steps_since))
         self._steps_since = 0
 
