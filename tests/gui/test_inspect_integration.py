@@ -150,8 +150,10 @@ def test_probe_edits_are_document_edits_that_undo(studio, qtbot):
     doc = win.doc
     assert doc.undo_stack.isClean()
     win.canvas.select([("identity", "update-1"), ("identity", "update-2")])
+    win.resizeDocks([insp.docks["probes"]], [60], Qt.Orientation.Vertical)  # squeezed by the user
     specs = probe_selection(win, insp)
     assert {s.key for s in specs} == {"identity/update-1/single", "identity/update-2/single"}
+    qtbot.waitUntil(lambda: insp.docks["probes"].height() >= 240, timeout=2000)  # room to see them
     # one edit: the file is marked changed, the layout keeps the probes
     assert doc.undo_stack.count() == 1 and not doc.undo_stack.isClean()
     assert win.windowTitle().startswith("waves.dmm.json*")

@@ -220,9 +220,19 @@ def probe_selection(window: Any, insp: Inspector, side: str = "output") -> list[
         insp._syncing = False  # type: ignore[attr-defined]
     if specs:
         _probes_to_document(window, insp, insp.probe_layout())
-        insp.docks["probes"].show()  # type: ignore[attr-defined]
-        insp.docks["probes"].raise_()  # type: ignore[attr-defined]
+        dock = insp.docks["probes"]  # type: ignore[attr-defined]
+        dock.show()
+        dock.raise_()
+        _make_room(window, dock)
     return specs
+
+
+def _make_room(window: Any, dock: Any) -> None:
+    """A bottom dock too short to show a probe (an image would be a strip of a
+    few pixels) grows to a third of the window."""
+    want = max(240, window.height() // 3)
+    if dock.height() < want and hasattr(window, "resizeDocks"):
+        window.resizeDocks([dock], [want], QtCore.Qt.Orientation.Vertical)
 
 
 def _ports(window: Any, nid: tuple[str, str]) -> tuple[list[str], list[str]]:
