@@ -449,6 +449,28 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _child_env() -> dict[str, str]:
+    """This environment, with the folders this process imports dmm_studio (and
+    its neuron packs) from first on PYTHONPATH: the child imports the same code
+    even when the parent found it by a path of its own (a script, a notebook)."""
+    import importlib.util
+
+    roots: list[str] = []
+    for name in ("dmm_studio", "dmm_studio_nodes"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            folder = os.path.dirname(spec.origin)
+            root = os.path.dirname(folder)
+            # a package installed under another folder name (nodes/ is installed as
+            # dmm_studio_nodes) is found by its installer's hook, which the child has too
+            if os.path.basename(folder) == name and root not in roots:
+                roots.append(root)
+    env = dict(os.environ)
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join(roots + ([old] if old else []))
+    return env
+
+
 class HostProcess:
     """Starts ``serve`` in a child process and talks to it.
 
@@ -473,6 +495,7 @@ class HostProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dmm_studio.host", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
+            env=_child_env(),
         )
         theirs.close()
         self.conn = Connection(mine.detach())
