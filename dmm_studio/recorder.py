@@ -408,8 +408,8 @@ class Recorder:
             buf.add_value(t, probe_value(buf.spec, state, None))
         for key, v in packet.get("inputs", {}).items():
             buf = self.probes.get(key)
-            if buf is not None:
-                buf.add_value(t, v)
+            if buf is not None:  # a value a frame (as ``sample`` keeps them): plotted with gaps
+                buf.append(t, v, gaps=True)
         self._prev, self.t = state, t
         self.version += 1
 

@@ -51,6 +51,7 @@ def test_probes_see_every_step_and_a_paused_run_scrubs_every_kept_one(studio, qt
     assert win.runner.remote
     open_example(qtbot, win, "counter")
     insp.add_probe(COUNT)
+    delta = insp.add_probe(ProbeSpec("accum", "count", "delta", side="input"))
     win.limit_box.setValue(0)  # flat out
     win.run()
     qtbot.waitUntil(lambda: win.runner.t > 400 and insp.recorder.history.remote is not None, timeout=20_000)
@@ -65,6 +66,10 @@ def test_probes_see_every_step_and_a_paused_run_scrubs_every_kept_one(studio, qt
     ts, ys = insp.recorder.probes[COUNT.key].scalars()
     assert ts.tolist() == list(range(t - len(ts) + 1, t + 1))  # every step, recorded in the child
     assert ys.tolist() == [float(x) for x in ts]
+    # an input probe gets a value a frame (computed in the engine's process): a scalar plots
+    its, iys = delta.buf.scalars()
+    later = [y for x, y in zip(its.tolist(), iys.tolist(), strict=True) if x >= 1]
+    assert len(later) >= 3 and set(later) == {1.0} and its[-1] <= t  # (at t = 0 no input was computed)
     # scrub back: the probe and the history show that step
     hv.refresh()
     assert hv.slider.isEnabled()
