@@ -97,59 +97,47 @@ class TextCache:
 
 
 class FastView(QtWidgets.QWidget):
-    """Base of the compact views: each draws itself into a pixmap when its data
-    changes (``render_now``, in the UI thread, while Python runs anyway) and
-    shows it as its background brush, so that Qt repaints it (exposure,
-    scrolling, the window's other updates) without calling Python.
+    """Base of the compact views: ``render_now`` (when the data changes) asks
+    for a repaint, and ``paintEvent`` draws the data at the widget's size with
+    plain QPainter calls (no scene graph, no layout).
 
-    Why not ``paintEvent``: while the engine runs flat out in its thread, every
-    call from Qt into Python waits for the GIL (up to the switch interval,
-    5 ms); sixteen Python paint events a frame were most of a frame's time and
-    took the GIL from the engine as often. Why not a QLabel's pixmap: setting
-    one asks the layout to recompute the whole probe grid, every frame.
+    Measured with 16 probes (bench/probes.py, the engine in its own process):
+    drawing in ``paintEvent`` took the UI thread from ~70 % to ~50 % of a core
+    and the frame from ~12 ms to ~4 ms, against the earlier way (drawing into a
+    new pixmap each frame, set as the background brush, so that Qt repainted
+    without Python). That way was better only with the engine in a thread of
+    the studio, where each call from Qt into Python waits for the GIL.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAutoFillBackground(True)
         self.setMinimumSize(80, 60)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)  # draw() fills it all
         self._font = QtGui.QFont(self.font())
         self._fm = QtGui.QFontMetrics(self._font)
         self._texts = TextCache(self._font)
-        self._rendered_size = QtCore.QSize()
-        self._pixmap: QtGui.QPixmap | None = None
-        self.renders = 0
+        self.renders = 0  # paints with data (for tests and benches)
+        self._has_data = False
 
     def render_now(self) -> None:
-        """Draw the data into the pixmap shown (at the widget's size)."""
-        size = self.size()
-        if size.width() < 1 or size.height() < 1:
-            return
-        ratio = self.devicePixelRatioF()
-        pix = QtGui.QPixmap(int(size.width() * ratio), int(size.height() * ratio))
-        pix.setDevicePixelRatio(ratio)
-        p = QtGui.QPainter(pix)
+        """The data changed: repaint (at the next turn of the event loop)."""
+        self._has_data = True
+        self.update()
+
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
+        p = QtGui.QPainter(self)
         p.setFont(self._font)
-        self.draw(p, QtCore.QRect(0, 0, size.width(), size.height()))
+        self.draw(p, QtCore.QRect(0, 0, self.width(), self.height()))
         p.end()
-        pal = self.palette()
-        pal.setBrush(QtGui.QPalette.ColorRole.Window, QtGui.QBrush(pix))
-        self.setPalette(pal)
-        self._pixmap = pix
-        self._rendered_size = size
-        self.renders += 1
+        if self._has_data:
+            self.renders += 1
 
     def pixmap(self) -> QtGui.QPixmap | None:
-        """What is shown (None before the first data)."""
-        return self._pixmap
+        """What is shown, drawn now (None before the first data)."""
+        return self.grab() if self._has_data else None
 
     def draw(self, p: QtGui.QPainter, r: QtCore.QRect) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(ev)
-        if self.size() != self._rendered_size:
-            self.render_now()
 
 
 class FastPlot(FastView):
