@@ -8,10 +8,14 @@ studio uses) or in a thread of the UI's process (``Runner``). In the process
 case it also prints the share of the engine's time spent recording and
 sending frames, and a step's own time with and without the UI drawing.
 
-For each engine and frame mode, one runner (the studio's ``Runner``, flat
+``--breaks``: the NaN/Inf break (off unless the user ticks it) off, on, or
+both. The verdict on the last line is for the studio as it opens: the engine
+in its own process, no break.
+
+For each engine, runner, frame mode and break setting, one runner (flat
 out) alternates, ``--rounds`` times, between
 
-* baseline: the inspector switched off (no tap, no frames, window hidden);
+* baseline: the inspector switched off (nothing recorded, window hidden);
 * inspected: every step recorded (history, 16 probe buffers, break checks)
   and 16 probes plus the Self view shown in a 1400 x 900 window;
 
@@ -139,9 +143,7 @@ def bench(
     win = window_with(insp)
     for s in specs:
         insp.add_probe(s)
-    if not breaks:  # probes alone: the NaN/Inf break (on by default) switched off
-        for c in insp.recorder.breaks.conditions:
-            c.enabled = False
+    insp.breaks_view.nan.setChecked(breaks)  # the NaN/Inf break: off unless asked for
     insp.attach(runner)
     runner.load(net.copy())
     stalls = Stalls()
@@ -222,7 +224,7 @@ def main() -> int:
         "--breaks",
         default="both",
         choices=["off", "on", "both"],
-        help="the studio's default NaN/Inf break off (the probes alone), on, or both one after the other",
+        help="the NaN/Inf break off (the studio's default: the probes alone), on, or both one after the other",
     )
     ap.add_argument(
         "--runner",
@@ -263,7 +265,7 @@ def main() -> int:
         f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores;"
         f" UI waits in {'a polling loop' if POLL else 'the event loop'}"
     )
-    ok = True
+    ok: bool | None = None  # the studio's default configuration met every target
     breaks = {"off": [False], "on": [True], "both": [False, True]}[args.breaks]
     budgets = [None] * ("fixed" in args.modes) + [args.budget] * ("governed" in args.modes)
     runs = [(e, w, b, nan) for w in runners for e in engines for b in budgets for nan in breaks]
@@ -280,7 +282,7 @@ def main() -> int:
             nan,
         )
         mode = "fixed 30 frames/s" if budget is None else f"governed, UI budget {budget:.0%}"
-        what = "with the NaN/Inf break" if nan else "no break"
+        what = "with the NaN/Inf break (opt-in)" if nan else "no break (the default)"
         print(
             f"[{engine} in a {where}, {mode}, {what}] {r['probes']} probes ({r['visible']} visible; views {r['kinds']}) + Self view\n"
             f"  engine: {r['base']:,.0f} steps/s baseline, {r['rate']:,.0f} inspected"
@@ -296,8 +298,11 @@ def main() -> int:
                 f" {r['us_step']:.0f} us inspected (the rest of the slowdown: sharing the machine"
                 " with the UI's process)"
             )
-        ok = ok and r["slowdown"] <= 0.20 and r["fps"] >= 30 and r["stall"] <= 50
-    print("all targets met" if ok else "some targets missed")
+        if where == "process" and not nan:  # the studio as it opens
+            met = r["slowdown"] <= 0.20 and r["fps"] >= 30 and r["stall"] <= 50
+            ok = met if ok is None else ok and met
+    verdict = {None: "not run", True: "all targets met", False: "some targets missed"}[ok]
+    print(f"the studio's default (engine process, no break): {verdict}")
     return 0
 
 

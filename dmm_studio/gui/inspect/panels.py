@@ -162,7 +162,14 @@ class BreaksView(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.nan = QtWidgets.QCheckBox("NaN or Inf in any stream")
-        self.nan.setChecked(True)
+        # off until asked for, as in torch's anomaly mode and jax_debug_nans: it walks
+        # every stream after every step (bench/probes.py: ~10 % of the engine's time
+        # on softmax_images, as much as recording 16 probes)
+        self.nan.setChecked(False)
+        self.nan.setToolTip(
+            "Pause at the first step that puts a NaN or an infinity in any stream, and name the"
+            " neuron. Every stream is looked at after every step, which slows a fast engine."
+        )
         self.topology = QtWidgets.QCheckBox("Topology change (a wire added or removed)")
         self.norm_on = QtWidgets.QCheckBox("Matrix max-norm >")
         self.norm = QtWidgets.QDoubleSpinBox()

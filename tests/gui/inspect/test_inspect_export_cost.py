@@ -200,6 +200,7 @@ def test_a_break_in_the_studio_pauses_names_and_selects_the_neuron(qtbot):
     qtbot.addWidget(win)
     win.open_network(slow_nan_network(after=40))
     insp = install(win)
+    insp.breaks_view.nan.setChecked(True)  # off until asked for
     win.show()
     try:
         with qtbot.waitSignal(insp.breakHit, timeout=20_000) as sig:

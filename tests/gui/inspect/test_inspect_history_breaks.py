@@ -101,6 +101,7 @@ def test_a_nan_network_pauses_with_the_neuron_named(insp, qtbot):
     """Runs flat out in the runner's thread; the break stops it right after the step."""
     faults = []
     insp.neuronAtFault.connect(faults.append)
+    insp.breaks_view.nan.setChecked(True)  # off until asked for
     runner = _runner_with(insp, qtbot, slow_nan_network(after=300))
     failed, broke = [], []
     runner.failed.connect(failed.append)
@@ -135,6 +136,7 @@ def test_a_nan_network_pauses_with_the_neuron_named(insp, qtbot):
 
 
 def test_breaks_survive_a_reset_and_a_new_load(insp, qtbot):
+    insp.breaks_view.nan.setChecked(True)
     runner = _runner_with(insp, qtbot, nan_network())
     try:
         with qtbot.waitSignal(insp.breakHit, timeout=10_000) as sig:
