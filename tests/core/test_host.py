@@ -178,3 +178,23 @@ def test_the_child_process_runs_edits_and_snapshots():
         kind, code = got.get(timeout=10)
     assert code == 0
     assert not proc.alive
+
+
+def test_pace_gives_the_steps_due_under_a_limit_and_never_a_burst():
+    from dmm_studio.host import Pace
+
+    pace = Pace()
+    pace.set_limit(10)  # a step every 0.1 s, the first at once
+    t0 = pace._next
+    assert pace.due(t0) == 1
+    assert pace.due(t0 + 0.05) == 0 and abs(pace.wait(t0 + 0.05) - 0.05) < 1e-9
+    assert pace.due(t0 + 0.35) == 3  # the steps of 0.1, 0.2 and 0.3
+    # far behind (the machine was busy): at most a second's worth, then the schedule restarts
+    assert pace.due(t0 + 60) == 10
+    assert pace.due(t0 + 60) == 1 and pace.due(t0 + 60.05) == 0
+    pace.start()
+    pace.count(50)
+    pace.measure(pace._t0 + 0.25)
+    assert pace.rate == 0.0  # measured twice a second, not before
+    pace.measure(pace._t0 + 0.5)
+    assert pace.rate == 100.0
