@@ -173,6 +173,7 @@ class Host:
     # frames on a fixed schedule (the studio draws one on each: a little over its
     # 30 a second); a frame costs ~0.1-0.5 ms here, mostly the state pickled
     max_fps = 32.0
+    frame_share = 0.1
     slice_s = 0.015  # run flat out in slices at most this long, then look for commands
 
     def __init__(self, conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
@@ -380,10 +381,14 @@ class Host:
         self.pace.measure(now)
         if now >= self._frame_due:
             self.frame()
-            # a fixed schedule (not "a period after the last"), so the rate holds
-            self._frame_due += 1.0 / self.max_fps
+            # a fixed schedule (not "a period after the last"), so the rate holds; but
+            # frames of a large state (pickled whole) come less often, so that they
+            # never take more than ``frame_share`` of the engine's time
+            cost = time.perf_counter() - now
+            period = max(1.0 / self.max_fps, cost / self.frame_share)
+            self._frame_due += period
             if self._frame_due < now:  # fell behind (a long step): start the schedule afresh
-                self._frame_due = now + 1.0 / self.max_fps
+                self._frame_due = now + period
 
     _frame_due = 0.0
 

@@ -7,6 +7,7 @@ would send is kept); one starts the real child (``python -m dmm_studio.host``).
 from __future__ import annotations
 
 import queue
+import time
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,20 @@ def test_pace_gives_the_steps_due_under_a_limit_and_never_a_burst():
     assert pace.rate == 0.0  # measured twice a second, not before
     pace.measure(pace._t0 + 0.5)
     assert pace.rate == 100.0
+
+
+def test_frames_of_a_large_state_come_less_often_not_at_the_engines_expense():
+    h = host()
+    real = h.frame
+
+    def slow_frame():  # as pickling a large state would be
+        time.sleep(0.01)
+        real()
+
+    h.frame = slow_frame
+    h.do_run()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 1.0:
+        h.tick()
+    frames = h.conn.kinds().count("frame") - 1  # (one came with the load)
+    assert 3 <= frames <= 13  # ~10 a second (10 ms each, 10 % of the time), not 32
