@@ -240,9 +240,9 @@ class Host:
 
     def do_step(self, n: int) -> None:
         self._set_running(False)
-        self._steps(n)
-        self.frame()
-        self._sync()
+        if self._steps(n):  # (else it stopped at a break, a halt or a fault, and said so)
+            self.frame()
+            self._sync()
 
     def do_run(self) -> None:
         if self.machine is None:
@@ -429,7 +429,12 @@ def serve(conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
                 while conn.poll(0):
                     host.handle(loads(conn.recv_bytes()))
                 if host.running and not host.quit:
-                    host.tick()
+                    try:
+                        host.tick()
+                    except Exception as e:  # a fault outside the steps (recording, a frame)
+                        host.running = False
+                        host.send("running", False)
+                        host.send("failed", f"{type(e).__name__}: {e}")
             else:
                 host.handle(loads(conn.recv_bytes()))
     except (EOFError, OSError, BrokenPipeError):

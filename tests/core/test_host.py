@@ -216,3 +216,28 @@ def test_frames_of_a_large_state_come_less_often_not_at_the_engines_expense():
         h.tick()
     frames = h.conn.kinds().count("frame") - 1  # (one came with the load)
     assert 3 <= frames <= 13  # ~10 a second (10 ms each, 10 % of the time), not 32
+
+
+def test_a_fault_outside_the_steps_stops_the_run_and_is_said(monkeypatch):
+    import threading
+    from multiprocessing import Pipe
+
+    from dmm_studio import host as host_module
+
+    def broken_packet(self):
+        raise RuntimeError("no packet today")
+
+    monkeypatch.setattr(Recorder, "packet", broken_packet)
+    parent, child = Pipe()
+    server = threading.Thread(target=host_module.serve, args=(child, "reference", {}), daemon=True)
+    server.start()
+    for cmd in (("load", load_network(EXAMPLES / "counter.dmm.json")), ("record", True), ("run",)):
+        parent.send_bytes(dumps(cmd))
+    said = []
+    while ("running", False) not in said[2:]:  # (the load's and the record's are said before)
+        assert parent.poll(10), said
+        said.append(loads(parent.recv_bytes()))
+    assert ("failed", "RuntimeError: no packet today") in said
+    parent.send_bytes(dumps(("quit",)))
+    server.join(5)
+    assert not server.is_alive()  # it served the quit: the fault did not end it
