@@ -59,8 +59,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from ..engine.base import NetworkHalted, StepError, matrix_of
-from ..host import Pace, describe, limit_torch_threads
+from ..engine.base import NetworkHalted, StepError
+from ..host import Pace, describe, limit_torch_threads, unpack_frame
 from ..machine import Machine
 from ..network import Network, Port
 from ..registry import SELF_NAME, SELF_TYPE
@@ -480,6 +480,7 @@ class ProcessRunner(QObject):
         self._alive = True
         self.host = HostProcess(engine, engine_kwargs, self._post)
         self._snapshots: dict[int, Callable[[Network | None, int, str], None]] = {}
+        self._last_matrix: Any = None  # of the last frame (frames say "the same" for an unchanged W)
         self.last: Frame | None = None
         self.running = False
         self.t = 0
@@ -495,10 +496,11 @@ class ProcessRunner(QObject):
     def _on_message(self, kind: str, payload: Any) -> None:
         if kind == "frame":
             f = payload
+            w = self._last_matrix = unpack_frame(f, self._last_matrix)
             state = f["state"]
             if f["record"] is not None:
                 self.recorded.emit(f["t"], state, f["record"])
-            frame = Frame(f["t"], state, matrix_of(state), f["active"], f["stats"], f["steps"])
+            frame = Frame(f["t"], state, w, f["active"], f["stats"], f["steps"])
             self.last = frame
             self.t = frame.t
             self.stepped.emit(frame)

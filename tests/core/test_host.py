@@ -16,7 +16,7 @@ import torch
 from dmm_studio.breaks import Breaks, ProbeCondition
 from dmm_studio.fileformat import load_network
 from dmm_studio.history import History
-from dmm_studio.host import Host, HostProcess, dumps, loads
+from dmm_studio.host import SAME_MATRIX, Host, HostProcess, dumps, loads, unpack_frame
 from dmm_studio.recorder import ProbeSpec, Recorder
 from dmm_studio.vvalue import get_in
 
@@ -25,13 +25,19 @@ COUNT = ProbeSpec("accum", "count", "single")
 
 
 class Conn:
-    """What the host sends, decoded; commands are never waiting."""
+    """What the host sends, decoded as the studio does; commands are never waiting."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, object]] = []
+        self.sizes: list[int] = []
+        self.matrix = None
 
     def send_bytes(self, data: bytes) -> None:
-        self.sent.append(loads(data))
+        kind, payload = loads(data)
+        if kind == "frame":
+            self.matrix = unpack_frame(payload, self.matrix)
+        self.sent.append((kind, payload))
+        self.sizes.append(len(data))
 
     def poll(self, timeout: float = 0.0) -> bool:
         return False
@@ -241,3 +247,27 @@ def test_a_fault_outside_the_steps_stops_the_run_and_is_said(monkeypatch):
     parent.send_bytes(dumps(("quit",)))
     server.join(5)
     assert not server.is_alive()  # it served the quit: the fault did not end it
+
+
+def test_an_unchanged_matrix_is_sent_once():
+    """The compiled engine hands W out by reference while it is unchanged; a
+    frame then says "the same matrix" instead of pickling it again."""
+    h = host("waves", engine="compiled", threshold=0)  # W changes at every step (the wave moves)
+    h.do_step(1)
+    assert h.conn.last("frame")["state"]["self"]["self"]["network_matrix"] == h.machine.matrix
+    c = host(engine="compiled", threshold=0)  # the counter's W never changes
+    c.do_record(True)
+    c.do_step(1)
+    sent = []
+    c.conn.send_bytes = lambda data, real=c.conn.send_bytes: (sent.append(loads(data)), real(data))
+    c.do_step(1)
+    raw = next(p for k, p in sent if k == "frame")
+    assert raw["state"]["self"]["self"]["network_matrix"] is SAME_MATRIX  # what went across
+    assert raw["record"]["prev_matrix"] is SAME_MATRIX
+    frame = c.conn.last("frame")  # as the studio unpacks it
+    assert frame["t"] == 2 and frame["state"] == c.machine.state
+    assert frame["record"]["prev_matrix"] == c.machine.matrix
+    c.do_edit("edit_weight", ("accum", "count", "delta"), ("identity", "one", "single"), 3)
+    c.do_step(1)  # W changed: sent whole, and the studio's copy follows
+    assert c.conn.last("frame")["state"]["self"]["self"]["network_matrix"] == c.machine.matrix
+    assert get_in(c.machine.matrix, ("accum", "count", "delta", "identity", "one", "single")) == 3
