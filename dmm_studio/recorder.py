@@ -623,7 +623,7 @@ class EngineTap:
                 self.profiler.end_step()
             else:  # switched off during the step: its times are not wanted
                 self.profiler.take()
-        hit = self.recorder.on_step(engine.t, engine.state())
+        hit = self.recorder.on_step(engine.t, engine.state_view())
         if self._timing or self.profiling:
             self._before_step(engine)
         if hit is not None and self.on_break is not None:

@@ -171,6 +171,13 @@ class Engine(ABC):
     def step(self) -> None:
         """Advance one step. Raises NetworkHalted or StepError."""
 
+    def state_view(self) -> State:
+        """``y_t`` without a copy, for readers that keep it and never change it
+        (the inspectors' recorder, after every step). Engines replace their
+        state at each step and each edit, never change it in place, so what
+        a reader keeps stays ``y_t``."""
+        return self.state()
+
     # -- shared conveniences
     def output(self, type: str, name: str, output: str) -> VValue:
         v = get_in(self.state(), (type, name, output))

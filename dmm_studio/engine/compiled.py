@@ -263,6 +263,9 @@ class CompiledEngine(Engine):
         self._A = PatchedCSR(self.device)
         self._w: dict[str, Any] = {}
         self._w_shared = False
+        # the ids of W's dicts made since W was last handed out (None: all of W's
+        # dicts are the engine's own); the others may be held by a caller
+        self._owned: set[int] | None = None
         self._ref: State | None = None  # the state, when this network runs the reference's way
         self._slow = "" if self._compile_matrix(w) else _IRREGULAR
         if not self._slow:
@@ -364,6 +367,7 @@ class CompiledEngine(Engine):
                             ] = dict(os)
         self._w = nested
         self._w_shared = False
+        self._owned = None
         self._A.load(rows, cols, vals, len(self._in_keys), len(self._out_keys))
         return True
 
@@ -457,6 +461,9 @@ class CompiledEngine(Engine):
                 f, n, o = self._out_keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = v
         return out
+
+    def state_view(self) -> State:
+        return self._ref if self._ref is not None else self.state()
 
     def _export(self, v: vv.VValue) -> vv.VValue:
         t = v.get(TENSOR)
@@ -947,11 +954,13 @@ class CompiledEngine(Engine):
             return
         touches_self = False
         writes = []
-        fresh = None
         if self._w_shared:  # someone holds W: copy-on-write from the top
             self._w = dict(self._w)
             self._w_shared = False
-            fresh = {id(self._w)}
+            self._owned = {id(self._w)}
+        # the dicts copied by an earlier delta since the handout are ours, the rest
+        # (those no delta has touched since) are still the caller's: copied on write
+        fresh = self._owned
         for f, n, i, g, m, o, dw in edits:
             touches_self = touches_self or (f, n, i) == ACCUM_PORT or (g, m, o) == M_PORT
             writes.append(self._edit(f, n, i, g, m, o, dw, fresh))

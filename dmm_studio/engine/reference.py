@@ -120,6 +120,9 @@ class ReferenceEngine(Engine):
     def state(self) -> State:
         return {f: {n: dict(o) for n, o in names.items()} for f, names in self._y.items()}
 
+    def state_view(self) -> State:
+        return self._y
+
     def step(self) -> None:
         gains = self.field_gains()
         self._y = step(self._y, self.effective_params(gains), self.registry, self.t, gains)

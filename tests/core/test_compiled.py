@@ -564,3 +564,31 @@ def test_dispatch_on_random_networks(y0: Any, threshold: int) -> None:
     """Self-modifying random networks with a threshold near their size, so that
     they cross it both ways."""
     run_both(y0, 8, types=False, threshold=threshold)
+
+
+def test_a_matrix_handed_out_never_changes_after_several_edits():
+    """W is handed out by reference and copied on write. Regression: after one
+    delta had copied the top of W, the next delta (with no handout between)
+    changed the dicts still shared with the caller's W in place."""
+    import copy
+    import itertools
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "waves.dmm.json"
+    ops = {
+        "step": lambda m: m.step(1),
+        "add a weight": lambda m: m.edit_matrix(
+            {"identity": {"update-1": {"single": {"identity": {"update-2": {"single": 0.5}}}}}}
+        ),
+        "change a weight": lambda m: m.edit_matrix(
+            {"identity": {"update-1": {"single": {"identity": {"update-1": {"single": 0.5}}}}}}
+        ),
+        "set an output": lambda m: m.set_output("identity", "update-1", "single", {"v": 7}),
+    }
+    for seq in itertools.product(ops, repeat=3):
+        m = load_network(path).machine(engine="compiled", threshold=0)
+        m.step(2)
+        held = m.engine.matrix()
+        kept = copy.deepcopy(held)
+        for op in seq:
+            ops[op](m)
+        assert held == kept, seq

@@ -256,3 +256,23 @@ def test_tensors_of_two_shapes_into_one_input_is_a_step_error(engine, tmp_path, 
     assert main(["run", str(tmp_path / "mix.dmm.json"), "--steps", "2", "--engine", engine]) == 1
     err_text = capsys.readouterr().err
     assert err_text.count("\n") == 1 and "step 1" in err_text and "Traceback" not in err_text
+
+
+@pytest.mark.parametrize("engine,kw", [("reference", {}), ("compiled", {}), ("compiled", {"threshold": 0})])
+def test_a_state_view_is_y_t_and_stays_it_while_the_run_goes_on(engine, kw):
+    """What the inspectors keep after every step (no copy): engines replace their
+    state, never change it in place, so a kept view is still that step's y_t."""
+    import copy
+
+    m = load_network(Path(__file__).resolve().parents[2] / "examples" / "waves.dmm.json").machine(
+        engine=engine, **kw
+    )
+    m.step(2)
+    view = m.engine.state_view()
+    assert view == m.engine.state()
+    kept = copy.deepcopy(view)
+    m.step(3)
+    m.edit_matrix({"identity": {"update-1": {"single": {"identity": {"update-2": {"single": 0.5}}}}}})
+    m.set_output("identity", "update-1", "single", {"v": 7})
+    m.step(1)
+    assert view == kept
