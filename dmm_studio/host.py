@@ -223,7 +223,6 @@ class Host:
         self.running = False
         self.quit = False
         self.pace = Pace()
-        self._last_frame = 0.0
         self._steps_since = 0
         self.recorder = Recorder(History(256))
         self.profiler = NodeProfiler()
@@ -339,8 +338,11 @@ class Host:
         for spec in specs:
             if spec.key not in self.recorder.probes:
                 self.recorder.add_probe(spec)
-        if not self.running:
-            self._sync()
+        # the whole record goes across once the commands waiting are done: a file
+        # that opens with many probes sends one command each, and one record
+        self.sync_due = not self.running
+
+    sync_due = False  # a record to send before waiting for the next command
 
     def do_breaks(self, breaks: Breaks) -> None:
         self.recorder.breaks = breaks
@@ -353,6 +355,7 @@ class Host:
         self.recorder.history.capacity = int(k)
 
     def _sync(self) -> None:
+        self.sync_due = False
         if self.recording:
             self.send("sync", self.recorder.export())
 
@@ -436,29 +439,29 @@ class Host:
         m = self.machine
         if m is None:
             return
-        t0 = self._last_frame = time.perf_counter()
-        state, _w, active, stats = describe(m, self.pace.rate if self.running else 0.0)
+        t0 = time.perf_counter()
+        state, w, active, stats = describe(m, self.pace.rate if self.running else 0.0)
         stats["seconds"] = dict(self.seconds)
         record = None
         if self.recording:
             record = self.recorder.packet()
-            if self.tap.profiling and self._last_frame - self._costs_at >= 0.5:
-                self._costs_at = self._last_frame
+            if self.tap.profiling and t0 - self._costs_at >= 0.5:
+                self._costs_at = t0
                 costs = self.profiler.costs()  # ms a step per neuron, since the last
                 if costs:
                     record["costs"] = costs
         # W unchanged since the last frame (the engines hand it out while it is the
         # same object) goes as a shorthand: at 100k weights, 70 ms of pickling saved
-        w = matrix_of(state)
         if w and w is self._sent_matrix:
             state = _with_matrix(state, SAME_MATRIX)
         if record is not None and record.get("prev_matrix") is w and w:
             record["prev_matrix"] = SAME_MATRIX
         self._sent_matrix = w
-        frame = {"t": m.t, "state": state, "active": active, "stats": stats, "steps": self._steps_since}
-        frame["record"] = record
-        self._steps_since = 0
-        self.send("frame", frame)
+        steps, self._steps_since = self._steps_since, 0
+        self.send(
+            "frame",
+            {"t": m.t, "state": state, "active": active, "stats": stats, "steps": steps, "record": record},
+        )
         self.seconds["frame"] += time.perf_counter() - t0
 
 
@@ -484,6 +487,8 @@ def serve(conn: Any, engine: str | None, engine_kwargs: dict[str, Any]) -> None:
                         host.send("running", False)
                         host.send("failed", f"{type(e).__name__}: {e}")
             else:
+                if host.sync_due and not conn.poll(0):
+                    host._sync()
                 host.handle(loads(conn.recv_bytes()))
     except (EOFError, OSError, BrokenPipeError):
         pass  # the parent went away
