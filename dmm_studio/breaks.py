@@ -35,6 +35,10 @@ from .registry import SELF_NAME, SELF_TYPE
 from .vvalue import NUMBER, get_in, is_number, is_tensor, max_norm
 
 SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
+# The studio's NaN/Inf break is on until the user turns it off: a stream that
+# goes NaN or infinite pauses the run and names the neuron (issue 11). It walks
+# the outputs that changed after every step (bench/probes.py measures its cost).
+NONFINITE_ON_BY_DEFAULT = True
 
 
 @dataclass
@@ -427,6 +431,7 @@ __all__ = [
     "BreakHit",
     "Breaks",
     "MATRIX_OUTPUT",
+    "NONFINITE_ON_BY_DEFAULT",
     "MatrixBound",
     "NonFinite",
     "ProbeCondition",

@@ -6,7 +6,10 @@
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
-A neuron failing while the network runs exits with status 1, naming it.
+A neuron failing while the network runs exits with status 1, naming it; so
+does a run whose values become NaN or infinite (the first step, neuron and
+output on stderr; the trace keeps the steps before), unless
+``--allow-nonfinite`` is given: then it is reported once and the run goes on.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
+
+if TYPE_CHECKING:
+    from .breaks import BreakHit
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -57,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-outside-files",
         action="store_true",
         help="let neurons read data files outside the network file's folder (absolute paths, '..')",
+    )
+    run.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="go on when a value becomes NaN or infinite (it is still reported, once)",
     )
     run.add_argument(
         "--progress",
@@ -131,9 +142,20 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     bar = _Progress(args.steps, err) if show and args.steps else None
     status = 0
     start = time.perf_counter()
+    watch = True  # for the first NaN or infinity
     try:
         for _ in range(args.steps):
             machine.step()
+            if watch and (hit := machine.non_finite()) is not None:
+                watch = False
+                if not args.allow_nonfinite:
+                    if bar:
+                        bar.done()
+                    err.write(f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n")
+                    status = EXIT_RUN_FAILED
+                    break
+                nl = "\n" if bar else ""  # below the progress bar
+                err.write(f"{nl}dmm-studio: {args.file}: warning: {_nonfinite_text(hit)} (going on)\n")
             if trace:
                 trace.write(machine.t, machine.state)
             if bar:
@@ -160,6 +182,12 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+def _nonfinite_text(hit: BreakHit) -> str:
+    """``step t: neuron f/n: nan in f/n/o at path``: where a run first went non-finite."""
+    who = f"neuron {hit.neuron[0]}/{hit.neuron[1]}: " if hit.neuron else ""
+    return f"step {hit.t}: {who}{hit.message}"
 
 
 class _Progress:

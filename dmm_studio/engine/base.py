@@ -189,6 +189,15 @@ class Engine(ABC):
     def active(self) -> list[NeuronId]:
         return list(matrix_neurons(self.matrix()))
 
+    def all_finite(self) -> bool | None:
+        """Whether every number of ``y_t`` is finite, when the engine can tell
+        without building the state as dicts (None: it cannot, and a caller
+        walks ``state_view()``; False: something is NaN or infinite, and a
+        walk of ``state_view()`` names it). Engines that hold the state in
+        tensors override it: ``Machine.non_finite`` runs after every step of a
+        CLI run."""
+        return None
+
     def stats(self) -> dict[str, int]:
         w = self.matrix()
         return {"t": self.t, "active": len(matrix_neurons(w)), "nonzeros": size(w)}

@@ -511,6 +511,21 @@ class CompiledEngine(Engine):
             return super().stats()
         return {"t": self.t, "active": len(self._count), "nonzeros": self._A.nnz}
 
+    def all_finite(self) -> bool | None:
+        """One isfinite per part of y_t (the dicts of its "rest" are walked);
+        W's own dict is not: it changes only by outputs, which are looked at."""
+        if self._ref is not None:
+            return None
+        from ..breaks import first_non_finite
+
+        y = self._y
+        if not bool(torch.isfinite(y.num).all()):
+            return False
+        for _, data in y.tens.values():
+            if (data.is_floating_point() or data.is_complex()) and not bool(torch.isfinite(data).all()):
+                return False
+        return all(first_non_finite(v) is None for v in y.rest.values() if type(v) is dict)
+
     # ================================================================ the step
     def step(self) -> None:
         if self._small:  # as ReferenceEngine.step, then the size check of _load

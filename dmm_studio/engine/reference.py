@@ -67,6 +67,36 @@ def down_movement(
     return x
 
 
+# ints at or beyond this have no float64: no engine but the reference's exact
+# arithmetic could carry them, and no reader (a trace, a plot) could show them
+INT_LIMIT = 2**1024
+
+
+def huge_int(v: Any) -> tuple[tuple[str, ...], int] | None:
+    """The path and value of the first int leaf of ``v`` beyond float range
+    (``|x| >= 2**1024``), else None. A walk without recursion."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
+    while stack:
+        path, node = stack.pop()
+        for k, x in node.items():
+            tx = type(x)
+            if tx is int:
+                if x >= INT_LIMIT or x <= -INT_LIMIT:
+                    return path + (k,), x
+            elif tx is dict:
+                stack.append((path + (k,), x))
+    return None
+
+
+def _huge_int_error(o: str, found: tuple[tuple[str, ...], int]) -> str:
+    path, x = found
+    where = f" at {'/'.join(path)}" if path[:-1] or path[-1:] != (":number",) else ""
+    return (
+        f"output {o!r}{where}: an exact integer of {x.bit_length()} bits outgrew float range"
+        " (|x| >= 2**1024): it can be neither computed in floats nor written"
+    )
+
+
 def up_movement(
     active: Mapping[tuple[str, str], Any],
     x: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -92,6 +122,9 @@ def up_movement(
                 except VValueError as e:
                     raise VValueError(f"output {o!r}: {e}") from None
                 if c:
+                    big = huge_int(c)
+                    if big is not None:
+                        raise StepError(t, _huge_int_error(o, big), (f, n))
                     y.setdefault(f, {}).setdefault(n, {})[o] = c
         except StepError:
             raise
