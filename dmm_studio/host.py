@@ -51,8 +51,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .breaks import Breaks
-from .engine.base import MATRIX_OUTPUT, NetworkHalted, StepError, matrix_of
+from .engine.base import NetworkHalted, StepError
 from .history import History
+from .matrix import MATRIX_OUTPUT, matrix_of
 from .recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .registry import SELF_NAME, SELF_TYPE
 
