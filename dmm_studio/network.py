@@ -55,6 +55,9 @@ class Network:
     meta: dict[str, Any] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
     _extra: dict[NeuronId, None] = field(default_factory=dict, repr=False, compare=False)
+    # the file it was loaded from (None: built in code); its data files are
+    # read relative to that file's folder (dmm_studio.datafiles)
+    source: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.outputs = canonical_state(self.outputs)
@@ -221,6 +224,7 @@ class Network:
             meta=copy.deepcopy(self.meta),
         )
         net._extra = dict(self._extra)
+        net.source = self.source
         return net
 
     def machine(self, engine: str | None = None, registry: Registry | None = None, **kwargs: Any) -> Machine:
