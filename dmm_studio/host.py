@@ -82,15 +82,15 @@ _TABLE: dict[Any, Any] | None = None
 def dumps(obj: Any) -> bytes:
     """Pickle a message (tensors as numpy arrays, on the CPU)."""
     global _TABLE
-    if _TABLE is None:
+    torch = sys.modules.get("torch")  # no tensor exists before torch is imported
+    if _TABLE is None and torch is not None:
         import copyreg
-
-        import torch
 
         _TABLE = {**copyreg.dispatch_table, torch.Tensor: _reduce_tensor}
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    p.dispatch_table = _TABLE
+    if _TABLE is not None:
+        p.dispatch_table = _TABLE
     p.dump(obj)
     return buf.getvalue()
 
