@@ -29,17 +29,24 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.base import MATRIX_OUTPUT, NeuronId, matrix_of
-from .history import Port, Wire, matrix_diff, matrix_entries
-from .registry import SELF_NAME, SELF_TYPE
+from .history import matrix_diff
+from .matrix import (
+    MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
+    NeuronId,
+    Port,
+    Wire,
+    matrix_entries,
+    matrix_of,
+)
 from .vvalue import NUMBER, get_in, is_number, is_tensor, max_norm
 
-SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
 # The studio's NaN/Inf break is on until the user turns it off: a stream that
 # goes NaN or infinite pauses the run and names the neuron (issue 11). It walks
 # the outputs that changed after every step (bench/probes.py measures its cost).
 NONFINITE_ON_BY_DEFAULT = True
-
 
 @dataclass
 class BreakHit:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .engine.base import MATRIX_OUTPUT, State
 from .fields import validate_fields
+from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from . import vvalue as vv
 from .datafiles import file_access
 from .engine import Engine, NetworkHalted, StepError, make_engine
-from .engine.base import MATRIX_OUTPUT, NeuronId, State, matrix_neurons
-from .network import SELF_ID, Network, Port
-from .registry import SELF_NAME, SELF_TYPE, Registry
+from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
+from .network import Network
+from .registry import Registry
 
 if TYPE_CHECKING:
     from .breaks import BreakHit

@@ -16,8 +16,8 @@ from ...breaks import (
     ProbeCondition,
     TopologyChange,
 )
-from ...engine.base import NeuronId
 from ...history import Change, History
+from ...matrix import NeuronId
 
 
 def _mb(n: int) -> str:
