@@ -24,7 +24,7 @@ from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
 
 if TYPE_CHECKING:
-    from .breaks import BreakHit
+    from .nonfinite import NonFiniteValue
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -184,10 +184,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     return status
 
 
-def _nonfinite_text(hit: BreakHit) -> str:
+def _nonfinite_text(hit: NonFiniteValue) -> str:
     """``step t: neuron f/n: nan in f/n/o at path``: where a run first went non-finite."""
-    who = f"neuron {hit.neuron[0]}/{hit.neuron[1]}: " if hit.neuron else ""
-    return f"step {hit.t}: {who}{hit.message}"
+    return f"step {hit.t}: neuron {hit.neuron[0]}/{hit.neuron[1]}: {hit.message}"
 
 
 class _Progress:

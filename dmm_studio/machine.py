@@ -13,17 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import vvalue as vv
 from .datafiles import file_access
 from .engine import Engine, NetworkHalted, StepError, make_engine
 from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
 from .network import Network
+from .nonfinite import NonFiniteValue, NonFiniteWatch
 from .registry import Registry
-
-if TYPE_CHECKING:
-    from .breaks import BreakHit
 
 
 class Machine:
@@ -48,7 +46,7 @@ class Machine:
         self.network = network
         self.folder = Path(network.source).parent if network.source else Path.cwd()
         self.allow_outside_files = allow_outside_files
-        self._nonfinite: Any = None
+        self._nonfinite = NonFiniteWatch()  # kept: it skips outputs it saw unchanged
         self.engine_name = engine
         self.registry = registry
         self.engine_kwargs = engine_kwargs
@@ -109,18 +107,14 @@ class Machine:
     def stats(self) -> dict[str, int]:
         return self.engine.stats()
 
-    def non_finite(self) -> BreakHit | None:
+    def non_finite(self) -> NonFiniteValue | None:
         """The first NaN or infinity in ``y_t``, naming the neuron, the output
         and the path inside the V-value (None: every number is finite). Cheap
         when the engine can tell (``Engine.all_finite``), else a walk of the
         state like the studio's NaN/Inf break."""
         if self.engine.all_finite():
             return None
-        if self._nonfinite is None:
-            from .breaks import NonFinite
-
-            self._nonfinite = NonFinite()  # kept: it skips outputs it saw unchanged
-        return self._nonfinite.check(self.t, self.engine.state_view(), None)
+        return self._nonfinite.check(self.t, self.engine.state_view())
 
     # ------------------------------------------------------------- editing the running state
     def set_output(self, type: str, name: str, output: str, value: Any) -> None:

@@ -66,6 +66,7 @@ from typing import Any
 import torch
 
 from .. import vvalue as vv
+from ..nonfinite import first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neuron
 from ..vvalue import NUMBER, TENSOR, VValueError
 from . import reference
@@ -516,8 +517,6 @@ class CompiledEngine(Engine):
         W's own dict is not: it changes only by outputs, which are looked at."""
         if self._ref is not None:
             return None
-        from ..breaks import first_non_finite
-
         y = self._y
         if not bool(torch.isfinite(y.num).all()):
             return False

@@ -50,7 +50,7 @@ def test_machine_names_the_first_non_finite_value(engine, kw, scalars):
     assert m.non_finite() is None
     m.step()
     hit = m.non_finite()
-    assert hit is not None and hit.t == 2 and hit.neuron == ("accum", "x") and hit.port == "single"
+    assert hit is not None and hit.t == 2 and hit.neuron == ("accum", "x") and hit.output == "single"
     assert "inf in accum/x/single" in hit.message
 
 
