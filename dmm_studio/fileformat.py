@@ -20,12 +20,13 @@ from typing import IO, Any
 
 from . import vvalue as vv
 from .fields import validate_fields
+from .limits import Limits
 from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 
 FORMAT = "dmm-studio/1"
-TOP_KEYS = ("format", "outputs", "params", "fields", "layout", "meta")
+TOP_KEYS = ("format", "outputs", "params", "fields", "layout", "meta", "limits")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
@@ -131,7 +132,12 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
     meta = data.get("meta", {})
     if not isinstance(meta, dict):
         raise fail(f"'meta' must be an object, not {_kind(meta)}", "meta")
-    return Network(outputs=outputs, params=params, fields=fields, layout=layout, meta=meta)
+    limits = data.get("limits", {})
+    try:  # bounds on the running size (dmm_studio.limits)
+        Limits.from_dict(limits)
+    except ValueError as e:
+        raise fail(str(e), "limits") from None
+    return Network(outputs=outputs, params=params, fields=fields, layout=layout, meta=meta, limits=dict(limits))
 
 
 def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
@@ -255,6 +261,8 @@ def network_to_json(net: Network) -> dict[str, Any]:
     data: dict[str, Any] = {"format": FORMAT}
     if net.meta:
         data["meta"] = net.meta
+    if net.limits:
+        data["limits"] = dict(net.limits)
     data["outputs"] = state_to_json(net.outputs)
     # Self's network matrix must be present even when empty
     data["outputs"].setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {}).setdefault(MATRIX_OUTPUT, {})

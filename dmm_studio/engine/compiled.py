@@ -66,6 +66,7 @@ from typing import Any
 import torch
 
 from .. import vvalue as vv
+from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
 from ..nonfinite import first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neuron
 from ..vvalue import NUMBER, TENSOR, VValueError
@@ -511,6 +512,19 @@ class CompiledEngine(Engine):
         if self._ref is not None:
             return super().stats()
         return {"t": self.t, "active": len(self._count), "nonzeros": self._A.nnz}
+
+    def footprint(self) -> tuple[int, int]:
+        if self._ref is not None:
+            return super().footprint()
+        y = self._y
+        nbytes = self._A.nnz * BYTES_PER_WEIGHT + int(y.num.numel()) * BYTES_PER_LEAF
+        for _, data in y.tens.values():
+            nbytes += data.numel() * data.element_size()
+        for v in y.rest.values():
+            if type(v) is dict:
+                leaves, tb = leaves_and_bytes(v)
+                nbytes += leaves * BYTES_PER_LEAF + tb
+        return self._A.nnz, nbytes
 
     def all_finite(self) -> bool | None:
         """One isfinite per part of y_t (the dicts of its "rest" are walked);
