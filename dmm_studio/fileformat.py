@@ -137,7 +137,9 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
         Limits.from_dict(limits)
     except ValueError as e:
         raise fail(str(e), "limits") from None
-    return Network(outputs=outputs, params=params, fields=fields, layout=layout, meta=meta, limits=dict(limits))
+    return Network(
+        outputs=outputs, params=params, fields=fields, layout=layout, meta=meta, limits=dict(limits)
+    )
 
 
 def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
@@ -146,7 +148,7 @@ def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
     state: State = {}
     for f, names in data.items():
         if f not in reg:
-            raise fail(f"unknown neuron type {f!r}", "outputs", f)
+            raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "outputs", f)
         if not isinstance(names, dict):
             raise fail(f"expected an object of neuron names, not {_kind(names)}", "outputs", f)
         for n, outs in names.items():
@@ -168,7 +170,9 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
     base = ("outputs", SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
     for f, names in w.items():
         if f not in reg:
-            raise fail(f"the network matrix names the unknown neuron type {f!r}", *base, f)
+            raise fail(
+                f"the network matrix names the unknown neuron type {f!r}{reg.missing_hint(f)}", *base, f
+            )
         if not isinstance(names, dict):
             raise fail("the network matrix has a number where neuron names belong", *base, f)
         for n, rows in names.items():
@@ -180,7 +184,12 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
                 for g, ms in row.items():
                     if g not in reg:
                         raise fail(
-                            f"the network matrix names the unknown neuron type {g!r}", *base, f, n, i, g
+                            f"the network matrix names the unknown neuron type {g!r}{reg.missing_hint(g)}",
+                            *base,
+                            f,
+                            n,
+                            i,
+                            g,
                         )
                     if not isinstance(ms, dict):
                         raise fail(
@@ -204,7 +213,7 @@ def _check_params(params: Any, reg: Registry, fail: Any) -> None:
         raise fail(f"'params' must be an object, not {_kind(params)}", "params")
     for f, names in params.items():
         if f not in reg:
-            raise fail(f"unknown neuron type {f!r}", "params", f)
+            raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "params", f)
         declared = reg.get(f).params
         if not isinstance(names, dict):
             raise fail(f"expected an object of neuron names, not {_kind(names)}", "params", f)
