@@ -15,10 +15,12 @@ output on stderr; the trace keeps the steps before), unless
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
@@ -143,6 +145,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     status = 0
     start = time.perf_counter()
     watch = True  # for the first NaN or infinity
+    lines = _warnings_as_lines(err, args.file)  # W entries that are no weight, ...: one line each
+    lines.__enter__()
     try:
         for _ in range(args.steps):
             machine.step()
@@ -151,7 +155,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
                 if not args.allow_nonfinite:
                     if bar:
                         bar.done()
-                    err.write(f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n")
+                    err.write(
+                        f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n"
+                    )
                     status = EXIT_RUN_FAILED
                     break
                 nl = "\n" if bar else ""  # below the progress bar
@@ -170,6 +176,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
     finally:
+        lines.__exit__(None, None, None)
         if trace:
             trace.close()
     if bar:
@@ -182,6 +189,18 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(err: TextIO, file: str) -> Iterator[None]:
+    """Warnings raised while the network runs, as ``dmm-studio: FILE: warning: ...``."""
+    with warnings.catch_warnings():
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            err.write(f"dmm-studio: {file}: warning: {message}\n")
+
+        warnings.showwarning = show
+        yield
 
 
 def _nonfinite_text(hit: NonFiniteValue) -> str:

@@ -588,7 +588,11 @@ class CompiledEngine(Engine):
         for type_id, names, ntype in struct["types"]:
             info = struct["inputs"][type_id]
             if ntype is None:
-                raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
+                raise StepError(
+                    t + 1,
+                    f"unknown neuron type {type_id!r}{self.registry.missing_hint(type_id)}",
+                    (type_id, names[0]),
+                )
             columns = {}
             for i, (idx, span) in info["idx"].items():
                 if span is not None:  # a contiguous range of x: views, no gather
