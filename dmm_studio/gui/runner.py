@@ -61,8 +61,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ..host import HostEnd, HostProcess, HostThread, unpack_frame
+from ..matrix import SELF_NAME, SELF_TYPE
 from ..network import Network, Port
-from ..registry import SELF_NAME, SELF_TYPE
 
 NeuronId = tuple[str, str]
 

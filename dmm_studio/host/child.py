@@ -27,8 +27,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..breaks import Breaks
-from ..engine.base import NetworkHalted, StepError, matrix_of
+from ..engine.base import NetworkHalted, StepError
 from ..history import History
+from ..matrix import matrix_of
 from ..recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .pace import Pace
 from .protocol import SAME_MATRIX, dumps, loads, with_matrix

@@ -38,8 +38,7 @@ import pickle
 import sys
 from typing import Any
 
-from ..engine.base import MATRIX_OUTPUT, matrix_of
-from ..registry import SELF_NAME, SELF_TYPE
+from ..matrix import MATRIX_OUTPUT, SELF_NAME, SELF_TYPE, matrix_of
 
 
 def _tensor_from_numpy(a: Any) -> Any:

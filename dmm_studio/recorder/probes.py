@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.base import NeuronId, matrix_of
+from ..matrix import NeuronId, matrix_of
 from ..vvalue import NUMBER, TENSOR, _wrap, get_in, is_number, is_tensor, lin_comb
 
 SIDES = ("output", "input")

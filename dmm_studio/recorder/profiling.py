@@ -8,7 +8,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from ..engine.base import Engine, NeuronId, matrix_neurons
+from ..engine.base import Engine
+from ..matrix import NeuronId, matrix_neurons
 
 
 class NodeProfiler:

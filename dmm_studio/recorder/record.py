@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from ..breaks import BreakHit, Breaks
-from ..engine.base import Engine, StepError, matrix_of
+from ..engine.base import Engine, StepError
 from ..history import History
+from ..matrix import matrix_of
 from .probes import ProbeBuffer, ProbeSpec, probe_value
 from .profiling import NodeProfiler, _TimingRegistry
 
