@@ -178,10 +178,14 @@ class ProbeBuffer:
             self.version += 1
 
     def add_value(self, t: int, value: Any) -> None:
-        """Keep ``value`` as the one at step ``t`` (steps may have gaps)."""
+        """Keep ``value`` as the one at step ``t`` (steps may have gaps; the same
+        step again replaces its value, an earlier one starts afresh)."""
         with self._lock:
             if self._values and t <= self._values[-1][0]:
-                self._values.clear()
+                if t == self._values[-1][0]:
+                    self._values.pop()
+                else:
+                    self._values.clear()
             self._values.append((t, value))
             self.version += 1
 

@@ -201,7 +201,9 @@ class Recorder:
                 errors.setdefault(buf.spec.key, f"{type(e).__name__}: {e}")
         for key, v in packet.get("inputs", {}).items():
             buf = self.probes.get(key)
-            if buf is not None:  # a value a frame (as ``sample`` keeps them): plotted with gaps
+            # a value a frame (as ``sample`` keeps them): plotted with gaps; a frame of
+            # the same step again (the run paused right after a frame) adds nothing
+            if buf is not None and buf.last_t() != t:
                 try:
                     buf.append(t, v, gaps=True)
                 except Exception as e:
