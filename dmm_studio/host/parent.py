@@ -186,7 +186,7 @@ class HostProcess(HostEnd):
     ) -> HostProcess:
         """A child serving a fresh machine: one from the pool when ``reuse``
         (it starts afresh: a new ``Host``, nothing kept), else a new one."""
-        while cls._pool:
+        while cls.reuse and cls._pool:
             host = cls._pool.pop()
             if not host.alive:
                 host._close_now(0.5)

@@ -119,7 +119,14 @@ class ProbeBuffer:
         self.version = 0
         self.generation = 0  # grows at every clear (a packet then starts afresh)
         self.fallback: Callable[[int], Any] | None = None
+        self.error: str | None = None  # why the last value could not be recorded (``fail``)
         self._lock = threading.Lock()
+
+    def fail(self, e: BaseException) -> None:
+        """Recording this probe's value failed: keep why (the probe shows it in its
+        place; the other probes and the run go on)."""
+        self.error = f"{type(e).__name__}: {e}"
+        self.version += 1
 
     def append(self, t: int, value: Any, gaps: bool = False) -> None:
         """Called once a step by one thread (the runner's); readers take the lock
@@ -171,10 +178,14 @@ class ProbeBuffer:
             self.version += 1
 
     def add_value(self, t: int, value: Any) -> None:
-        """Keep ``value`` as the one at step ``t`` (steps may have gaps)."""
+        """Keep ``value`` as the one at step ``t`` (steps may have gaps; the same
+        step again replaces its value, an earlier one starts afresh)."""
         with self._lock:
             if self._values and t <= self._values[-1][0]:
-                self._values.clear()
+                if t == self._values[-1][0]:
+                    self._values.pop()
+                else:
+                    self._values.clear()
             self._values.append((t, value))
             self.version += 1
 

@@ -56,7 +56,8 @@ class Recorder:
             buf = ProbeBuffer(spec, capacity, frames)
             buf.fallback = lambda t, spec=spec: self.value_at(spec, t)
             if self._prev is not None and self.t is not None:
-                buf.append(self.t, probe_value(spec, self._prev, self._before(self.t)))
+                prev, t = self._prev, self.t
+                _record(buf, t, lambda: probe_value(spec, prev, self._before(t)))
             self.probes = {**self.probes, spec.key: buf}  # copy-on-write: the runner iterates
             self._outputs = [b for b in self.probes.values() if b.spec.side == "output"]
         return buf
@@ -81,7 +82,7 @@ class Recorder:
         self.history.push(t, state)  # type: ignore[arg-type]
         for buf in self.probes.values():
             buf.clear()
-            buf.append(t, probe_value(buf.spec, state, None))
+            _record(buf, t, lambda buf=buf: probe_value(buf.spec, state, None))
         self._prev, self.t = state, t
         self.version += 1
 
@@ -97,7 +98,13 @@ class Recorder:
                 v = state[f][n][o]
             except KeyError:
                 v = {}
-            buf.append(t, v)
+            try:  # one probe that fails is said in its place; the others and the run go on
+                buf.append(t, v)
+            except Exception as e:
+                buf.fail(e)
+            else:
+                if buf.error is not None:
+                    buf.error = None
         hit = self.breaks.check(t, state, prev) if self.breaks else None
         if hit is not None:
             self.hits.append(hit)
@@ -121,7 +128,7 @@ class Recorder:
             last = buf.last_t()
             if last is not None and last >= t:
                 continue
-            buf.append(t, probe_value(buf.spec, state, self._before(t)), gaps=True)
+            _record(buf, t, lambda buf=buf: probe_value(buf.spec, state, self._before(t)), gaps=True)
 
     _outputs: list[ProbeBuffer] = []
 
@@ -142,13 +149,16 @@ class Recorder:
         if latest is not None:
             for buf in self.probes.values():
                 if buf.spec.side == "input":
-                    inputs[buf.spec.key] = probe_value(buf.spec, latest[1], prev)
+                    try:
+                        inputs[buf.spec.key] = probe_value(buf.spec, latest[1], prev)
+                    except Exception as e:
+                        buf.fail(e)
         sent = self._sent
         scalars: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
         for buf in self._outputs:
             gen, n = sent.get(buf.spec.key, (-1, 0))
             reset = gen != buf.generation
-            ts, ys = buf.scalars_since(0 if reset else n)
+            ts, ys = buf.scalars_since(0 if reset else n)  # (numpy copies: nothing to fail)
             sent[buf.spec.key] = (buf.generation, buf._n)
             if len(ts) or reset:
                 scalars[buf.spec.key] = (ts, ys, reset)
@@ -158,6 +168,7 @@ class Recorder:
             "inputs": inputs,
             "scalars": scalars,
             "kept": (first, last, len(self.history)),
+            "errors": {b.spec.key: b.error for b in self.probes.values() if b.error},
         }
 
     _sent: dict[str, tuple[int, int]]
@@ -183,12 +194,26 @@ class Recorder:
             buf = self.probes.get(key)
             if buf is not None:
                 buf.add_scalars(ts, ys, reset)
+        errors = dict(packet.get("errors", {}))  # what the engine's side could not record
         for buf in self._outputs:
-            buf.add_value(t, probe_value(buf.spec, state, None))
+            try:
+                buf.add_value(t, probe_value(buf.spec, state, None))
+            except Exception as e:
+                errors.setdefault(buf.spec.key, f"{type(e).__name__}: {e}")
         for key, v in packet.get("inputs", {}).items():
             buf = self.probes.get(key)
-            if buf is not None:  # a value a frame (as ``sample`` keeps them): plotted with gaps
-                buf.append(t, v, gaps=True)
+            # a value a frame (as ``sample`` keeps them): plotted with gaps; a frame of
+            # the same step again (the run paused right after a frame) adds nothing
+            if buf is not None and buf.last_t() != t:
+                try:
+                    buf.append(t, v, gaps=True)
+                except Exception as e:
+                    errors.setdefault(key, f"{type(e).__name__}: {e}")
+        for key, buf in self.probes.items():
+            error = errors.get(key)
+            if error != buf.error:
+                buf.error = error
+                buf.version += 1
         self._prev, self.t = state, t
         self.version += 1
 
@@ -323,3 +348,13 @@ def step_recorded(
     finally:
         tap.detach()
     return hits
+
+
+def _record(buf: ProbeBuffer, t: int, value: Callable[[], Any], gaps: bool = False) -> None:
+    """Append ``value()`` to ``buf``; a failure is the probe's alone (``buf.fail``)."""
+    try:
+        buf.append(t, value(), gaps=gaps)
+    except Exception as e:
+        buf.fail(e)
+    else:
+        buf.error = None

@@ -328,3 +328,23 @@ def test_an_unchanged_matrix_is_sent_once():
     c.do_step(1)  # W changed: sent whole, and the studio's copy follows
     assert c.conn.last("frame")["state"]["self"]["self"]["network_matrix"] == c.machine.matrix
     assert get_in(c.machine.matrix, ("accum", "count", "delta", "identity", "one", "single")) == 3
+
+
+def test_a_frame_of_the_same_step_again_keeps_what_the_probes_hold():
+    """A run paused right after a frame sends a frame of that step again: the
+    studio's copy keeps every value it had (it cleared them before)."""
+    rec = Recorder()
+    delta = ProbeSpec("accum", "count", "delta", side="input")
+    rec.add_probe(delta)
+    rec.add_probe(COUNT)
+
+    def frame(t):
+        state = {"accum": {"count": {"single": {":number": t}}}}
+        rec.ingest(t, state, {"inputs": {delta.key: {":number": 1}}, "scalars": {}, "kept": (0, t, t + 1)})
+
+    for t in (1, 2, 3, 3):
+        frame(t)
+    ts, ys = rec.probes[delta.key].scalars()
+    assert ts.tolist() == [1, 2, 3] and ys.tolist() == [1.0, 1.0, 1.0]
+    assert [t for t, _ in rec.probes[COUNT.key].values()] == [1, 2, 3]
+    assert rec.probes[COUNT.key].latest() == (3, {":number": 3})

@@ -20,15 +20,22 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="session")
-def reuse_engine_processes():
-    from dmm_studio.host import HostProcess
+@pytest.fixture(scope="session")
+def _engine_pool():
     from dmm_studio.host.parent import _close_pool
+
+    yield
+    _close_pool()
+
+
+@pytest.fixture(autouse=True)
+def reuse_engine_processes(_engine_pool):
+    """The studio's tests only: other tests see children end when closed."""
+    from dmm_studio.host import HostProcess
 
     HostProcess.reuse = True
     yield
     HostProcess.reuse = False
-    _close_pool()
 
 
 @pytest.fixture

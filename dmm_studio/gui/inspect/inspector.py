@@ -474,7 +474,10 @@ class Inspector(QtCore.QObject):
         self.export_dir = os.path.dirname(path)
         try:
             self.export_probe(key, fmt, path)
-        except Exception as e:  # shown, never a crash
+        except Exception as e:  # shown, never a crash: in the probe's place and in a box
+            w = self.probes.widgets.get(key)
+            if w is not None:
+                w._note(None, f"cannot export to {fmt.upper()}: {type(e).__name__}: {e}")
             QtWidgets.QMessageBox.warning(None, "Export", f"Cannot export {key} to {path}: {e}")
 
 
