@@ -1,6 +1,7 @@
-"""The layered core: importing the design side of the core (V-values, the
-matrix vocabulary, networks, files, fields, history, the built-in pack) never
-imports torch; only building an engine does. Checked in a fresh interpreter,
+"""The layered core: importing the core (V-values, the matrix vocabulary,
+networks, files, fields, history, the engines' package, machines, the host,
+the built-in pack) and editing, loading and saving a network never imports
+torch; only building an engine does. Checked in a fresh interpreter,
 so that what other tests imported cannot hide an import."""
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ import dmm_studio
 import dmm_studio.vvalue, dmm_studio.matrix, dmm_studio.registry, dmm_studio.fields
 import dmm_studio.network, dmm_studio.fileformat, dmm_studio.history, dmm_studio.breaks
 import dmm_studio_nodes
+import dmm_studio.engine, dmm_studio.machine, dmm_studio.recorder, dmm_studio.host, dmm_studio.cli
 from dmm_studio import Network, load, save_network, canon, add
+from dmm_studio.engine import ENGINES, DEFAULT_ENGINE
+
+assert sorted(ENGINES) == ["compiled", "reference"] and DEFAULT_ENGINE in ENGINES
 
 net = load(sys.argv[1])          # loads every installed pack through the entry point
 net.validate()
@@ -104,3 +109,16 @@ def test_lazy_package_names():
     assert set(dmm_studio.__all__) <= set(dir(dmm_studio))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = dmm_studio.Nope
+
+
+def test_every_core_module_has_a_layer():
+    # a module left out of the layers contract would escape it
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers" and c["name"].startswith("The core")]
+    named = {m.strip() for layer in layers for m in layer.split("|")}
+    package = ROOT / "dmm_studio"
+    modules = {f"dmm_studio.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
+    modules |= {f"dmm_studio.{p.name}" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    assert modules - named == set(), "modules missing from the layers contract in pyproject.toml"

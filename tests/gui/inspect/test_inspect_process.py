@@ -56,9 +56,11 @@ def test_probes_see_every_step_and_a_paused_run_scrubs_every_kept_one(studio, qt
     win.run()
     # (a warm child can pass step 400 within two frames: wait for a few frames too)
     qtbot.waitUntil(
-        lambda: win.runner.t > 400
-        and insp.recorder.history.remote is not None
-        and sum(1 for x, _ in delta.buf.values() if x >= 1) >= 3,
+        lambda: (
+            win.runner.t > 400
+            and insp.recorder.history.remote is not None
+            and sum(1 for x, _ in delta.buf.values() if x >= 1) >= 3
+        ),
         timeout=20_000,
     )
     # running: the history is kept in the engine; the panel says so and scrubs nothing
