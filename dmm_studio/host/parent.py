@@ -258,6 +258,10 @@ class HostThread(HostEnd):
     ) -> None:
         from multiprocessing.connection import Connection
 
+        # torch imported here, whole, before the host's thread runs: imported there,
+        # the UI's code would meanwhile see a half-made module in sys.modules
+        import torch  # noqa: F401
+
         from .child import serve_connection
 
         super().__init__(on_message)

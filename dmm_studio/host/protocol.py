@@ -66,12 +66,13 @@ def dumps(obj: Any) -> bytes:
     global _TABLE
     table = _TABLE
     if table is None:
-        torch = sys.modules.get("torch")
-        if torch is None:
+        # (torch may be half imported, by the engine host's thread: no tensor exists yet)
+        tensor = getattr(sys.modules.get("torch"), "Tensor", None)
+        if tensor is None:
             return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         import copyreg
 
-        table = _TABLE = {**copyreg.dispatch_table, torch.Tensor: _reduce_tensor}
+        table = _TABLE = {**copyreg.dispatch_table, tensor: _reduce_tensor}
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
     p.dispatch_table = table
