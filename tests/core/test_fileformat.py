@@ -414,7 +414,7 @@ def test_special_files_are_refused_without_reading_them(tmp_path, monkeypatch):
     import os
     import threading
 
-    from dmm_studio import fileformat
+    from dmm_studio import jsonio
 
     if hasattr(os, "mkfifo"):
         fifo = tmp_path / "pipe.dmm.json"
@@ -436,7 +436,7 @@ def test_special_files_are_refused_without_reading_them(tmp_path, monkeypatch):
         if Path(dev).exists():
             with pytest.raises(NetworkFileError, match="a device, not a regular file"):
                 load_network(dev)
-    monkeypatch.setattr(fileformat, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 1000)
     big = tmp_path / "big.dmm.json"
     big.write_text(json.dumps(doc(meta={"x": "y" * 2000})))
     with pytest.raises(NetworkFileError, match=r"big.dmm.json: is 2.0 KiB|may be at most") as e:
@@ -523,7 +523,7 @@ def test_save_keeps_permissions_fsyncs_before_the_rename_and_cleans_up(tmp_path,
     import os
     import stat as st_
 
-    from dmm_studio import fileformat
+    from dmm_studio import jsonio
 
     target = tmp_path / "keep.dmm.json"
     Network.empty().save(target)
@@ -536,10 +536,8 @@ def test_save_keeps_permissions_fsyncs_before_the_rename_and_cleans_up(tmp_path,
 
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(fileformat.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(
-        fileformat.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1]
-    )
+    monkeypatch.setattr(jsonio.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(jsonio.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
     Network.empty().save(target)
     assert calls[:2] == ["fsync", "replace"]
 
@@ -548,7 +546,7 @@ def test_save_keeps_permissions_fsyncs_before_the_rename_and_cleans_up(tmp_path,
     def broken_replace(a, b):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fileformat.os, "replace", broken_replace)
+    monkeypatch.setattr(jsonio.os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space"):
         load_network(target).save(target)
     assert target.read_text() == before
