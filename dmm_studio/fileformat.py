@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .engine.base import MATRIX_OUTPUT, State, StepError
+from .engine.base import StepError
 from .fields import field_problem
 from .jsonio import (
     MAX_DEPTH,
@@ -33,6 +33,7 @@ from .jsonio import (
     read_text,
     write_atomic,
 )
+from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 from .schema import FLOAT_LIMIT, short
@@ -52,7 +53,9 @@ def load_network(path: str | os.PathLike[str], registry: Registry | None = None)
     that are not regular files, over ``MAX_FILE_BYTES`` or nested deeper than
     ``MAX_DEPTH``."""
     p = Path(path)
-    return loads_network(read_text(p), source=str(p), registry=registry)
+    net = loads_network(read_text(p), source=str(p), registry=registry)
+    net.source = str(p)  # its data files are read relative to its folder
+    return net
 
 
 def loads_network(text: str, source: str = "<string>", registry: Registry | None = None) -> Network:
