@@ -30,7 +30,7 @@ from .jsonio import (
     json_path_str,
     number_message,
     parse_json,
-    read_text,
+    read_bytes,
     write_atomic,
 )
 from .matrix import MATRIX_OUTPUT, State
@@ -53,15 +53,15 @@ def load_network(path: str | os.PathLike[str], registry: Registry | None = None)
     that are not regular files, over ``MAX_FILE_BYTES`` or nested deeper than
     ``MAX_DEPTH``."""
     p = Path(path)
-    net = loads_network(read_text(p), source=str(p), registry=registry)
+    net = loads_network(read_bytes(p), source=str(p), registry=registry)
     net.source = str(p)  # its data files are read relative to its folder
     return net
 
 
-def loads_network(text: str, source: str = "<string>", registry: Registry | None = None) -> Network:
-    """Parse and validate the text of a network file (see ``parse_json`` and
-    ``network_from_json``)."""
-    return network_from_json(parse_json(text, source), source, registry)
+def loads_network(text: str | bytes, source: str = "<string>", registry: Registry | None = None) -> Network:
+    """Parse and validate the text (or UTF-8 bytes) of a network file (see
+    ``parse_json`` and ``network_from_json``)."""
+    return _network(parse_json(text, source, MAX_DEPTH), source, registry)  # depth checked by the parse
 
 
 def network_from_json(data: Any, source: str = "<data>", registry: Registry | None = None) -> Network:
@@ -73,6 +73,15 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
     (one iterative pass), neuron types and params known to the installed
     packs, W's six levels, layout keys naming known types. Raises
     NetworkFileError naming the file and the JSON path of the first fault."""
+    deep = depth_beyond(data, MAX_DEPTH)
+    if deep is not None:
+        raise NetworkFileError(
+            source, f"nesting is too deep (a file may nest at most {MAX_DEPTH} levels)", deep
+        )
+    return _network(data, source, registry)
+
+
+def _network(data: Any, source: str, registry: Registry | None) -> Network:
     from .schema import first_error
 
     reg = registry or default_registry()
@@ -80,9 +89,6 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
     def fail(message: str, *path: Any) -> NetworkFileError:
         return NetworkFileError(source, message, tuple(path) or None)
 
-    deep = depth_beyond(data, MAX_DEPTH)
-    if deep is not None:
-        raise fail(f"nesting is too deep (a file may nest at most {MAX_DEPTH} levels)", *deep)
     problem = first_error(data, for_loader=True)
     if problem is not None:
         if problem.path[:1] == ("fields",) and len(problem.path) > 1:

@@ -80,7 +80,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def read_text(path: str | os.PathLike[str], what: str = "network file") -> str:
-    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES``.
+    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES`` (see
+    ``read_bytes``); raises NetworkFileError with one line."""
+    data = read_bytes(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NetworkFileError(Path(path), f"not UTF-8 text (byte {e.start})") from None
+
+
+def read_bytes(path: str | os.PathLike[str], what: str = "network file") -> bytes:
+    """The bytes of a regular file of at most ``MAX_FILE_BYTES``.
 
     FIFOs, devices, sockets and directories are refused without being read
     (never blocks); raises NetworkFileError with one line."""
@@ -117,10 +127,7 @@ def read_text(path: str | os.PathLike[str], what: str = "network file") -> str:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:
         raise NetworkFileError(p, f"is over {_mib(MAX_FILE_BYTES)}, the most a {what} may be")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise NetworkFileError(p, f"not UTF-8 text (byte {e.start})") from None
+    return data
 
 
 def _file_kind(mode: int) -> str:
@@ -137,12 +144,30 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB" if n % 2**20 else f"{n // 2**20:,} MiB"
 
 
-def parse_json(text: str, source: str = "<string>") -> Any:
-    """JSON text as data, refusing what JSON readers disagree on: duplicate
-    keys (never "the last one wins"), integers of more than 4,300 digits, and
-    nesting deeper than ``MAX_DEPTH``. NaN/Infinity literals parse (as
-    floats) and are refused where they stand, with their path, by the checks
-    that follow. Raises NetworkFileError."""
+def parse_json(text: str | bytes, source: str = "<string>", max_depth: int | None = MAX_DEPTH) -> Any:
+    """JSON text (or its UTF-8 bytes) as data, refusing what JSON readers
+    disagree on: duplicate keys (never "the last one wins"), integers of more
+    than 4,300 digits. NaN/Infinity literals parse (as floats) and are refused
+    where they stand, with their path, by the checks that follow. Raises
+    NetworkFileError.
+
+    orjson parses when it is installed (several times faster than the
+    standard library's json with the duplicate-key hook on large files); a
+    count of the file's key/value pairs against the parsed objects' entries
+    catches duplicates, which orjson keeps silently. Anything orjson refuses
+    or may read differently (duplicates, integers beyond 64 bits, which it
+    turns into floats) is parsed again by the standard library, whose
+    messages and numbers are the reference."""
+    data = _parse_fast(text, max_depth)
+    if data is _TOO_DEEP:
+        raise NetworkFileError(source, _too_deep(max_depth), _path_of(_TOO_DEEP.data, _TOO_DEEP.node) or None)
+    if data is not _REFUSED:
+        return data
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise NetworkFileError(source, f"not UTF-8 text (byte {e.start})") from None
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:
@@ -156,9 +181,7 @@ def parse_json(text: str, source: str = "<string>") -> Any:
             source, f"the key {key!r} appears twice in one object", where or None
         ) from None
     except RecursionError:
-        raise NetworkFileError(
-            source, f"nesting is too deep (a file may nest at most {MAX_DEPTH} levels)"
-        ) from None
+        raise NetworkFileError(source, _too_deep(max_depth if max_depth is not None else MAX_DEPTH)) from None
     except ValueError as e:  # an integer beyond int()'s digit limit
         m = re.search(r"-?\d{4301,}", text)
         if m is None:
@@ -170,7 +193,90 @@ def parse_json(text: str, source: str = "<string>") -> Any:
             f"an integer of {len(m.group().lstrip('-')):,} digits is beyond a float64's range "
             f"(line {line}, column {col})",
         ) from None
+    if max_depth is not None:
+        deep = depth_beyond(data, max_depth)
+        if deep is not None:
+            raise NetworkFileError(source, _too_deep(max_depth), deep or None)
     return data
+
+
+_REFUSED = object()
+
+
+class _Deep:
+    data: Any = None
+    node: Any = None
+
+
+_TOO_DEEP = _Deep()
+
+
+def _too_deep(limit: int | None) -> str:
+    return f"nesting is too deep (a file may nest at most {limit} levels)"
+
+
+_BIG_FLOAT = float(2**63)
+
+
+def _parse_fast(text: str | bytes, max_depth: int | None) -> Any:
+    """orjson's parse, or _REFUSED (orjson missing or refusing, a duplicate
+    key, or a float that may have been an integer beyond 64 bits)."""
+    try:
+        import orjson
+    except ImportError:
+        return _REFUSED
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _REFUSED
+    blob = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if b"\\u003a" in blob or b"\\u003A" in blob:  # a ':' written as an escape
+        return _REFUSED
+    counted = _colons_if_exact(data, max_depth)
+    if counted is None:
+        return _REFUSED
+    if isinstance(counted, tuple):
+        _TOO_DEEP.data, _TOO_DEEP.node = data, counted[0]
+        return _TOO_DEEP
+    colons = blob.count(b":")
+    # Every ':' of valid JSON separates a key from its value or lies in a
+    # string. The parsed data holds one entry per pair and every string that
+    # survived; a duplicate drops a pair (and its strings), so the counts
+    # agree exactly when no key is repeated.
+    return data if colons == counted else _REFUSED
+
+
+def _colons_if_exact(data: Any, max_depth: int | None) -> int | tuple[Any] | None:
+    """The entries of all objects plus the ':' in all keys and strings of
+    ``data``; None when a float of magnitude >= 2**63 appears (orjson reads
+    integers beyond 64 bits as floats); ``(node,)`` for a container nested
+    deeper than ``max_depth``."""
+    n = 0
+    limit = -1 if max_depth is None else max_depth
+    strings: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, d = stack.pop()
+        if type(node) is dict:
+            n += len(node)
+            strings.extend(node)
+            values: Any = node.values()
+        elif type(node) is list:
+            values = node
+        else:
+            values = (node,)
+        if d == limit and values:
+            return (node,)
+        d += 1
+        for v in values:
+            tv = type(v)
+            if tv is dict or tv is list:
+                stack.append((v, d))
+            elif tv is str:
+                strings.append(v)
+            elif tv is float and not -_BIG_FLOAT < v < _BIG_FLOAT:
+                return None
+    return n + "\x00".join(strings).count(":")
 
 
 class _Pairs(list):  # type: ignore[type-arg]
@@ -201,19 +307,32 @@ def _find_duplicate(text: str) -> tuple[str, tuple[Any, ...]] | None:
 
 def depth_beyond(data: Any, limit: int) -> tuple[Any, ...] | None:
     """The path of the first container nested deeper than ``limit`` levels, or None."""
+    if type(data) not in (dict, list):
+        return None
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, d = stack.pop()
+        values = node.values() if type(node) is dict else node
+        if d >= limit:
+            return _path_of(data, node)
+        d += 1
+        for v in values:
+            tv = type(v)
+            if tv is dict or tv is list:
+                stack.append((v, d))
+    return None
+
+
+def _path_of(data: Any, target: Any) -> tuple[Any, ...]:
+    """The path from ``data`` to the container ``target`` (found by identity)."""
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.items()
-        elif isinstance(node, list):
-            children = enumerate(node)
-        else:
-            continue
-        if len(path) >= limit:
+        if node is target:
             return path
-        stack.extend(((v, (*path, k)) for k, v in children if isinstance(v, (dict, list))))
-    return None
+        items = node.items() if type(node) is dict else enumerate(node)
+        stack.extend((v, (*path, k)) for k, v in items if type(v) in (dict, list))
+    return ()
 
 
 def bad_number_in(data: Any) -> tuple[tuple[Any, ...], Any] | None:

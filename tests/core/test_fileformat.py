@@ -623,3 +623,42 @@ def test_exact_integers_beyond_float_range_stop_the_trace_with_one_line(tmp_path
     assert status == 1
     assert err.count("\n") == 0 and "cannot write the trace" in err and "beyond a float64's range" in err
     assert "accum/count/single" in err
+
+
+# ------------------------------------------------------------ the parse: fast, and never last-key-wins
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_parse_json_reads_as_the_standard_library_does_and_refuses_every_duplicate(with_orjson, monkeypatch):
+    import sys
+
+    from dmm_studio.jsonio import parse_json
+
+    if not with_orjson:
+        monkeypatch.setitem(sys.modules, "orjson", None)  # import fails: the standard library parses
+    for path in EXAMPLES.glob("*.dmm.json"):
+        blob = path.read_bytes()
+        assert parse_json(blob) == json.loads(blob)
+    exact = b'{"a": [123456789012345678901234567890, -9223372036854775809, 18446744073709551616]}'
+    assert parse_json(exact) == json.loads(exact)  # integers beyond 64 bits stay exact integers
+    assert parse_json('{"a:b": "c:d", "e": [":", {"f": "\\\\\\":"}]}') == {"a:b": "c:d", "e": [":", {"f": '\\":'}]}
+    for dup, key in [
+        (b'{"a": 1, "a": 2}', "'a'"),
+        (b'{"x": {"a:": {"s": "::"}, "a:": 1}}', "'a:'"),  # the dropped value held colons
+        (b'{"\\u003a": 1, "a": 1, "a": 2}', "'a'"),  # an escaped ':' must not hide a duplicate
+        (b'{"a": [1e300, {"b": "x", "b": "y"}]}', "'b'"),
+    ]:
+        with pytest.raises(NetworkFileError, match=f"the key {key} appears twice"):
+            parse_json(dup, "d.json")
+
+
+def test_a_fuzz_sample_of_mutated_example_files_gives_no_traceback():
+    """The CI-sized sample of bench/fuzz_files.py (run it with --files 10000)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fuzz_files", EXAMPLES.parent / "bench" / "fuzz_files.py")
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    counts = fuzz.fuzz(files=150, seed=11, quiet=True)
+    assert counts["traceback"] == 0 and counts["bad-message"] == 0 and counts["roundtrip-failed"] == 0
+    assert counts["refused"] > 50 and counts["accepted"] > 5  # the sample exercises both sides
