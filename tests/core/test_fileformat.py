@@ -641,7 +641,10 @@ def test_parse_json_reads_as_the_standard_library_does_and_refuses_every_duplica
         assert parse_json(blob) == json.loads(blob)
     exact = b'{"a": [123456789012345678901234567890, -9223372036854775809, 18446744073709551616]}'
     assert parse_json(exact) == json.loads(exact)  # integers beyond 64 bits stay exact integers
-    assert parse_json('{"a:b": "c:d", "e": [":", {"f": "\\\\\\":"}]}') == {"a:b": "c:d", "e": [":", {"f": '\\":'}]}
+    assert parse_json('{"a:b": "c:d", "e": [":", {"f": "\\\\\\":"}]}') == {
+        "a:b": "c:d",
+        "e": [":", {"f": '\\":'}],
+    }
     for dup, key in [
         (b'{"a": 1, "a": 2}', "'a'"),
         (b'{"x": {"a:": {"s": "::"}, "a:": 1}}', "'a:'"),  # the dropped value held colons
