@@ -60,7 +60,8 @@ def launch(args: Any) -> int:
     # the engine in a process of its own (the UI's painting holds the GIL);
     # the screenshot mode keeps it in a thread: one process, frames in order
     process = not shot and not getattr(args, "engine_thread", False)
-    window = MainWindow(doc, engine=engine, process=process)
+    # a real window remembers its layout, recent files and autosaves (not a screenshot)
+    window = MainWindow(doc, engine=engine, process=process, remember=not shot)
     if net is not None:
         window.open_network(net, file)
     _inspect_hook(window, args)
