@@ -54,8 +54,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.base import matrix_neurons
 from ..fileformat import NetworkFileError, load_network
+from ..matrix import matrix_neurons
 from ..network import Network, neuron_key
 from . import layout as lay
 from . import settings as st
