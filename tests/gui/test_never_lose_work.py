@@ -424,3 +424,15 @@ def test_recent_files_list_is_bounded_and_can_be_cleared(qtbot, win, tmp_path):
     (clear,) = [a for a in win.recent_menu.actions() if a.text() == "&Clear Recent"]
     clear.trigger()
     assert win.recent.paths() == []
+
+
+def test_saving_while_the_engine_thread_imports_torch(win, tmp_path, monkeypatch):
+    """The engine's thread imports torch when the studio starts: a save in those
+    seconds sees a partly imported module (no ``Tensor`` yet) and must still work."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    edit(win)
+    win.doc.path = str(tmp_path / "early.dmm.json")
+    assert win.save()
+    assert load_network(tmp_path / "early.dmm.json").has_neuron("identity", "mine")
