@@ -30,10 +30,27 @@ from typing import Any
 
 import numpy as np
 
-from .engine.base import FieldGains, NeuronId
-from .registry import SELF_NAME, SELF_TYPE
+from .matrix import SELF_NAME, SELF_TYPE, NeuronId
 
 ReadOutput = Callable[[str, str, str], Mapping[str, Any]]
+
+
+@dataclass
+class FieldGains:
+    """What the modulating fields do to one step (``compute_gains`` makes it).
+
+    Every gain multiplies: ``inputs[(f, n)]`` every input of neuron f/n (its
+    rows of W: the weights of its incoming wires), ``outputs[(g, m)]`` every
+    output of g/m as the down movement reads it (its columns of W),
+    ``params[(f, n, p)]`` a numeric param. Self is never modulated. Missing
+    entries mean 1. The matrix that Self holds is not changed: only the
+    matrix in force for this step is.
+    """
+
+    inputs: dict[NeuronId, float] = field(default_factory=dict)
+    outputs: dict[NeuronId, float] = field(default_factory=dict)
+    params: dict[tuple[str, str, str], float] = field(default_factory=dict)
+
 
 ENTRY_KEYS = ("name", "source", "strength", "targets", "covers", "enabled")
 PLAIN_TARGETS = ("inputs", "weights", "outputs")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .engine.base import MATRIX_OUTPUT, State
 from .fields import validate_fields
+from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 
@@ -71,7 +71,9 @@ def load_network(path: str | os.PathLike[str], registry: Registry | None = None)
         raise NetworkFileError(p, f"not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise NetworkFileError(p, e.strerror or str(e)) from None
-    return loads_network(text, source=str(p), registry=registry)
+    net = loads_network(text, source=str(p), registry=registry)
+    net.source = str(p)  # its data files are read relative to its folder
+    return net
 
 
 def loads_network(text: str, source: str = "<string>", registry: Registry | None = None) -> Network:

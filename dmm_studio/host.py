@@ -51,8 +51,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .breaks import Breaks
-from .engine.base import MATRIX_OUTPUT, NetworkHalted, StepError, matrix_of
+from .engine.base import NetworkHalted, StepError
 from .history import History
+from .matrix import MATRIX_OUTPUT, matrix_of
 from .recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .registry import SELF_NAME, SELF_TYPE
 
@@ -81,15 +82,15 @@ _TABLE: dict[Any, Any] | None = None
 def dumps(obj: Any) -> bytes:
     """Pickle a message (tensors as numpy arrays, on the CPU)."""
     global _TABLE
-    if _TABLE is None:
+    torch = sys.modules.get("torch")  # no tensor exists before torch is imported
+    if _TABLE is None and torch is not None:
         import copyreg
-
-        import torch
 
         _TABLE = {**copyreg.dispatch_table, torch.Tensor: _reduce_tensor}
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    p.dispatch_table = _TABLE
+    if _TABLE is not None:
+        p.dispatch_table = _TABLE
     p.dump(obj)
     return buf.getvalue()
 

@@ -30,8 +30,11 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal, SignalGroup
 
 from . import vvalue as vv
-from .engine.base import (
+from .matrix import (
     MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
     NeuronId,
     Port,
     State,
@@ -39,14 +42,17 @@ from .engine.base import (
     matrix_neurons,
     matrix_of,
     matrix_wires,
+    rename_in_matrix,
+    self_accum_row,
+    without_neuron,
 )
-from .registry import SELF_NAME, SELF_TYPE
 
 if TYPE_CHECKING:
     from .machine import Machine
     from .registry import Registry
 
-SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
+__all__ = ["SELF_ID", "Connections", "Network", "NetworkEvents", "Port", "neuron_key", "self_accum_row"]
+
 WireKey = tuple[Port, Port]
 
 
@@ -74,11 +80,6 @@ class NetworkEvents(SignalGroup):
     """(neuron,): the ports a user added to a variadic neuron (``layout[...]["ports"]``)."""
     probesChanged = Signal()
     """The probes the design keeps (``layout[...]["probes"]``) changed."""
-
-
-def self_accum_row() -> vv.VValue:
-    """The row every network holds: Self keeps its value (accum <- network_matrix, 1)."""
-    return {SELF_TYPE: {SELF_NAME: {"accum": {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}}}}
 
 
 def neuron_key(type: str, name: str) -> str:
@@ -125,6 +126,9 @@ class Network:
     # the wires of each neuron of W_0, valid while W_0 is _ix_src (see _index)
     _ix: dict[NeuronId, dict[WireKey, None]] = field(default_factory=dict, repr=False, compare=False)
     _ix_src: Any = field(default=None, repr=False, compare=False)
+    # the file it was loaded from (None: built in code); its data files are
+    # read relative to that file's folder (dmm_studio.datafiles)
+    source: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.outputs = canonical_state(self.outputs)
@@ -396,7 +400,7 @@ class Network:
         rows = w.get(type)
         if (type, name) in self._index() or (isinstance(rows, dict) and name in rows):
             # held by entries that are no wires
-            self._store(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, _without_neuron(w, (type, name)))
+            self._store(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, without_neuron(w, (type, name)))
         self.outputs.get(type, {}).pop(name, None)
         if type in self.outputs and not self.outputs[type]:
             del self.outputs[type]
@@ -415,7 +419,7 @@ class Network:
             return
         if self.has_neuron(type, new):
             raise ValueError(f"there is already a neuron {type}/{new}")
-        w = _rename_in_matrix(self.matrix, type, old, new)
+        w = rename_in_matrix(self.matrix, type, old, new)
         self._store(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, w)
         for table in (self.outputs, self.params):
             if old in table.get(type, {}):
@@ -451,6 +455,7 @@ class Network:
             meta=copy.deepcopy(self.meta),
         )
         net._extra = dict(self._extra)
+        net.source = self.source
         return net
 
     def machine(self, engine: str | None = None, registry: Registry | None = None, **kwargs: Any) -> Machine:
@@ -511,50 +516,3 @@ def _set_weights(w: Mapping[str, Any], changes: list[tuple[tuple[str, ...], Any]
                     parent[path[depth - 1]] = u
                     break
     return root
-
-
-def _without_neuron(w: Mapping[str, Any], neuron: NeuronId) -> vv.VValue:
-    """``w`` without the rows and columns of one neuron."""
-    f, n = neuron
-    out: dict[str, Any] = {}
-    for tf, names in w.items():
-        new_names: dict[str, Any] = {}
-        for tn, rows in names.items() if isinstance(names, dict) else ():
-            if (tf, tn) == (f, n):
-                continue
-            new_rows: dict[str, Any] = {}
-            for i, row in rows.items() if isinstance(rows, dict) else ():
-                if isinstance(row, dict) and f in row and isinstance(row[f], dict) and n in row[f]:
-                    row = dict(row)
-                    row[f] = {m: v for m, v in row[f].items() if m != n}
-                    if not row[f]:
-                        del row[f]
-                if row:
-                    new_rows[i] = row
-            if new_rows:
-                new_names[tn] = new_rows
-        if new_names:
-            out[tf] = new_names
-    return vv.canon(out)
-
-
-def _rename_in_matrix(w: Mapping[str, Any], type: str, old: str, new: str) -> vv.VValue:
-    def ren(names: Any) -> Any:
-        if isinstance(names, dict) and old in names:
-            return {(new if k == old else k): v for k, v in names.items()}
-        return names
-
-    out: dict[str, Any] = {}
-    for tf, names in w.items():
-        if tf == type:
-            names = ren(names)
-        new_names = {}
-        for tn, rows in names.items() if isinstance(names, dict) else ():
-            new_rows = {}
-            for i, row in rows.items() if isinstance(rows, dict) else ():
-                if isinstance(row, dict) and type in row:
-                    row = {**row, type: ren(row[type])}
-                new_rows[i] = row
-            new_names[tn] = new_rows
-        out[tf] = new_names
-    return vv.canon(out)

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from .breaks import BreakHit, Breaks
-from .engine.base import Engine, NeuronId, StepError, matrix_neurons, matrix_of
+from .engine.base import Engine, StepError
 from .history import History
+from .matrix import NeuronId, matrix_neurons, matrix_of
 from .vvalue import NUMBER, TENSOR, _wrap, get_in, is_number, is_tensor, lin_comb
 
 SIDES = ("output", "input")

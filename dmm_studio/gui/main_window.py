@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.base import matrix_neurons
 from ..fileformat import NetworkFileError, load_network
+from ..matrix import matrix_neurons
 from ..network import Connections, Network, neuron_key
 from .canvas import Canvas
 from .document import Document

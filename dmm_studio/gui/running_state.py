@@ -22,7 +22,7 @@ from typing import Any
 
 from psygnal import Signal
 
-from ..engine.base import NeuronId, Port, matrix_neurons, matrix_wires
+from ..matrix import NeuronId, Port, matrix_neurons, matrix_wires
 
 WireKey = tuple[Port, Port]
 

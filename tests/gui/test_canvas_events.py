@@ -7,8 +7,6 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 
 from dmm_studio.network import Network, neuron_key
 
@@ -69,11 +67,10 @@ def test_select_all_delete_and_undo_a_large_selection(win, qtbot):
     selections = []
     canvas.selection_changed.connect(selections.append)
 
-    canvas.viewer.setFocus()
-    QTest.keyClick(canvas.viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    win.actions_by_name["Select All"].trigger()
     assert len(canvas.selected_neurons()) == N + 1
     selections.clear()
-    win.delete_selection()  # Self stays: it holds the network matrix
+    win.actions_by_name["Delete"].trigger()  # Self stays: it holds the network matrix
     qtbot.wait(10)
 
     assert net.neurons() == [("self", "self")]

@@ -149,12 +149,15 @@ def test_text_reader_chars_words_end_and_loop():
 
 
 def test_text_reader_reads_a_file_as_text(tmp_path):
+    from dmm_studio.datafiles import file_access
+
     f = tmp_path / "in.txt"
     f.write_text("import os\n", encoding="utf-8")
-    out = call("data.text_reader", {"path": str(f), "mode": "words"}, t={":number": 1})
-    assert out["token"] == {"os": 1}
-    with pytest.raises(ValueError, match="cannot read"):
-        call("data.text_reader", {"path": str(tmp_path / "missing.txt")})
+    with file_access(tmp_path):  # the network's folder (Machine.step sets it)
+        out = call("data.text_reader", {"path": "in.txt", "mode": "words"}, t={":number": 1})
+        assert out["token"] == {"os": 1}
+        with pytest.raises(ValueError, match="cannot read"):
+            call("data.text_reader", {"path": "missing.txt"})
 
 
 # ------------------------------------------------------------------ sources

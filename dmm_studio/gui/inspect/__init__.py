@@ -121,7 +121,7 @@ def _costs_off(window: Any, insp: Inspector) -> None:
 def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
     """The canvas's hover text for a port or a wire: the value it holds at the
     step shown (the scrubbed one, else the latest), in brief."""
-    from ...engine.base import matrix_of
+    from ...matrix import matrix_of
     from ...recorder import probe_value
     from ...vvalue import get_in
 
@@ -255,7 +255,7 @@ def _show_step_on_canvas(window: Any, t: Any, state: Any) -> None:
     canvas = getattr(window, "canvas", None)
     if canvas is None or not hasattr(canvas, "show_matrix"):
         return
-    from ...engine.base import matrix_of
+    from ...matrix import matrix_of
 
     if t is not None and state is not None:
         canvas.show_matrix(matrix_of(state))

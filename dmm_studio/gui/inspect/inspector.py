@@ -25,8 +25,8 @@ from typing import Any, Protocol
 from PySide6 import QtCore, QtWidgets
 
 from ...breaks import BreakHit, Breaks
-from ...engine.base import NeuronId, matrix_of
 from ...history import History
+from ...matrix import NeuronId, matrix_of
 from ...recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .export import export_csv, export_movie, export_npy, export_png
 from .panels import BreaksView, CostView, HistoryView
