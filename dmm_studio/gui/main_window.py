@@ -424,9 +424,7 @@ class MainWindow(QMainWindow):
 
     def _running_weight(self, key: Any) -> Any:
         """The weight of a wire in the W_t that the canvas shows (None at design time)."""
-        if self.canvas.live is None:
-            return None
-        return self.canvas.live.get(key, 0)
+        return self.canvas.running.weight(key)
 
     def _on_running(self, on: bool) -> None:
         self.actions_by_name["Run"].setEnabled(not on)
@@ -436,7 +434,7 @@ class MainWindow(QMainWindow):
         self.last_frame = frame
         self._update_stats(frame.stats)
         if self.live and frame.t > 0:
-            self.canvas.show_matrix(frame.matrix, frame.active)
+            self.canvas.show_matrix(frame.matrix, frame.active, frame.t)
         elif frame.t == 0:
             self.canvas.show_matrix(None)
         self.properties.follow_running()

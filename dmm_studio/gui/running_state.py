@@ -57,9 +57,10 @@ class RunningState:
         self.changed.emit()
         return True
 
-    def clear(self) -> None:
-        """Back to design time (Reset, another file)."""
-        if self.matrix is None and self.wires is None:
+    def clear(self, always: bool = False) -> None:
+        """Back to design time (Reset; ``always``: announce it even when already
+        there, as when another file is opened and ``W_0`` is another one)."""
+        if self.matrix is None and self.wires is None and not always:
             return
         self.matrix = None
         self.wires = None

@@ -168,3 +168,25 @@ def test_the_nodegraphqt_privates_the_canvas_relies_on_exist():
     import NodeGraphQt.widgets.viewer as viewer
 
     assert viewer.PipeItem is ngqt.WeightPipe  # the one monkeypatch is in place
+
+
+def test_the_self_view_reads_the_running_state(win, qtbot):
+    """Opened mid-run it shows the step the canvas is at; another file opened,
+    it shows that file's W_0 at t = 0, not the last network's matrix."""
+    from dmm_studio.gui.inspect import install
+
+    win.open_network(Network.load("examples/waves.dmm.json"), "examples/waves.dmm.json")
+    insp = install(win)
+    insp.docks["self"].hide()  # the Self view is closed while the machine runs
+    for t in (1, 2, 3, 4):
+        with qtbot.waitSignal(win.runner.stepped, timeout=20_000, check_params_cb=lambda f, t=t: f.t >= t):
+            win.step(1)
+    qtbot.waitUntil(lambda: win.canvas.running.t == 4, timeout=5000)
+    insp.docks["self"].show()
+    qtbot.waitUntil(lambda: insp.self_view.t == 4, timeout=5000)
+    assert insp.self_view.entries == {(to, frm): w for (to, frm), w in win.canvas.running.wires.items()}
+
+    counter = Network.load("examples/counter.dmm.json")
+    win.open_network(counter, "examples/counter.dmm.json")
+    qtbot.waitUntil(lambda: insp.self_view.t == 0, timeout=5000)
+    assert insp.self_view.entries == {(to, frm): w for to, frm, w in counter.wires()}

@@ -41,14 +41,17 @@ class LiveOverlay:
 
     _live_drawn = False  # whether the canvas draws W_t now
 
-    def show_matrix(self, w: dict[str, Any] | None, active: Iterable[NeuronId] | None = None) -> None:
+    def show_matrix(
+        self, w: dict[str, Any] | None, active: Iterable[NeuronId] | None = None, t: int | None = None
+    ) -> None:
         """Show a running matrix ``W_t`` (None: back to the design's ``W_0``):
         feeds the ``RunningState``, which the canvas follows.
 
         Wires appear, vanish and change weight with ``W_t``; run-time neurons
         come and go (see the module docstring); ``show_matrix(None)`` (Reset)
         removes them with the ports that only ``W_t`` used. ``active``: the
-        neurons of ``w`` when the caller has them (the runner's frames do).
+        neurons of ``w`` when the caller has them (the runner's frames do);
+        ``t``: its step.
 
         Cost: nothing when ``W_t`` equals the last one shown; otherwise one
         pass over its wires, and node or port work only for what changed.
@@ -56,7 +59,7 @@ class LiveOverlay:
         if w is None:
             self.running.clear()
         else:
-            self.running.show(w, active)
+            self.running.show(w, active, t)
 
     def _on_running_changed(self) -> None:
         st = self.running

@@ -143,7 +143,7 @@ class Canvas(LiveOverlay, Interaction, QObject):
         self._model.bind(self.doc.network)
         self._drop_runtime(list(self.runtime))
         self._reset_live_state()
-        self.running.clear()
+        self.running.clear(always=True)  # another W_0: readers of the running state redraw
         for node in list(self.nodes.values()):
             self._clear_node_connections(node)
             self.graph.remove_node(node, push_undo=False)
