@@ -6,7 +6,7 @@ runner and connects the canvas selection; ``apply_cli(window, args)`` opens
 ``dmm_studio.gui.launch``. The pieces work on their own too (see
 ``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
 hover texts). What the main window is expected to offer: ``add_dock``,
-``runner`` (``stepped``, ``running``, ``pause``, ``call``, ``worker.machine``),
+``runner`` (``stepped``, ``running``, ``pause`` and the recording commands: ``RunnerLike``),
 ``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``select_wire``),
 ``doc`` (``network.layout``, ``replaced``), ``menus["View"]``.
 """
