@@ -129,6 +129,9 @@ class Network:
     # the file it was loaded from (None: built in code); its data files are
     # read relative to that file's folder (dmm_studio.datafiles)
     source: str | None = field(default=None, repr=False, compare=False)
+    # bounds on the running size (dmm_studio.limits): only those that differ
+    # from the defaults, as the file's "limits" holds them
+    limits: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outputs = canonical_state(self.outputs)
@@ -456,6 +459,7 @@ class Network:
         )
         net._extra = dict(self._extra)
         net.source = self.source
+        net.limits = dict(self.limits)
         return net
 
     def machine(self, engine: str | None = None, registry: Registry | None = None, **kwargs: Any) -> Machine:
