@@ -6,7 +6,7 @@ runner and connects the canvas selection; ``apply_cli(window, args)`` opens
 ``dmm_studio.gui.launch``. The pieces work on their own too (see
 ``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
 hover texts). What the main window is expected to offer: ``add_dock``,
-``runner`` (``stepped``, ``running``, ``pause``, ``call``, ``worker.machine``),
+``runner`` (``stepped``, ``running``, ``pause`` and the recording commands: ``RunnerLike``),
 ``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``select_wire``),
 ``doc`` (``network.layout``, ``replaced``), ``menus["View"]``.
 """
@@ -68,6 +68,8 @@ def install(window: Any) -> Inspector:
             insp.neuronAtFault.connect(lambda nid: canvas.select([tuple(nid)]))
         insp.wireSelected.connect(lambda to, frm: _select_wire(canvas, to, frm))
         insp.stepShown.connect(lambda t, state: _show_step_on_canvas(window, t, state))
+        if hasattr(canvas, "running") and hasattr(window, "doc"):  # the Self view reads the running state
+            insp.self_view.follow(canvas.running, lambda: window.doc.network.matrix)
         if hasattr(canvas, "hover_provider"):
             canvas.hover_provider = lambda kind, key: hover_text(window, insp, kind, key)
 
