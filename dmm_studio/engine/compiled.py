@@ -116,7 +116,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _number(x: float, isint: bool) -> Any:
-    return int(x) if isint else x
+    # an int sum that outgrew float64 is an infinity here (no int holds it)
+    return int(x) if isint and x - x == 0 else x
 
 
 class _Parts:

@@ -114,3 +114,18 @@ def test_the_check_walks_values_nested_deeper_than_the_recursion_limit():
     assert x != x and len(path) == 20_001 and path[-1] == "head"
     hit = NonFiniteWatch().check(3, {"data.cons": {"l": {"list": v}}})
     assert hit.neuron == ("data.cons", "l") and hit.output == "list"
+
+
+def test_a_compiled_integer_that_outgrows_float_range_is_reported_not_a_crash(tmp_path, capsys):
+    """Compiled, numbers are float64: the counter's int sum becomes inf, which
+    the NaN/Inf check names (the reference refuses the step, see above)."""
+    net = counter(10**300)
+    w = net.outputs["self"]["self"]["network_matrix"]
+    consts = {"identity": {f"c{k}": {"single": {"identity": {f"c{k}": {"single": 1}}}} for k in range(80)}}
+    net.outputs["self"]["self"]["network_matrix"] = add(w, consts)
+    net.outputs["identity"].update({f"c{k}": {"single": k + 1} for k in range(80)})
+    f = tmp_path / "big.dmm.json"
+    save_network(net, f)
+    assert main(["run", str(f), "--steps", "5", "--engine", "compiled"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "step 3: neuron accum/c: inf in accum/c/single" in err, err
