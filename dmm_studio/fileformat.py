@@ -293,7 +293,8 @@ class TraceWriter:
         self._fh: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, t: int, state: Mapping[str, Any]) -> None:
-        line = json.dumps({"step": t, "outputs": state_to_json(state)}, separators=(",", ":"))
+        # keys sorted: the same state gives the same line whatever the engine's dict order
+        line = json.dumps({"step": t, "outputs": state_to_json(state)}, separators=(",", ":"), sort_keys=True)
         self._fh.write(line + "\n")
 
     def close(self) -> None:

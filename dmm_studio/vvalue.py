@@ -405,6 +405,8 @@ def _node_json(node: Any) -> Any:
         return out
     if is_tensor(node):
         return {TENSOR: _tensor_json(node)}
+    if type(node) is float and node.is_integer() and abs(node) < 2**53:
+        return int(node)  # int or float is not part of the value: 3.0 is written 3
     return node
 
 

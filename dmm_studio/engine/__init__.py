@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .auto import AutoEngine, SlowPathWarning
 from .base import Engine, NetworkHalted, StepError, matrix_neurons, matrix_of
 from .compiled import CompiledEngine
 from .reference import ReferenceEngine
 
-ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "compiled": CompiledEngine}
+# "compiled" is AutoEngine: the compiled engine where it pays, the reference's code elsewhere
+ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "compiled": AutoEngine}
 DEFAULT_ENGINE = "compiled"
 
 
@@ -26,6 +28,8 @@ def make_engine(name: str | None, state: Any, **kwargs: Any) -> Engine:
 
 
 __all__ = [
+    "AutoEngine",
+    "SlowPathWarning",
     "ENGINES",
     "DEFAULT_ENGINE",
     "CompiledEngine",
