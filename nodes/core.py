@@ -54,7 +54,13 @@ def max_norm(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"norm": {vv.NUMBER: vv.max_norm(x["in"])}}
 
 
-@neuron("less_or_equal", inputs=["left", "right"], outputs=["true", "false"], family="core", batched=_batched("less_or_equal"))
+@neuron(
+    "less_or_equal",
+    inputs=["left", "right"],
+    outputs=["true", "false"],
+    family="core",
+    batched=_batched("less_or_equal"),
+)
 def less_or_equal(x: Mapping[str, V], p: P) -> dict[str, V]:
     """true = 1, false = 0 when right - left has no negative leaf; else the reverse."""
     diff = vv.add(x["right"], vv.scale(-1, x["left"]))
@@ -62,7 +68,9 @@ def less_or_equal(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"true": {vv.NUMBER: 1 if le else 0}, "false": {vv.NUMBER: 0 if le else 1}}
 
 
-@neuron("mult_mask", inputs=["mask", "main"], outputs=["single"], family="core", batched=_batched("mult_mask"))
+@neuron(
+    "mult_mask", inputs=["mask", "main"], outputs=["single"], family="core", batched=_batched("mult_mask")
+)
 def mult_mask(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Fuzzy if: main seen through mask (a mask leaf scales the subtree under it)."""
     return {"single": vv.mult_mask(x["mask"], x["main"])}

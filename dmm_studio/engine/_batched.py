@@ -101,15 +101,7 @@ class Column:
 
     def value(self, r: int) -> dict[str, Any]:
         """Row ``r`` as a canonical V-value (``{}`` for zero)."""
-        out: dict[str, Any] = dict(self.rest.get(r) or {})
-        x = float(self.num[r])
-        if x != 0:
-            out[NUMBER] = x
-        for rows, data in self.tensors.values():
-            hit = torch.nonzero(rows == r).flatten()
-            if hit.numel():
-                out[TENSOR] = data[int(hit[0])]
-        return out
+        return self.take(torch.tensor([r], device=self.num.device)).values()[0]
 
     def values(self) -> list[dict[str, Any]]:
         """Every row as a canonical V-value (``{}`` for zero)."""

@@ -61,7 +61,9 @@ class PatchedCSR:
         self._t_vals = torch.from_numpy(self._vals).to(self.device)
         self._t_cols = torch.from_numpy(self._keys & 0xFFFFFFFF).to(self.device)
         counts = np.bincount(self._keys >> 32, minlength=n_rows) if len(keys) else np.zeros(n_rows, np.int64)
-        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)).to(self.device)
+        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)).to(
+            self.device
+        )
         self._main: torch.Tensor | None = None
         self._dense: tuple[int, torch.Tensor] | None = None
         self.version += 1
@@ -178,7 +180,9 @@ class PatchedCSR:
         if self._main is None:
             shape = (self.n_rows, self.n_cols)
             self._main = quiet_csr(
-                lambda: torch.sparse_csr_tensor(self._crow, self._t_cols, self._t_vals, shape, check_invariants=False)
+                lambda: torch.sparse_csr_tensor(
+                    self._crow, self._t_cols, self._t_vals, shape, check_invariants=False
+                )
             )
         x = self._main @ y
         patch = self._patch_terms()
@@ -187,23 +191,22 @@ class PatchedCSR:
             x.index_add_(0, rows, vals * y[cols])
         return x
 
-    def block(self, cols: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, Any]:
-        """The columns ``cols`` of A, rows compressed: ``(rows, B)`` with B a
-        CSR of ``dtype`` (float dtypes) or a list of ``(row, col, weight)``."""
+    def block(self, cols: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The columns ``cols`` of A, rows compressed: ``(rows, B)``, B a CSR of
+        ``dtype``; None for dtypes that sparse products do not take."""
+        if dtype not in (torch.float32, torch.float64):
+            return torch.zeros(0), None
+        c_np = cols.cpu().numpy()
         rows, c, vals = self.coo()
-        sel = np.isin(c, cols.cpu().numpy())
+        sel = np.isin(c, c_np)
         rows, c, vals = rows[sel], c[sel], vals[sel]
-        local = np.searchsorted(np.sort(cols.cpu().numpy()), c)
-        order = torch.argsort(cols.cpu())  # cols need not be sorted: map back to their places
-        local = order.numpy()[local]
+        order = np.argsort(c_np)  # the place of each column in ``cols``
+        local = order[np.searchsorted(c_np[order], c)]
         out_rows, inv = np.unique(rows, return_inverse=True)
-        if dtype in (torch.float32, torch.float64):
-            coo = torch.sparse_coo_tensor(
-                torch.from_numpy(np.stack([inv, local])),
-                torch.from_numpy(vals).to(dtype),
-                (len(out_rows), cols.shape[0]),
-                check_invariants=False,
-            ).coalesce()
-            return torch.from_numpy(out_rows).to(self.device), quiet_csr(coo.to_sparse_csr).to(self.device)
-        entries = list(zip(inv.tolist(), local.tolist(), vals.tolist(), strict=True))
-        return torch.from_numpy(out_rows).to(self.device), entries
+        coo = torch.sparse_coo_tensor(
+            torch.from_numpy(np.stack([inv, local])),
+            torch.from_numpy(vals).to(dtype),
+            (len(out_rows), len(c_np)),
+            check_invariants=False,
+        ).coalesce()
+        return torch.from_numpy(out_rows).to(self.device), quiet_csr(coo.to_sparse_csr).to(self.device)

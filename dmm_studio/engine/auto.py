@@ -30,10 +30,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ..registry import SELF_NAME, SELF_TYPE
 from . import reference
-from .base import Engine, State, canonical_state, matrix_of
-from .compiled import SELF, CompiledEngine, resolve_device
-from .regular import matrix_problem
+from .base import MATRIX_OUTPUT, Engine, State, canonical_state, matrix_of
+from .compiled import SELF, CompiledEngine, Uncovered, resolve_device
+from .regular import IRREGULAR, NOT_CANONICAL, matrix_problem
 
 SMALL_WEIGHTS = 64
 SMALL_TENSOR_ELEMENTS = 16_384
@@ -62,10 +63,28 @@ class AutoEngine(Engine):
 
     # ---------------------------------------------------------------- choosing the form
     def set_state(self, state: Mapping[str, Any]) -> None:
-        self._hold(canonical_state(state))
+        """Hold a state (canonicalised; W, the bulk of a large state, only when
+        one pass finds it is not canonical already)."""
+        w = matrix_of(state)
+        try:
+            problem = matrix_problem(w, self.registry)
+        except AttributeError:  # keys that are not strings: canon() names what is wrong
+            problem = NOT_CANONICAL
+        if problem in (IRREGULAR, NOT_CANONICAL):
+            self._hold(canonical_state(state))
+            return
+        rest = {
+            f: {n: {o: v for o, v in outs.items() if v is not w} for n, outs in names.items()}
+            for f, names in state.items()
+        }
+        y = canonical_state(rest)
+        if w:
+            y.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = w
+        self._hold(y, problem)
 
-    def _hold(self, y: State) -> None:
-        """Hold a canonical state in the form that suits it."""
+    def _hold(self, y: State, problem: str | None = None) -> None:
+        """Hold a canonical state in the form that suits it (``problem``:
+        ``matrix_problem`` of its W, when known)."""
         self.inner = None
         self._y: State | None = y
         w = matrix_of(y)
@@ -73,13 +92,15 @@ class AutoEngine(Engine):
         if self.small:
             self.why = SMALL
             return
-        self.why = matrix_problem(w, self.registry)
+        self.why = matrix_problem(w, self.registry) if problem is None else problem
         if self.why:
             if not self._warned:
                 self._warned = True
-                warnings.warn(f"this network runs on the reference's (slower) code: {self.why}", SlowPathWarning, 3)
+                warnings.warn(
+                    f"this network runs on the reference's (slower) code: {self.why}", SlowPathWarning, 3
+                )
             return
-        self.inner = CompiledEngine(y, device=str(self.device), registry=self.registry)
+        self.inner = CompiledEngine(y, device=str(self.device), registry=self.registry, checked=True)
         self.inner.t = self.t
         self._y = None
 
@@ -109,15 +130,20 @@ class AutoEngine(Engine):
         inner = self.inner
         if inner is not None and (gains is None or SELF not in gains.inputs and SELF not in gains.outputs):
             inner.t = self.t
-            inner.advance(params, gains, self.registry)
-            self.t = inner.t
-            if inner.problem:
-                self._hold(inner.state())
-            elif self.threshold and inner.stats()["nonzeros"] <= self.threshold // 2:
-                y = inner.state()
-                if self._fits_small(y, matrix_of(y), inner.stats()["nonzeros"]):
-                    self._hold(y)
-            return
+            try:
+                inner.advance(params, gains, self.registry)
+            except Uncovered:
+                pass  # this step: the reference's code, below
+            else:
+                self.t = inner.t
+                nnz = inner._A.nnz
+                if inner.problem:
+                    self._hold(inner.state())
+                elif self.threshold and nnz <= self.threshold // 2:
+                    y = inner.state()
+                    if self._fits_small(y, matrix_of(y), nnz):
+                        self._hold(y)
+                return
         y = self._y if inner is None else inner.state()
         assert y is not None
         self._hold(reference.step(y, params, self.registry, self.t, gains))
@@ -137,7 +163,11 @@ class AutoEngine(Engine):
         return self.inner.matrix() if self.inner is not None else super().matrix()
 
     def output(self, type: str, name: str, output: str) -> Any:
-        return self.inner.output(type, name, output) if self.inner is not None else super().output(type, name, output)
+        return (
+            self.inner.output(type, name, output)
+            if self.inner is not None
+            else super().output(type, name, output)
+        )
 
     def active(self) -> list[tuple[str, str]]:
         return self.inner.active() if self.inner is not None else super().active()

@@ -37,7 +37,6 @@ Threads: call an engine from one thread at a time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,9 +44,10 @@ import torch
 
 from .. import vvalue as vv
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, Registry, RegistryError
-from ..vvalue import NUMBER, TENSOR, VValueError
-from ._batched import Batch, Column, Index, Kind, ParamTable, Rows, kind_of, stack_rows
+from ..vvalue import TENSOR, VValueError
+from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
 from ._sparse import PatchedCSR, keys_of
+from ._tables import Grow, Names, Plan, Ports, TypeTable, at, port_index
 from .base import (
     MATRIX_OUTPUT,
     Engine,
@@ -69,6 +69,12 @@ ACCUM_PORT: Port = (SELF_TYPE, SELF_NAME, "accum")
 DELTA_PORT: Port = (SELF_TYPE, SELF_NAME, "delta")
 
 
+class Uncovered(RuntimeError):
+    """A step the compiled form does not cover (a sum of integer tensors,
+    tensors of two kinds reaching one input): raised before anything changed;
+    ``AutoEngine`` runs that step with the reference's code."""
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -78,86 +84,26 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return d
 
 
-class Grow:
-    """A growable int64 numpy array (``a[:n]`` is in use)."""
-
-    __slots__ = ("a", "n", "fill")
-
-    def __init__(self, fill: int = 0) -> None:
-        self.a, self.n, self.fill = np.full(16, fill, np.int64), 0, fill
-
-    def put(self, k: int, v: int) -> None:
-        if k >= len(self.a):
-            self.a = np.concatenate([self.a, np.full(max(k + 1, 2 * len(self.a)) - len(self.a), self.fill)])
-        self.a[k] = v
-        self.n = max(self.n, k + 1)
-
-    def append(self, v: int) -> int:
-        self.put(self.n, v)
-        return self.n - 1
-
-    def view(self) -> np.ndarray:
-        return self.a[: self.n]
-
-
-@dataclass
-class Ports:
-    """Ports interned to indices (the rows or the columns of A), with their neuron."""
-
-    index: dict[Port, int] = field(default_factory=dict)
-    keys: list[Port] = field(default_factory=list)
-    nid: Grow = field(default_factory=Grow)
-
-
-@dataclass
-class Plan:
-    """One type's batched call: its active instances and where their values are."""
-
-    local: np.ndarray  # the active instances' places in the TypeTable
-    inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
-    outputs: dict[str, Index]  # output -> ports of y
-    out_ports: dict[str, list[int]]
-
-
-@dataclass
-class TypeTable:
-    """The neurons of one type: their names, numbers, and ports by name."""
-
-    type_id: str
-    names: list[str] = field(default_factory=list)
-    local: dict[str, int] = field(default_factory=dict)
-    nids: Grow = field(default_factory=Grow)
-    inputs: dict[str, Grow] = field(default_factory=dict)  # input -> place -> row (-1: none)
-    outputs: dict[str, Grow] = field(default_factory=dict)  # output -> place -> column (-1)
-    version: int = 0
-    plan: tuple[int, Plan] | None = None
-
-
-def _index(ports: np.ndarray, device: torch.device) -> Index:
-    """Ports as a slice when evenly spaced (a view, no gather), else a tensor."""
-    n = len(ports)
-    if n and ports[0] >= 0:
-        step = int(ports[1] - ports[0]) if n > 1 else 1
-        if step > 0 and (n == 1 or np.array_equal(ports, np.arange(ports[0], ports[0] + step * n, step))):
-            return slice(int(ports[0]), int(ports[0]) + step * (n - 1) + 1, step)
-    return torch.from_numpy(ports).to(device)
-
-
 class CompiledEngine(Engine):
     """Sparse-matrix, batched engine for a regular W (``device``: "auto", "cpu", "cuda")."""
 
     name = "compiled"
 
-    def __init__(self, state: Mapping[str, Any], *, device: str = "auto", **kwargs: Any) -> None:
+    def __init__(
+        self, state: Mapping[str, Any], *, device: str = "auto", checked: bool = False, **kwargs: Any
+    ) -> None:
+        """``checked``: ``state`` is canonical and runs compiled (``AutoEngine`` checked it)."""
         self.device = resolve_device(device)
+        self._checked = checked
         super().__init__(state, **kwargs)
 
     # ================================================================ compiling
     def set_state(self, state: Mapping[str, Any]) -> None:
-        """Compile a state. Raises ValueError when W is not regular."""
-        y = canonical_state(state)
+        """Compile a state. Raises ValueError when it cannot run compiled."""
+        checked, self._checked = self._checked, False
+        y: State = state if checked else canonical_state(state)  # type: ignore[assignment]
         w = y.get(SELF_TYPE, {}).get(SELF_NAME, {}).get(MATRIX_OUTPUT) or {}
-        problem = matrix_problem(w, self.registry)
+        problem = "" if checked else matrix_problem(w, self.registry)
         if problem:
             raise ValueError(f"the compiled engine cannot run this network: {problem}")
         self.problem = ""
@@ -168,11 +114,16 @@ class CompiledEngine(Engine):
         self._count, self._row_count = Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
         self._A = PatchedCSR(self.device)
-        self._w_shared, self._owned = False, None
+        # W is the caller's: the first delta copies the dicts along its paths
+        self._w, self._w_shared, self._owned = w, True, None
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
         col_of, intern_out = self._cols.index.get, self._intern_out
+        for f, names in w.items():  # first the rows: a type's instances then lie in row order
+            for n, ins in names.items():
+                for i in ins:
+                    self._intern_in((f, n, i))
         for f, names in w.items():
             for n, ins in names.items():
                 for i, row in ins.items():
@@ -184,7 +135,6 @@ class CompiledEngine(Engine):
                                 rows.append(r)
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
-        self._w = _copy_w(w)
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
         self._A.load(r_arr, c_arr, np.array(vals, np.float64), len(self._rows.keys), len(self._cols.keys))
         self._counted(r_arr, c_arr, 1)
@@ -192,29 +142,12 @@ class CompiledEngine(Engine):
         self._y = self._column_of(y)
 
     def _column_of(self, y: State) -> Column:
-        nums: list[tuple[int, float]] = []
-        by_kind: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
-        rest: dict[int, Any] = {}
-        for f, names in y.items():
-            for n, outs in names.items():
-                for o, v in outs.items():
-                    if (f, n, o) == M_PORT:
-                        continue
-                    p = self._intern_out((f, n, o))
-                    if NUMBER in v:
-                        nums.append((p, float(v[NUMBER])))
-                    t = v.get(TENSOR)
-                    if t is not None:
-                        rows, ts = by_kind.setdefault(kind_of(t), ([], []))
-                        rows.append(p)
-                        ts.append(t)
-                    if len(v) > (NUMBER in v) + (t is not None):
-                        rest[p] = {k: c for k, c in v.items() if k != NUMBER and k != TENSOR}
-        num = torch.zeros(len(self._cols.keys), dtype=torch.float64)
-        if nums:
-            at, xs = zip(*nums, strict=True)
-            num[torch.tensor(at)] = torch.tensor(xs, dtype=torch.float64)
-        return Column(num.to(self.device), stack_rows(by_kind, self.device), rest)
+        ports = [(self._intern_out((f, n, o)), v) for f, ns in y.items() for n, outs in ns.items()
+                 for o, v in outs.items() if (f, n, o) != M_PORT]  # fmt: skip
+        values: list[Any] = [None] * len(self._cols.keys)
+        for p, v in ports:
+            values[p] = v
+        return Column.from_values(values, self.device)
 
     # ---------------------------------------------------------------- interning
     def _neuron(self, f: str, n: str) -> int:
@@ -224,13 +157,13 @@ class CompiledEngine(Engine):
             self._count.append(0)
             table = self._tables.get(f)
             if table is None:
-                table = self._tables[f] = TypeTable(f)
+                ntype = self.registry.get(f) if f in self.registry and f != SELF_TYPE else None
+                table = self._tables[f] = TypeTable(f, *((ntype.outputs, ntype.mirror) if ntype else ()))
             self._nid_type.append(table)
-            table.local[n] = j = len(table.names)
+            table.local[n] = len(table.names)
             table.names.append(n)
             table.nids.append(nid)
-            ntype = self.registry.get(f) if f in self.registry and f != SELF_TYPE else None
-            for o in ntype.outputs if ntype is not None else ():
+            for o in table.declared:
                 self._intern_out((f, n, o))
         return nid
 
@@ -246,8 +179,7 @@ class CompiledEngine(Engine):
             table = self._nid_type[nid]
             table.inputs.setdefault(i, Grow(-1)).put(table.local[n], p)
             table.version += 1
-            ntype = self.registry.get(f) if f in self.registry else None
-            if ntype is not None and ntype.mirror:
+            if table.mirror:
                 self._intern_out((f, n, i))
         return p
 
@@ -311,7 +243,7 @@ class CompiledEngine(Engine):
                 ntype = registry.get(table.type_id)
             except RegistryError as e:
                 raise StepError(t, str(e), (table.type_id, table.names[plan.local[0]])) from None
-            names = _Names(table.names, plan.local)
+            names = Names(table.names, plan.local)
             batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
             table_p = ParamTable(ntype.params, params.get(ntype.id, {}), names, self.device)
             result = self._run_type(ntype, batch, table_p, plan, names, t)
@@ -347,23 +279,23 @@ class CompiledEngine(Engine):
         row_count = self._row_count.view()
         inputs: dict[str, Index] = {}
         for i, places in table.inputs.items():
-            rows = _at(places, local)
+            rows = at(places, local)
             rows = np.where((rows >= 0) & (row_count[np.maximum(rows, 0)] > 0), rows, -1)
             if (rows >= 0).any():
-                inputs[i] = _index(rows, self.device)
+                inputs[i] = port_index(rows, self.device)
         outputs: dict[str, Index] = {}
         out_ports: dict[str, list[int]] = {}
         for o, places in table.outputs.items():
-            ports = _at(places, local)
+            ports = at(places, local)
             if (ports >= 0).all():
-                outputs[o] = _index(ports, self.device)
+                outputs[o] = port_index(ports, self.device)
                 out_ports[o] = ports.tolist()
         plan = Plan(local, inputs, outputs, out_ports)
         table.plan = (table.version, plan)
         return plan
 
     def _run_type(
-        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, names: _Names, t: int
+        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, names: Names, t: int
     ) -> dict[str, Column]:
         if ntype.batched is not None:
             try:
@@ -373,7 +305,10 @@ class CompiledEngine(Engine):
             if result is not None:
                 return result
         values = {i: col.values() for i, col in batch.columns.items()}
-        has = {i: [True] * batch.n if isinstance(idx, slice) else (idx >= 0).tolist() for i, idx in plan.inputs.items()}
+        has = {
+            i: [True] * batch.n if isinstance(idx, slice) else (idx >= 0).tolist()
+            for i, idx in plan.inputs.items()
+        }
         outs: dict[str, list[Any]] = {}
         for r in range(batch.n):
             x = {i: vs[r] for i, vs in values.items() if has[i][r]}
@@ -425,6 +360,7 @@ class CompiledEngine(Engine):
         return x
 
     def _down_tensors(self, y: Column, t: int) -> Rows:
+        """One sparse product per tensor kind (the columns of A that hold it)."""
         out: Rows = {}
         for kind, (ports, data) in y.tensors.items():
             key = (self._A.stamp, self._A.n_rows, tuple(ports.tolist()))
@@ -432,51 +368,15 @@ class CompiledEngine(Engine):
             if cached is None or cached[0] != key:
                 cached = self._kind_cache[kind] = (key, self._A.block(ports, kind[1]))
             rows, block = cached[1]
-            if not rows.numel():
-                continue
-            if isinstance(block, torch.Tensor):
+            if block is None:
+                raise Uncovered(f"a sum of {kind[1]} tensors")
+            if rows.numel():
                 prod = block @ data.reshape(data.shape[0], -1)
                 out[kind] = (rows, prod.reshape((rows.shape[0], *kind[0])))
-            else:  # dtypes that sparse products do not take: term by term, as the reference
-                acc: list[Any] = [None] * rows.shape[0]
-                for r, c, w in block:
-                    acc[r] = vv._add(acc[r], vv._scale(w, data[c]))
-                out[kind] = (rows, torch.stack(acc))
-        return self._merge_kinds(out, t) if len(out) > 1 else out
-
-    def _merge_kinds(self, tens: Rows, t: int) -> Rows:
-        """Ports that receive tensors of two kinds: added as the reference adds
-        them (dtype promotion, or a StepError for shapes that differ)."""
-        owner: dict[int, list[tuple[Kind, int]]] = {}
-        for kind, (rows, _) in tens.items():
-            for k, p in enumerate(rows.tolist()):
-                owner.setdefault(p, []).append((kind, k))
-        mixed = {p: hits for p, hits in owner.items() if len(hits) > 1}
-        if not mixed:
-            return tens
-        drop: dict[Kind, set[int]] = {}
-        extra: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
-        for p, hits in mixed.items():
-            s: Any = None
-            for kind, k in hits:
-                try:
-                    s = vv._add(s, tens[kind][1][k])
-                except VValueError as e:  # as the reference's down movement reports it
-                    f, n, i = self._rows.keys[p]
-                    raise StepError(t, f"input {i!r}: {e}", (f, n)) from e
-                drop.setdefault(kind, set()).add(k)
-            rows_, ts = extra.setdefault(kind_of(s), ([], []))
-            rows_.append(p)
-            ts.append(s)
-        out: Rows = {}
-        for kind, (rows, data) in tens.items():
-            keep = torch.tensor([k not in drop.get(kind, ()) for k in range(rows.shape[0])], device=rows.device)
-            if bool(keep.any()):
-                out[kind] = (rows[keep], data[keep])
-        for kind, (new_rows, new_data) in stack_rows(extra, self.device).items():
-            old = out.get(kind)
-            out[kind] = (new_rows, new_data) if old is None else (
-                torch.cat([old[0], new_rows]), torch.cat([old[1], new_data]))
+        if len(out) > 1:
+            rows = torch.cat([r for r, _ in out.values()])
+            if torch.unique(rows).numel() < rows.numel():
+                raise Uncovered("tensors of two kinds reach one input")
         return out
 
     # ---------------------------------------------------------------- Self: W += delta
@@ -554,19 +454,12 @@ class CompiledEngine(Engine):
         return self._w
 
     def state(self) -> State:
-        y = self._y
-        values: dict[int, dict[str, Any]] = {p: dict(c) for p, c in y.rest.items()}
-        nz = torch.nonzero(y.num).flatten()
-        for p, x in zip(nz.tolist(), y.num[nz].tolist(), strict=True):
-            values.setdefault(p, {})[NUMBER] = x
-        for rows, data in y.tensors.values():
-            for p, t in zip(rows.tolist(), data.cpu().unbind(0), strict=True):
-                values.setdefault(p, {})[TENSOR] = t
         out: State = {}
         keys = self._cols.keys
-        for p, v in values.items():
-            f, n, o = keys[p]
-            out.setdefault(f, {}).setdefault(n, {})[o] = v
+        for p, v in enumerate(self._y.values()):
+            if v:
+                f, n, o = keys[p]
+                out.setdefault(f, {}).setdefault(n, {})[o] = self._export(v)
         if self._w:
             out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self._matrix()
         return out
@@ -594,44 +487,3 @@ class CompiledEngine(Engine):
 
     def stats(self) -> dict[str, int]:
         return {"t": self.t, "active": int(np.count_nonzero(self._count.view())), "nonzeros": self._A.nnz}
-
-
-class _Names:
-    """The names of a plan's instances, listed when first asked for."""
-
-    def __init__(self, names: list[str], local: np.ndarray) -> None:
-        self._all, self._local = names, local
-        self._list: list[str] | None = None
-
-    def __getitem__(self, r: int) -> str:
-        return self.list()[r]
-
-    def __iter__(self) -> Any:
-        return iter(self.list())
-
-    def list(self) -> list[str]:
-        if self._list is None:
-            self._list = [self._all[j] for j in self._local.tolist()]
-        return self._list
-
-    def __len__(self) -> int:
-        return len(self._local)
-
-
-def _at(g: Grow, local: np.ndarray) -> np.ndarray:
-    """``g[local]``, -1 (the fill) beyond what ``g`` holds."""
-    a = g.a
-    if not len(local) or local[-1] < len(a):
-        return a[local]
-    return np.where(local < len(a), a[np.minimum(local, len(a) - 1)], g.fill)
-
-
-def _copy_w(w: Mapping[str, Any]) -> dict[str, Any]:
-    """W's dicts down to the rows' maps of outputs, copied (the engine edits them)."""
-    return {
-        f: {
-            n: {i: {g: {m: dict(os) for m, os in ms.items()} for g, ms in row.items()} for i, row in ins.items()}
-            for n, ins in names.items()
-        }
-        for f, names in w.items()
-    }

@@ -16,11 +16,13 @@ from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError, self_neuro
 from .base import MATRIX_OUTPUT
 
 IRREGULAR = "W has entries that are not six labels to a number"
+NOT_CANONICAL = "W is not in canonical form"  # zeros or empty maps: canon() first
 _ACCUM_ROW = {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}
 
 
 def matrix_problem(w: Mapping[str, Any], registry: Registry) -> str:
-    """Why W cannot run compiled (one pass over its dicts), or ""."""
+    """Why W cannot run compiled (one pass over its dicts), or "". W that is
+    not canonical (zero weights, empty maps) gives ``NOT_CANONICAL``."""
     readers = 0
     for f, names in w.items():
         if f.startswith(":") or type(names) is not dict:
@@ -38,10 +40,22 @@ def matrix_problem(w: Mapping[str, Any], registry: Registry) -> str:
                         if m.startswith(":") or type(os) is not dict:
                             return IRREGULAR
                         for o, x in os.items():
-                            if o.startswith(":") or not vv.is_number(x):
+                            if o.startswith(":") or (type(x) is not float and type(x) is not int):
                                 return IRREGULAR
+                            if x == 0:
+                                return NOT_CANONICAL
+                        if not os:
+                            return NOT_CANONICAL
                         if g == SELF_TYPE and m == SELF_NAME and MATRIX_OUTPUT in os:
                             readers += 1
+                    if not ms:
+                        return NOT_CANONICAL
+                if not row:
+                    return NOT_CANONICAL
+            if not ins:
+                return NOT_CANONICAL
+        if not names:
+            return NOT_CANONICAL
     return self_problem(w, registry, readers)
 
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from dmm_studio import vvalue as vv
 from dmm_studio.engine import DEFAULT_ENGINE, ENGINES, make_engine
-from dmm_studio.engine.base import FieldGains, NetworkHalted, StepError
 from dmm_studio.engine.auto import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS, AutoEngine
+from dmm_studio.engine.base import FieldGains, NetworkHalted, StepError
 from dmm_studio.engine.reference import ReferenceEngine
 from dmm_studio.fileformat import load_network
 from dmm_studio.registry import Registry, neuron, self_neuron
@@ -226,9 +226,7 @@ def _scale_net() -> dict[str, Any]:
 def test_params_and_param_gains(ntype: Any, with_fields: bool) -> None:
     reg = Registry([self_neuron, *core.TYPES, ntype])
     params = {"test.scale": {"a": {"k": 3}, "c": {"k": -0.25}}}
-    ref_cls, cmp_cls = (
-        (_RefParamFields, _CmpParamFields) if with_fields else (ReferenceEngine, AutoEngine)
-    )
+    ref_cls, cmp_cls = (_RefParamFields, _CmpParamFields) if with_fields else (ReferenceEngine, AutoEngine)
     run_both(_scale_net(), 6, ref_cls, cmp_cls, params=params, registry=reg)
 
 
