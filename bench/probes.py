@@ -3,9 +3,9 @@
     python bench/probes.py [--seconds 2] [--rounds 3] [--engine compiled|reference|all]
                            [--runner process|thread|all] [--breaks off|on|both]
 
-``--runner``: the engine in a process of its own (``ProcessRunner``, what the
-studio uses) or in a thread of the UI's process (``Runner``). In the process
-case it also prints the share of the engine's time spent recording and
+``--runner``: the engine host in a process of its own (``Runner``'s default,
+what the studio uses) or in a thread of the UI's process (``Runner(thread=True)``,
+the same host over the same messages). It also prints the share of the engine's time spent recording and
 sending frames, and a step's own time with and without the UI drawing.
 
 ``--breaks``: the NaN/Inf break (off unless the user ticks it) off, on, or
@@ -49,7 +49,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from dmm_studio.engine.base import matrix_of  # noqa: E402
 from dmm_studio.fileformat import load_network  # noqa: E402
 from dmm_studio.gui.inspect.inspector import Inspector  # noqa: E402
-from dmm_studio.gui.runner import ProcessRunner, Runner  # noqa: E402
+from dmm_studio.gui.runner import Runner  # noqa: E402
 from dmm_studio.recorder import ProbeSpec  # noqa: E402
 
 TICK_MS = 10
@@ -137,7 +137,7 @@ def bench(
 ) -> dict:
     net = load_network(net_path)
     specs = probe_specs(net, n)
-    runner = ProcessRunner(engine) if process else Runner(engine)
+    runner = Runner(engine, thread=not process)
     insp = Inspector(fps=30)
     insp.budget = budget
     win = window_with(insp)
@@ -159,7 +159,7 @@ def bench(
     }
 
     def seconds() -> tuple[int, dict[str, float]]:
-        """The engine's process: its step and where its time went (process runner only)."""
+        """The engine host: its step and where its time went."""
         last = runner.last
         return (last.t, dict(last.stats.get("seconds", {}))) if last is not None else (0, {})
 
@@ -174,7 +174,7 @@ def bench(
         wait(app, seconds_)
         out["base"].append((runner.t - t0) / (time.perf_counter() - s0))
         b = seconds()
-        if process and b[0] > a[0]:
+        if b[0] > a[0]:
             out["us_base"].append(1e6 * (b[1]["step"] - a[1]["step"]) / (b[0] - a[0]))
         out["base_stall"].append(max(stalls.gaps) * 1000 - TICK_MS if stalls.gaps else 0.0)
         # inspected
@@ -188,7 +188,7 @@ def bench(
         wait(app, seconds_)
         dt = time.perf_counter() - s0
         b = seconds()
-        if process and b[0] > a[0]:
+        if b[0] > a[0]:
             d = {k: b[1][k] - a[1][k] for k in ("step", "record", "frame")}
             whole = sum(d.values())
             out["us_step"].append(1e6 * d["step"] / (b[0] - a[0]))
@@ -291,13 +291,12 @@ def main() -> int:
             f" (target <= 50; baseline {r['base_stall']:.0f} ms); UI thread CPU {r['busy']:.0%};"
             f" a frame from first probe to last {r['draw']:.1f} ms"
         )
-        if where == "process":
-            print(
-                f"  in the engine's process, inspected: recording {r['rec']:.1%} and frames"
-                f" {r['frm']:.1%} of its time; a step itself {r['us_base']:.0f} us baseline,"
-                f" {r['us_step']:.0f} us inspected (the rest of the slowdown: sharing the machine"
-                " with the UI's process)"
-            )
+        print(
+            f"  in the engine host, inspected: recording {r['rec']:.1%} and frames"
+            f" {r['frm']:.1%} of its time; a step itself {r['us_base']:.0f} us baseline,"
+            f" {r['us_step']:.0f} us inspected (the rest of the slowdown: sharing the machine"
+            f" with the UI{'' if where == 'thread' else chr(39) + 's process'})"
+        )
         if where == "process" and not nan:  # the studio as it opens
             met = r["slowdown"] <= 0.20 and r["fps"] >= 30 and r["stall"] <= 50
             ok = met if ok is None else ok and met

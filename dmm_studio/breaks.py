@@ -29,12 +29,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.base import MATRIX_OUTPUT, NeuronId, matrix_of
-from .history import Port, Wire, matrix_diff, matrix_entries
-from .registry import SELF_NAME, SELF_TYPE
+from .history import matrix_diff
+from .matrix import (
+    MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
+    NeuronId,
+    Port,
+    Wire,
+    matrix_entries,
+    matrix_of,
+)
 from .vvalue import NUMBER, get_in, is_number, is_tensor, max_norm
-
-SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
 
 
 @dataclass

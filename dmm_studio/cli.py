@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="auto", choices=["auto", "cpu", "cuda"], help="for the compiled engine"
     )
     run.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let neurons read data files outside the network file's folder (absolute paths, '..')",
+    )
+    run.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -110,7 +115,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT
     try:
-        machine = net.machine(engine=args.engine, **_engine_kwargs(args))
+        machine = net.machine(
+            engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
+        )
     except (ValueError, RuntimeError) as e:
         err.write(f"dmm-studio: {args.file}: {e}\n")
         return EXIT_BAD_INPUT

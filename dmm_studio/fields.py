@@ -30,58 +30,49 @@ from typing import Any
 
 import numpy as np
 
-from .engine.base import FieldGains, NeuronId
-from .registry import SELF_NAME, SELF_TYPE
+from .matrix import SELF_NAME, SELF_TYPE, NeuronId
 
 ReadOutput = Callable[[str, str, str], Mapping[str, Any]]
 
-ENTRY_KEYS = ("name", "source", "strength", "targets", "covers", "enabled")
-PLAIN_TARGETS = ("inputs", "weights", "outputs")
-COVER_KEYS = ("types", "neurons", "region")
 
-# kind -> {param: (default, check)}; a default of None means required
-_POSITIVE = "positive"
-_NUMBER = "number"
-_POINT = "point"
-_STRING = "neuron"
-_TEXT = "text"
-_SOURCES: dict[str, dict[str, tuple[Any, str]]] = {
-    "plane": {
-        "direction": ([1.0, 0.0], _POINT),
-        "wavelength": (400.0, _POSITIVE),
-        "speed": (0.0, _NUMBER),
-        "amplitude": (1.0, _NUMBER),
-        "phase": (0.0, _NUMBER),
-    },
+@dataclass
+class FieldGains:
+    """What the modulating fields do to one step (``compute_gains`` makes it).
+
+    Every gain multiplies: ``inputs[(f, n)]`` every input of neuron f/n (its
+    rows of W: the weights of its incoming wires), ``outputs[(g, m)]`` every
+    output of g/m as the down movement reads it (its columns of W),
+    ``params[(f, n, p)]`` a numeric param. Self is never modulated. Missing
+    entries mean 1. The matrix that Self holds is not changed: only the
+    matrix in force for this step is.
+    """
+
+    inputs: dict[NeuronId, float] = field(default_factory=dict)
+    outputs: dict[NeuronId, float] = field(default_factory=dict)
+    params: dict[tuple[str, str, str], float] = field(default_factory=dict)
+
+
+# kind -> {param: default}; a default of None means required. The rules a
+# source must follow are in the file format's JSON Schema
+# (dmm_studio/schema/dmm.schema.json, $defs plane ... sum), whose "default"s a
+# test keeps equal to these.
+_SOURCES: dict[str, dict[str, Any]] = {
+    "plane": {"direction": [1.0, 0.0], "wavelength": 400.0, "speed": 0.0, "amplitude": 1.0, "phase": 0.0},
     "radial": {
-        "center": ([0.0, 0.0], _POINT),
-        "wavelength": (400.0, _POSITIVE),
-        "speed": (0.0, _NUMBER),
-        "amplitude": (1.0, _NUMBER),
-        "phase": (0.0, _NUMBER),
-        "decay": (0.0, _NUMBER),
+        "center": [0.0, 0.0],
+        "wavelength": 400.0,
+        "speed": 0.0,
+        "amplitude": 1.0,
+        "phase": 0.0,
+        "decay": 0.0,
     },
-    "bump": {
-        "center": ([0.0, 0.0], _POINT),
-        "width": (200.0, _POSITIVE),
-        "amplitude": (1.0, _NUMBER),
-        "velocity": ([0.0, 0.0], _POINT),
-    },
-    "oscillation": {
-        "frequency": (0.05, _NUMBER),
-        "amplitude": (1.0, _NUMBER),
-        "phase": (0.0, _NUMBER),
-    },
-    "constant": {"value": (1.0, _NUMBER)},
-    "induced": {
-        "neuron": (None, _STRING),
-        "output": ("single", _TEXT),
-        "width": (200.0, _POSITIVE),
-        "falloff": ("gaussian", _TEXT),
-        "amplitude": (1.0, _NUMBER),
-    },
+    "bump": {"center": [0.0, 0.0], "width": 200.0, "amplitude": 1.0, "velocity": [0.0, 0.0]},
+    "oscillation": {"frequency": 0.05, "amplitude": 1.0, "phase": 0.0},
+    "constant": {"value": 1.0},
+    "induced": {"neuron": None, "output": "single", "width": 200.0, "falloff": "gaussian", "amplitude": 1.0},
 }
 SOURCE_KINDS = (*_SOURCES, "sum")
+PLAIN_TARGETS = ("inputs", "weights", "outputs")
 FALLOFFS = ("gaussian", "inverse")
 
 
@@ -96,125 +87,57 @@ def _is_point(x: Any) -> bool:
     return isinstance(x, list) and len(x) == 2 and all(_is_number(c) for c in x)
 
 
-def _check_source(src: Any, where: str) -> None:
-    if not isinstance(src, dict):
-        raise ValueError(f"{where} must be an object with a 'kind', not {_kind(src)}")
-    kind = src.get("kind")
-    if kind not in SOURCE_KINDS:
-        raise ValueError(f"{where}: 'kind' must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
-    if kind == "sum":
-        unknown = set(src) - {"kind", "of"}
-        if unknown:
-            raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r} (a sum has 'kind' and 'of')")
-        parts = src.get("of")
-        if not isinstance(parts, list) or not parts:
-            raise ValueError(f"{where}: a sum needs 'of', a non-empty list of sources")
-        for i, part in enumerate(parts):
-            _check_source(part, f"{where}.of[{i}]")
-        return
-    spec = _SOURCES[kind]
-    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} source"
-    for key, value in src.items():
-        if key == "kind":
-            continue
-        if key not in spec:
-            raise ValueError(f"{where}: {a_kind} has no {key!r} (it has {', '.join(spec)})")
-        _, check = spec[key]
-        if check == _NUMBER and not _is_number(value):
-            raise ValueError(f"{where}: {key!r} must be a finite number, not {value!r}")
-        if check == _POSITIVE and not (_is_number(value) and value > 0):
-            raise ValueError(f"{where}: {key!r} must be a positive number, not {value!r}")
-        if check == _POINT and not _is_point(value):
-            raise ValueError(f"{where}: {key!r} must be [x, y] with finite numbers, not {value!r}")
-        if check == _STRING and not (
-            isinstance(value, str) and value.count("/") == 1 and "" not in value.split("/")
-        ):
-            raise ValueError(f"{where}: {key!r} must be 'type/name', not {value!r}")
-        if check == _TEXT and not (isinstance(value, str) and value):
-            raise ValueError(f"{where}: {key!r} must be a non-empty string, not {value!r}")
-    for key, (default, _) in spec.items():
-        if default is None and key not in src:
-            raise ValueError(f"{where}: {a_kind} needs {key!r}")
-    if kind == "plane" and "direction" in src and math.hypot(*src["direction"]) == 0:
-        raise ValueError(f"{where}: 'direction' must not be [0, 0]")
-    if kind == "induced" and src.get("falloff", "gaussian") not in FALLOFFS:
-        raise ValueError(f"{where}: 'falloff' must be one of {', '.join(FALLOFFS)}, not {src['falloff']!r}")
+def _label(entry: Any, index: int) -> str:
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return f"field {name!r} (fields[{index}])" if isinstance(name, str) and name else f"fields[{index}]"
 
 
-def _check_target(target: Any, where: str) -> None:
-    if isinstance(target, str):
-        if target in PLAIN_TARGETS:
-            return
-        if target.startswith("param:") and len(target) > len("param:"):
-            return
-    raise ValueError(
-        f"{where}: a target is one of {', '.join(repr(t) for t in PLAIN_TARGETS)} or 'param:NAME', not {target!r}"
-    )
+def _located(message: str, inner: tuple[Any, ...]) -> str:
+    """``source.of[0]: message``: where inside a field entry, up to the key
+    that the message names itself."""
+    if inner and isinstance(inner[-1], str) and repr(inner[-1]) in message:
+        inner = inner[:-1]
+    loc = ""
+    for k in inner:
+        loc += f"[{k}]" if isinstance(k, int) else (f".{k}" if loc else str(k))
+    return f"{loc}: {message}" if loc else message
 
 
-def _check_covers(covers: Any, where: str) -> None:
-    if not isinstance(covers, dict):
-        raise ValueError(f"{where} must be an object, not {_kind(covers)}")
-    for key, value in covers.items():
-        if key not in COVER_KEYS:
-            raise ValueError(f"{where}: unknown key {key!r} (covers has {', '.join(COVER_KEYS)})")
-        if key in ("types", "neurons"):
-            if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
-                raise ValueError(f"{where}: {key!r} must be a list of strings")
-            if key == "neurons":
-                for s in value:
-                    if s.count("/") != 1:
-                        raise ValueError(f"{where}: neurons are written 'type/name', not {s!r}")
-        if key == "region":
-            if not isinstance(value, dict) or set(value) - {"center", "radius"}:
-                raise ValueError(f"{where}: 'region' is {{'center': [x, y], 'radius': r}}")
-            if not _is_point(value.get("center")):
-                raise ValueError(f"{where}: region 'center' must be [x, y] with finite numbers")
-            r: Any = value.get("radius")
-            if not (_is_number(r) and r > 0):
-                raise ValueError(f"{where}: region 'radius' must be a positive number, not {r!r}")
+def field_problem(fields: Any) -> tuple[str, tuple[Any, ...]] | None:
+    """The first thing wrong with a ``fields`` list, checked against the file
+    format's JSON Schema, as (one-line message, JSON path inside the list),
+    or None when the list is good.
+
+    The message names the field: ``field 'ripple' (fields[0]): source:
+    'wavelength' must be a positive number, not -3``.
+    """
+    from .schema import first_error
+
+    problem = first_error(fields, "fields")
+    if problem is None:
+        return None
+    path = problem.path
+    if not path or not isinstance(path[0], int) or not isinstance(fields, list):
+        return problem.message, path
+    return f"{_label(fields[path[0]], path[0])}: {_located(problem.message, path[1:])}", path
 
 
 def validate_field(entry: Any, index: int = 0) -> None:
-    """Raise ValueError naming the field and what is wrong with it."""
-    label = f"fields[{index}]"
-    if not isinstance(entry, dict):
-        raise ValueError(f"{label}: a field is an object, not {_kind(entry)}")
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{label}: a field needs a 'name' (a non-empty string)")
-    where = f"field {name!r} ({label})"
-    for key in entry:
-        if key not in ENTRY_KEYS:
-            raise ValueError(f"{where}: unknown key {key!r} (a field has {', '.join(ENTRY_KEYS)})")
-    if "source" not in entry:
-        raise ValueError(f"{where}: no 'source' (what the field is: {', '.join(SOURCE_KINDS)})")
-    _check_source(entry["source"], f"{where}: source")
-    strength = entry.get("strength", 1.0)
-    if not _is_number(strength):
-        raise ValueError(f"{where}: 'strength' must be a finite number, not {strength!r}")
-    targets = entry.get("targets")
-    if not isinstance(targets, list) or not targets:
-        raise ValueError(f"{where}: 'targets' must be a non-empty list (e.g. [\"outputs\"])")
-    for target in targets:
-        _check_target(target, where)
-    if "covers" in entry:
-        _check_covers(entry["covers"], f"{where}: covers")
-    if not isinstance(entry.get("enabled", True), bool):
-        raise ValueError(f"{where}: 'enabled' must be true or false")
+    """Raise ValueError naming the field (as ``fields[index]``) and what is
+    wrong with it, in one line."""
+    from .schema import first_error
+
+    problem = first_error(entry, "field")
+    if problem is not None:
+        raise ValueError(f"{_label(entry, index)}: {_located(problem.message, problem.path)}")
 
 
 def validate_fields(fields: Any) -> None:
     """Check a network file's ``fields`` list; raise ValueError naming the
-    first field that is wrong and what is wrong with it."""
-    if not isinstance(fields, list):
-        raise ValueError(f"'fields' must be a list, not {_kind(fields)}")
-    names: set[str] = set()
-    for i, entry in enumerate(fields):
-        validate_field(entry, i)
-        if entry["name"] in names:
-            raise ValueError(f"field {entry['name']!r} (fields[{i}]): another field has this name")
-        names.add(entry["name"])
+    first field that is wrong and what is wrong with it (one line)."""
+    found = field_problem(fields)
+    if found is not None:
+        raise ValueError(found[0])
 
 
 def _kind(x: Any) -> str:
@@ -227,7 +150,7 @@ def _kind(x: Any) -> str:
 
 
 def _param(src: Mapping[str, Any], key: str) -> Any:
-    return src.get(key, _SOURCES[src["kind"]][key][0])
+    return src.get(key, _SOURCES[src["kind"]][key])
 
 
 def _scalar(v: Any) -> float:
@@ -429,6 +352,6 @@ def source_defaults(kind: str) -> dict[str, Any]:
     if kind not in _SOURCES:
         raise ValueError(f"unknown field source kind {kind!r} (one of {', '.join(SOURCE_KINDS)})")
     out: dict[str, Any] = {"kind": kind}
-    for key, (default, _) in _SOURCES[kind].items():
+    for key, default in _SOURCES[kind].items():
         out[key] = "type/name" if default is None else default
     return out

@@ -2,9 +2,12 @@
 
 Loading validates everything and never runs code from the file: a file that is
 not of the form is refused with a ``NetworkFileError`` that names the file and
-the first thing wrong in it, with its JSON path. Saving writes canonical
-V-values atomically (a temporary file renamed over the target), so a failed
-save never destroys the previous file.
+the first thing wrong in it, with its JSON path (one line). The form is the
+JSON Schema ``dmm_studio/schema/dmm.schema.json``; this module adds what a
+schema cannot say (installed neuron types and params, W's levels, numbers that
+fit a float64). Reading and atomic writing of the files themselves is
+``jsonio``. Saving writes canonical V-values atomically, so a failed save
+never destroys the previous file.
 """
 
 from __future__ import annotations
@@ -12,100 +15,92 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .engine.base import MATRIX_OUTPUT, State
-from .fields import validate_fields
+from .engine.base import StepError
+from .fields import field_problem
+from .jsonio import (
+    MAX_DEPTH,
+    NetworkFileError,
+    bad_number_in,
+    depth_beyond,
+    json_path_str,
+    number_message,
+    parse_json,
+    read_bytes,
+    write_atomic,
+)
+from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
+from .schema import FLOAT_LIMIT, short
 
 FORMAT = "dmm-studio/1"
 TOP_KEYS = ("format", "outputs", "params", "fields", "layout", "meta")
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-
-
-class NetworkFileError(ValueError):
-    """A network or trace file that cannot be read; the message is one line."""
-
-    def __init__(
-        self, source: str | os.PathLike[str], message: str, json_path: tuple[Any, ...] | None = None
-    ) -> None:
-        self.source = str(source)
-        self.reason = message
-        self.json_path = json_path
-        where = f" at {json_path_str(json_path)}" if json_path else ""
-        super().__init__(f"{self.source}{where}: {message}")
-
-
-def json_path_str(path: tuple[Any, ...]) -> str:
-    """``("outputs", "identity", "a b")`` as ``$.outputs.identity["a b"]``."""
-    out = "$"
-    for k in path:
-        if isinstance(k, int):
-            out += f"[{k}]"
-        elif _PLAIN_KEY.match(k):
-            out += f".{k}"
-        else:
-            out += f"[{json.dumps(k)}]"
-    return out
 
 
 # ------------------------------------------------------------------ loading
 
 
 def load_network(path: str | os.PathLike[str], registry: Registry | None = None) -> Network:
-    """Read and validate a network file."""
+    """Read and validate a network file (see ``network_from_json``).
+
+    Raises NetworkFileError (one line naming the file and, where it applies,
+    the JSON path) for anything that is not a network file, including files
+    that are not regular files, over ``MAX_FILE_BYTES`` or nested deeper than
+    ``MAX_DEPTH``."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkFileError(p, "no such file") from None
-    except IsADirectoryError:
-        raise NetworkFileError(p, "is a directory, not a network file") from None
-    except UnicodeDecodeError as e:
-        raise NetworkFileError(p, f"not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise NetworkFileError(p, e.strerror or str(e)) from None
-    return loads_network(text, source=str(p), registry=registry)
+    net = loads_network(read_bytes(p), source=str(p), registry=registry)
+    net.source = str(p)  # its data files are read relative to its folder
+    return net
 
 
-def loads_network(text: str, source: str = "<string>", registry: Registry | None = None) -> Network:
-    """Parse and validate the text of a network file."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise NetworkFileError(source, f"not JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
-    except RecursionError:
-        raise NetworkFileError(source, "nesting is too deep to read") from None
-    try:
-        return network_from_json(data, source, registry)
-    except RecursionError:
-        raise NetworkFileError(source, "nesting is too deep to read") from None
+def loads_network(text: str | bytes, source: str = "<string>", registry: Registry | None = None) -> Network:
+    """Parse and validate the text (or UTF-8 bytes) of a network file (see
+    ``parse_json`` and ``network_from_json``)."""
+    return _network(parse_json(text, source, MAX_DEPTH), source, registry)  # depth checked by the parse
 
 
 def network_from_json(data: Any, source: str = "<data>", registry: Registry | None = None) -> Network:
-    """A Network from parsed JSON data, validated (see the module's doc)."""
+    """A Network from parsed JSON data, validated (see the module's doc).
+
+    First the nesting depth (``MAX_DEPTH``), then the file format's JSON
+    Schema (``dmm_studio/schema/dmm.schema.json``), then what a schema cannot
+    say: numbers anywhere must fit a float64, the V-values of ``outputs``
+    (one iterative pass), neuron types and params known to the installed
+    packs, W's six levels, layout keys naming known types. Raises
+    NetworkFileError naming the file and the JSON path of the first fault."""
+    deep = depth_beyond(data, MAX_DEPTH)
+    if deep is not None:
+        raise NetworkFileError(
+            source, f"nesting is too deep (a file may nest at most {MAX_DEPTH} levels)", deep
+        )
+    return _network(data, source, registry)
+
+
+def _network(data: Any, source: str, registry: Registry | None) -> Network:
+    from .schema import first_error
+
     reg = registry or default_registry()
 
     def fail(message: str, *path: Any) -> NetworkFileError:
         return NetworkFileError(source, message, tuple(path) or None)
 
-    if not isinstance(data, dict):
-        raise fail(f"a network file holds a JSON object, not {_kind(data)}")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise fail(f"unknown key {key!r} (a network file has {', '.join(TOP_KEYS)})", key)
-    if "format" not in data:
-        raise fail(f"no 'format' (expected {FORMAT!r})")
-    if data["format"] != FORMAT:
-        raise fail(f"unsupported format {data['format']!r} (expected {FORMAT!r})", "format")
-    if "outputs" not in data:
-        raise fail("no 'outputs' (the initial state, which holds the network matrix)")
+    problem = first_error(data, for_loader=True)
+    if problem is not None:
+        if problem.path[:1] == ("fields",) and len(problem.path) > 1:
+            found = field_problem(data["fields"])  # names the field, as validate_fields does
+            if found is not None:
+                raise fail(found[0], "fields", *found[1])
+        raise fail(problem.message, *problem.path)
+    for key in ("params", "layout", "meta"):
+        bad = bad_number_in(data.get(key))
+        if bad is not None:
+            path, x = bad
+            raise fail(number_message(x), key, *path)
 
     outputs = _state_from_json(data["outputs"], reg, fail)
     if (
@@ -117,36 +112,26 @@ def network_from_json(data: Any, source: str = "<data>", registry: Registry | No
 
     params = data.get("params", {})
     _check_params(params, reg, fail)
-    fields = data.get("fields", [])
-    if not isinstance(fields, list):
-        raise fail(f"'fields' must be a list, not {_kind(fields)}", "fields")
-    try:
-        validate_fields(fields)
-    except ValueError as e:
-        raise fail(str(e), "fields") from None
     layout = data.get("layout", {})
-    _check_layout(layout, fail)
-    meta = data.get("meta", {})
-    if not isinstance(meta, dict):
-        raise fail(f"'meta' must be an object, not {_kind(meta)}", "meta")
-    return Network(outputs=outputs, params=params, fields=fields, layout=layout, meta=meta)
+    _check_layout(layout, reg, fail)
+    return Network(
+        outputs=outputs,
+        params=params,
+        fields=data.get("fields", []),
+        layout=layout,
+        meta=data.get("meta", {}),
+    )
 
 
 def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
-    if not isinstance(data, dict):
-        raise fail(f"'outputs' must be an object, not {_kind(data)}", "outputs")
     state: State = {}
     for f, names in data.items():
         if f not in reg:
             raise fail(f"unknown neuron type {f!r}", "outputs", f)
-        if not isinstance(names, dict):
-            raise fail(f"expected an object of neuron names, not {_kind(names)}", "outputs", f)
         for n, outs in names.items():
-            if not isinstance(outs, dict):
-                raise fail(f"expected an object of outputs, not {_kind(outs)}", "outputs", f, n)
             for o, v in outs.items():
                 try:
-                    value = vv.from_json(v)
+                    value = vv.from_json(v, max_depth=MAX_DEPTH)
                 except vv.VValueError as e:
                     raise fail(e.reason, "outputs", f, n, o, *e.path) from None
                 if value:
@@ -192,46 +177,25 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
 
 
 def _check_params(params: Any, reg: Registry, fail: Any) -> None:
-    if not isinstance(params, dict):
-        raise fail(f"'params' must be an object, not {_kind(params)}", "params")
     for f, names in params.items():
         if f not in reg:
             raise fail(f"unknown neuron type {f!r}", "params", f)
         declared = reg.get(f).params
-        if not isinstance(names, dict):
-            raise fail(f"expected an object of neuron names, not {_kind(names)}", "params", f)
         for n, ps in names.items():
-            if not isinstance(ps, dict):
-                raise fail(f"expected an object of params, not {_kind(ps)}", "params", f, n)
-            for k, v in ps.items():
+            for k in ps:
                 if k not in declared:
                     known = ", ".join(sorted(declared)) or "none"
                     raise fail(
                         f"neuron type {f!r} has no param {k!r} (its params: {known})", "params", f, n, k
                     )
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise fail(f"{v} is not a finite number", "params", f, n, k)
 
 
-def _check_layout(layout: Any, fail: Any) -> None:
-    if not isinstance(layout, dict):
-        raise fail(f"'layout' must be an object, not {_kind(layout)}", "layout")
-    for key, entry in layout.items():
-        if "/" not in key:
-            raise fail("a layout key is 'type/name'", "layout", key)
-        if not isinstance(entry, dict):
-            raise fail(f"expected an object, not {_kind(entry)}", "layout", key)
-        pos = entry.get("pos")
-        if pos is not None and not (
-            isinstance(pos, list) and len(pos) == 2 and all(vv.is_number(c) and math.isfinite(c) for c in pos)
-        ):
-            raise fail("'pos' must be [x, y] with finite numbers", "layout", key, "pos")
-
-
-def _kind(x: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(x), "a number"
-    )
+def _check_layout(layout: Any, reg: Registry, fail: Any) -> None:
+    """Every layout key names a neuron of a known type (the schema checked the form)."""
+    for key in layout:
+        f = key.split("/", 1)[0]
+        if f not in reg:
+            raise fail(f"the layout names the unknown neuron type {f!r}", "layout", key)
 
 
 # ------------------------------------------------------------------ saving
@@ -264,37 +228,108 @@ def network_to_json(net: Network) -> dict[str, Any]:
 
 
 def dumps_network(net: Network) -> str:
-    return json.dumps(network_to_json(net), indent=1, allow_nan=False) + "\n"
+    """The text of a network file. Raises ValueError naming the JSON path of
+    a number that a network file cannot hold (NaN, infinity, an integer of
+    magnitude >= 2**1024: a snapshot of a run whose values blew up)."""
+    data = network_to_json(net)
+    try:
+        return json.dumps(data, indent=1, allow_nan=False) + "\n"
+    except ValueError:
+        bad = bad_number_in(data)
+        if bad is None:
+            raise
+        path, x = bad
+        raise ValueError(
+            f"cannot save: {json_path_str(path)} is {short(x)}; network files hold finite numbers "
+            "that fit a float64"
+        ) from None
 
 
 def save_network(net: Network, path: str | os.PathLike[str]) -> None:
-    """Write atomically: the old file stays whole if anything fails."""
-    text = dumps_network(net)
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the network file atomically (see ``write_atomic``)."""
+    write_atomic(path, dumps_network(net))
 
 
 # ------------------------------------------------------------------ traces
 
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+"""How traces write non-finite numbers (RFC 8259 JSON has none): as the
+strings "NaN", "Infinity", "-Infinity" in a number's place (a V-value leaf or
+an element of a tensor's data). No V-value leaf is ever a string, so the
+reading is unambiguous; ``read_trace`` turns them back into floats."""
+
+
+class TraceError(StepError):
+    """A state that a trace cannot hold (an integer beyond a float64's range)."""
+
+
+def trace_json(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state as trace JSON: canonical V-values, ``{}`` outputs left out,
+    integral floats written as integers (traces do not depend on whether an
+    engine computed in ints or floats), non-finite numbers as the strings of
+    ``NONFINITE``. Raises ValueError naming the path of an integer of
+    magnitude >= 2**1024 (no float64 reader could read it)."""
+    out: dict[str, Any] = {}
+    for f, names in state.items():
+        for n, outs in names.items():
+            for o, v in outs.items():
+                j = _trace_node(vv.to_json(v), (f, n, o))
+                if j:
+                    out.setdefault(f, {}).setdefault(n, {})[o] = j
+    return out
+
+
+def _trace_number(x: Any, path: tuple[Any, ...]) -> Any:
+    if type(x) is float:
+        if x - x != 0:
+            return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+        if x.is_integer() and -(2**53) <= x <= 2**53:
+            return int(x)
+        return x
+    if type(x) is int and not -FLOAT_LIMIT < x < FLOAT_LIMIT:
+        raise ValueError(
+            f"{'/'.join(map(str, path))} is {short(x)}, beyond a float64's range (|x| < 2**1024)"
+        )
+    return x
+
+
+def _trace_node(node: Any, path: tuple[Any, ...]) -> Any:
+    if not isinstance(node, dict):
+        return _trace_number(node, path)
+    stack = [(node, path)]
+    while stack:
+        d, p = stack.pop()
+        for k, x in d.items():
+            if k == vv.TENSOR:
+                data = x["data"]
+                if any(type(e) is float and e - e != 0 for e in data):
+                    x["data"] = [_trace_number(e, (*p, k)) if type(e) is float else e for e in data]
+            elif isinstance(x, dict):
+                stack.append((x, (*p, k)))
+            else:
+                d[k] = _trace_number(x, (*p, k))
+    return node
+
 
 class TraceWriter:
-    """Writes ``{"step": t, "outputs": y_t}`` lines (SPEC §6)."""
+    """Writes ``{"step": t, "outputs": y_t}`` lines (SPEC §6) as RFC 8259
+    JSON (see ``trace_json`` for numbers)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._fh: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, t: int, state: Mapping[str, Any]) -> None:
-        # keys sorted: the same state gives the same line whatever the engine's dict order
-        line = json.dumps({"step": t, "outputs": state_to_json(state)}, separators=(",", ":"), sort_keys=True)
+        """Append step ``t``. Raises TraceError (a StepError: the CLI stops
+        with exit 1 and one line) for a state no trace can hold."""
+        try:
+            outputs = trace_json(state)
+        except ValueError as e:
+            raise TraceError(t, f"cannot write the trace: {e}") from None
+        # keys sorted: a state gives the same line whatever the engine's dict order
+        line = json.dumps(
+            {"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False, sort_keys=True
+        )
         self._fh.write(line + "\n")
 
     def close(self) -> None:
@@ -307,8 +342,28 @@ class TraceWriter:
         self.close()
 
 
+def _from_trace(x: Any) -> Any:
+    """Trace JSON back to plain JSON numbers (the NONFINITE strings as floats)."""
+    if isinstance(x, str):
+        return NONFINITE.get(x, x)
+    if not isinstance(x, dict):
+        return x
+    stack = [x]
+    while stack:
+        d = stack.pop()
+        for k, v in d.items():
+            if isinstance(v, str):
+                d[k] = NONFINITE.get(v, v)
+            elif k == vv.TENSOR and isinstance(v, dict) and isinstance(v.get("data"), list):
+                v["data"] = [NONFINITE.get(e, e) if isinstance(e, str) else e for e in v["data"]]
+            elif isinstance(v, dict):
+                stack.append(v)
+    return x
+
+
 def read_trace(path: str | os.PathLike[str]) -> Iterator[tuple[int, State]]:
-    """The (step, state) pairs of a trace, tensors decoded."""
+    """The (step, state) pairs of a trace, tensors decoded, non-finite
+    numbers (written as strings, see ``NONFINITE``) as floats."""
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -316,9 +371,44 @@ def read_trace(path: str | os.PathLike[str]) -> Iterator[tuple[int, State]]:
             try:
                 obj = json.loads(line)
                 state = {
-                    f: {n: {o: vv.from_json(v) for o, v in outs.items()} for n, outs in names.items()}
+                    f: {n: {o: _trace_value(v) for o, v in outs.items()} for n, outs in names.items()}
                     for f, names in obj["outputs"].items()
                 }
                 yield obj["step"], state
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise NetworkFileError(path, f"line {lineno}: not a trace line ({e})") from None
+
+
+def _trace_value(v: Any) -> vv.VValue:
+    """A trace's V-value, validated; non-finite numbers (see ``NONFINITE``) are kept."""
+    try:
+        return vv.from_json(v)
+    except vv.VValueError:
+        text = json.dumps(v)
+        if not any(f'"{s}"' in text for s in NONFINITE):
+            raise
+    return _vvalue_allowing_nonfinite(_from_trace(v))
+
+
+def _vvalue_allowing_nonfinite(v: Any) -> vv.VValue:
+    if not isinstance(v, dict):
+        return {vv.NUMBER: v} if v else {}
+    out: dict[str, Any] = {}
+    stack = [(v, out)]
+    while stack:
+        src, dst = stack.pop()
+        for k, x in src.items():
+            if k == vv.TENSOR:
+                dst[k] = _tensor_allowing_nonfinite(x)
+            elif isinstance(x, dict):
+                dst[k] = {}
+                stack.append((x, dst[k]))
+            else:
+                dst[k] = x
+    return out
+
+
+def _tensor_allowing_nonfinite(t: Any) -> Any:
+    import torch
+
+    return torch.tensor(t["data"], dtype=getattr(torch, t.get("dtype", "float32"))).reshape(t["shape"])

@@ -23,11 +23,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .engine.base import State, matrix_of, matrix_wires
+from .matrix import Port, State, Wire, matrix_entries, matrix_of, wires_of
 from .vvalue import is_tensor
 
-Port = tuple[str, str, str]
-Wire = tuple[Port, Port]
+__all__ = ["Change", "History", "Port", "Wire", "estimate_bytes", "matrix_diff", "matrix_entries", "wires_of"]
 ChangeKind = Literal["added", "removed", "changed"]
 
 # what a dict entry and a float cost in CPython, roughly (64-bit): the
@@ -76,12 +75,6 @@ def _num(x: float) -> str:
     return f"{x:.6g}" if isinstance(x, float) else str(x)
 
 
-def matrix_entries(w: Mapping[str, Any]) -> dict[Wire, Any]:
-    """Every weight of ``w`` as ``{(to, from): weight}`` (six-level numeric
-    entries only: see ``engine.base.matrix_wires``)."""
-    return {(to, frm): x for to, frm, x in matrix_wires(w)}
-
-
 def matrix_diff(old: Mapping[str, Any], new: Mapping[str, Any], tol: float = 0.0) -> list[Change]:
     """The weights that differ from ``old`` to ``new``: added, removed, changed
     (by more than ``tol``), ordered by receiving port then sending port."""
@@ -106,11 +99,6 @@ def _differs(a: Any, b: Any, tol: float) -> bool:
     if a != a and b != b:  # both NaN: no news
         return False
     return bool(abs(a - b) > tol) if tol else a != b
-
-
-def wires_of(w: Mapping[str, Any]) -> set[Wire]:
-    """The topology of a matrix: the set of (to, from) that hold a weight."""
-    return set(matrix_entries(w))
 
 
 class History:

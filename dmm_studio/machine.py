@@ -12,26 +12,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import vvalue as vv
+from .datafiles import file_access
 from .engine import Engine, NetworkHalted, StepError, make_engine
-from .engine.base import MATRIX_OUTPUT, NeuronId, State, matrix_neurons
-from .network import SELF_ID, Network, Port
-from .registry import SELF_NAME, SELF_TYPE, Registry
+from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
+from .network import Network
+from .registry import Registry
 
 
 class Machine:
-    """A running copy of a ``Network``: the design stays as it was."""
+    """A running copy of a ``Network``: the design stays as it was.
+
+    Data files that neurons read (``data.text_reader``'s ``path``) are
+    resolved against the folder of the file the network was loaded from (the
+    current directory for a network built in code); a path that leads
+    outside that folder is a step error unless ``allow_outside_files`` is
+    true (an attribute too: the studio sets it after asking the user).
+    """
 
     def __init__(
         self,
         network: Network,
         engine: str | None = None,
         registry: Registry | None = None,
+        *,
+        allow_outside_files: bool = False,
         **engine_kwargs: Any,
     ) -> None:
         self.network = network
+        self.folder = Path(network.source).parent if network.source else Path.cwd()
+        self.allow_outside_files = allow_outside_files
         self.engine_name = engine
         self.registry = registry
         self.engine_kwargs = engine_kwargs
@@ -59,15 +72,16 @@ class Machine:
         Any other failure inside an engine is reported as a StepError too, so
         callers (the CLI, the studio) have one kind of run-time fault to name.
         """
-        for _ in range(n):
-            try:
-                self.engine.step()
-            except (NetworkHalted, StepError):
-                raise
-            except Exception as e:
-                raise StepError(self.engine.t + 1, f"{type(e).__name__}: {e}") from e
-            if on_step is not None:
-                on_step(self.engine.t)
+        with file_access(self.folder, self.allow_outside_files):
+            for _ in range(n):
+                try:
+                    self.engine.step()
+                except (NetworkHalted, StepError):
+                    raise
+                except Exception as e:
+                    raise StepError(self.engine.t + 1, f"{type(e).__name__}: {e}") from e
+                if on_step is not None:
+                    on_step(self.engine.t)
 
     def reset(self) -> None:
         """Back to ``y_0`` of the design, at t = 0."""

@@ -10,13 +10,16 @@ what changed so that views can follow.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import vvalue as vv
-from .engine.base import (
+from .matrix import (
     MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
     NeuronId,
     Port,
     State,
@@ -24,20 +27,18 @@ from .engine.base import (
     matrix_neurons,
     matrix_of,
     matrix_wires,
+    rename_in_matrix,
+    self_accum_row,
+    without_neuron,
 )
-from .registry import SELF_NAME, SELF_TYPE
 
 if TYPE_CHECKING:
     from .machine import Machine
     from .registry import Registry
 
-SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
+__all__ = ["SELF_ID", "Network", "Port", "neuron_key", "self_accum_row"]
+
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-def self_accum_row() -> vv.VValue:
-    """The row every network holds: Self keeps its value (accum <- network_matrix, 1)."""
-    return {SELF_TYPE: {SELF_NAME: {"accum": {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}}}}
 
 
 def neuron_key(type: str, name: str) -> str:
@@ -54,6 +55,9 @@ class Network:
     meta: dict[str, Any] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
     _extra: dict[NeuronId, None] = field(default_factory=dict, repr=False, compare=False)
+    # the file it was loaded from (None: built in code); its data files are
+    # read relative to that file's folder (dmm_studio.datafiles)
+    source: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.outputs = canonical_state(self.outputs)
@@ -164,7 +168,7 @@ class Network:
         """Remove a neuron with its wires, outputs, params and place (not Self)."""
         if (type, name) == SELF_ID:
             raise ValueError("Self cannot be removed: it holds the network matrix")
-        w = _without_neuron(self.matrix, (type, name))
+        w = without_neuron(self.matrix, (type, name))
         self._store(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, w)
         self.outputs.get(type, {}).pop(name, None)
         if type in self.outputs and not self.outputs[type]:
@@ -184,7 +188,7 @@ class Network:
             return
         if self.has_neuron(type, new):
             raise ValueError(f"there is already a neuron {type}/{new}")
-        w = _rename_in_matrix(self.matrix, type, old, new)
+        w = rename_in_matrix(self.matrix, type, old, new)
         self._store(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, w)
         for table in (self.outputs, self.params):
             if old in table.get(type, {}):
@@ -220,6 +224,7 @@ class Network:
             meta=copy.deepcopy(self.meta),
         )
         net._extra = dict(self._extra)
+        net.source = self.source
         return net
 
     def machine(self, engine: str | None = None, registry: Registry | None = None, **kwargs: Any) -> Machine:
@@ -236,50 +241,3 @@ class Network:
         for f, n in self.neurons():
             if f not in reg:
                 raise ValueError(f"neuron {f}/{n} has the unknown type {f!r}")
-
-
-def _without_neuron(w: Mapping[str, Any], neuron: NeuronId) -> vv.VValue:
-    """``w`` without the rows and columns of one neuron."""
-    f, n = neuron
-    out: dict[str, Any] = {}
-    for tf, names in w.items():
-        new_names: dict[str, Any] = {}
-        for tn, rows in names.items() if isinstance(names, dict) else ():
-            if (tf, tn) == (f, n):
-                continue
-            new_rows: dict[str, Any] = {}
-            for i, row in rows.items() if isinstance(rows, dict) else ():
-                if isinstance(row, dict) and f in row and isinstance(row[f], dict) and n in row[f]:
-                    row = dict(row)
-                    row[f] = {m: v for m, v in row[f].items() if m != n}
-                    if not row[f]:
-                        del row[f]
-                if row:
-                    new_rows[i] = row
-            if new_rows:
-                new_names[tn] = new_rows
-        if new_names:
-            out[tf] = new_names
-    return vv.canon(out)
-
-
-def _rename_in_matrix(w: Mapping[str, Any], type: str, old: str, new: str) -> vv.VValue:
-    def ren(names: Any) -> Any:
-        if isinstance(names, dict) and old in names:
-            return {(new if k == old else k): v for k, v in names.items()}
-        return names
-
-    out: dict[str, Any] = {}
-    for tf, names in w.items():
-        if tf == type:
-            names = ren(names)
-        new_names = {}
-        for tn, rows in names.items() if isinstance(names, dict) else ():
-            new_rows = {}
-            for i, row in rows.items() if isinstance(rows, dict) else ():
-                if isinstance(row, dict) and type in row:
-                    row = {**row, type: ren(row[type])}
-                new_rows[i] = row
-            new_names[tn] = new_rows
-        out[tf] = new_names
-    return vv.canon(out)

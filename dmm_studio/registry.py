@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from .matrix import SELF_NAME, SELF_TYPE  # noqa: F401 (SELF_NAME: importable from here too)
 from .vvalue import VValue, add_canonical
 
 ENTRY_POINT_GROUP = "dmm_studio.neurons"
-SELF_TYPE = "self"
-SELF_NAME = "self"
 
 NeuronFn = Callable[[Mapping[str, VValue], Mapping[str, Any]], Mapping[str, VValue]]
 
@@ -171,18 +170,12 @@ class Registry:
 def load_packs(registry: Registry) -> None:
     """Register every neuron pack found in the ``dmm_studio.neurons`` group.
 
-    When the project runs from a source tree without installed metadata, the
-    built-in pack is imported directly so that the core still works.
+    The built-in pack (``dmm_studio_nodes``) arrives this way too, through the
+    entry point ``builtin`` that the project's own metadata declares: the core
+    never imports it (an import-linter contract in pyproject.toml).
     """
-    found_builtin = False
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         for t in ep.load()():
-            registry.register(t)
-        found_builtin = found_builtin or ep.name == "builtin"
-    if not found_builtin:
-        from dmm_studio_nodes import neuron_types
-
-        for t in neuron_types():
             registry.register(t)
 
 

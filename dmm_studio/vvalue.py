@@ -390,24 +390,52 @@ def size(v: Any) -> int:
 # ----------------------------------------------------------------------- JSON
 
 TENSOR_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32")
+# the integer range of each integer dtype (data outside is refused, never wrapped)
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_FLOAT_LIMIT = 2**1024  # integers at or beyond this do not fit a float64
+MAX_DIM = 2**31 - 1  # the largest tensor dimension a file may give
+
+
+def _fits_float(x: Any) -> bool:
+    if type(x) is float:
+        return x - x == 0  # False for inf and nan
+    return -_FLOAT_LIMIT < x < _FLOAT_LIMIT
+
+
+def _bad_number(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x} is not a finite number"
+    return f"{_short_number(x)} is beyond a float64's range (|x| < 2**1024)"
 
 
 def to_json(v: Any) -> Any:
-    """A canonical V-value as plain JSON data (tensors as {":tensor": {...}})."""
+    """A canonical V-value as plain JSON data (tensors as {":tensor": {...}}).
+
+    Iterative: any depth converts without recursion."""
     return _node_json(canon(v))
 
 
 def _node_json(node: Any) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for k, x in node.items():
-            out[k] = _tensor_json(x) if k == TENSOR else _node_json(x)
-        return out
     if is_tensor(node):
         return {TENSOR: _tensor_json(node)}
-    if type(node) is float and node.is_integer() and abs(node) < 2**53:
-        return int(node)  # int or float is not part of the value: 3.0 is written 3
-    return node
+    if not isinstance(node, dict):
+        return node
+    root: dict[str, Any] = {}
+    stack = [(node, root)]
+    while stack:
+        src, out = stack.pop()
+        for k, x in src.items():
+            if k == TENSOR:
+                out[k] = _tensor_json(x)
+            elif isinstance(x, dict):
+                child: dict[str, Any] = {}
+                out[k] = child
+                stack.append((x, child))
+            elif is_tensor(x):
+                out[k] = {TENSOR: _tensor_json(x)}
+            else:
+                out[k] = x
+    return root
 
 
 def _tensor_json(t: Any) -> dict[str, Any]:
@@ -418,48 +446,80 @@ def _tensor_json(t: Any) -> dict[str, Any]:
     }
 
 
-def from_json(data: Any, path: Path = ()) -> VValue:
-    """A V-value from JSON data, validated: finite numbers, string keys, only
-    the reserved keys of SPEC §1, tensors whose data fits their shape.
+def from_json(data: Any, path: Path = (), max_depth: int | None = None) -> VValue:
+    """A V-value from JSON data, validated: finite numbers that fit a float64,
+    string keys, only the reserved keys of SPEC §1, tensors whose data fits
+    their shape and dtype; objects nested at most ``max_depth`` levels (no
+    limit by default).
 
-    Raises VValueError naming the path of the first thing wrong.
+    Iterative: any depth is walked without recursion. Raises VValueError
+    naming the path of the first thing wrong.
     """
-    return _wrap(_from_json(data, path))
+    return _wrap(_from_json(data, path, max_depth))
 
 
-def _from_json(data: Any, path: Path) -> Any:
-    if is_number(data):
-        if not math.isfinite(data):
-            raise VValueError(f"{data} is not a finite number", path)
+def _from_json(data: Any, path: Path, max_depth: int | None = None) -> Any:
+    td = type(data)
+    if td is int or td is float:
+        if not _fits_float(data):
+            raise VValueError(_bad_number(data), path)
         return None if data == 0 else data
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for k, x in data.items():
-            if k.startswith(":") and k not in RESERVED:
-                raise VValueError(f"undefined reserved key {k!r}", path)
-            if k == TENSOR:
-                out[k] = tensor_from_json(x, path + (k,))
+    if not isinstance(data, dict):
+        raise VValueError(f"{_describe(data)} is not a V-value", path)
+    limit = max_depth if max_depth is not None else -1
+    keys: list[str] = []  # the labels from ``data`` down to the dict being read
+    root: dict[str, Any] = {}
+    stack: list[tuple[Any, dict[str, Any]]] = [(iter(data.items()), root)]
+    while stack:
+        items, out = stack[-1]
+        for k, x in items:
+            tx = type(x)
+            if (tx is int or tx is float) and type(k) is str and (k[:1] != ":" or k == NUMBER):
+                if not _fits_float(x):
+                    raise VValueError(_bad_number(x), (*path, *keys, k))
+                if x != 0:
+                    out[k] = x
                 continue
-            if k == NUMBER and not is_number(x):
-                raise VValueError(f"':number' holds {_describe(x)}, not a number", path + (k,))
-            c = _from_json(x, path + (k,))
-            if c is not None:
-                out[k] = c
-        return _unwrap(out)
-    raise VValueError(f"{_describe(data)} is not a V-value", path)
+            if type(k) is not str:
+                raise VValueError(f"key {k!r} is not a string", (*path, *keys))
+            if k.startswith(":"):
+                if k == TENSOR:
+                    out[k] = tensor_from_json(x, (*path, *keys, k))
+                    continue
+                if k != NUMBER:
+                    raise VValueError(f"undefined reserved key {k!r}", (*path, *keys))
+                raise VValueError(f"':number' holds {_describe(x)}, not a number", (*path, *keys, k))
+            if tx is dict:
+                if len(stack) == limit:
+                    raise VValueError(f"nested deeper than {max_depth} levels", (*path, *keys, k))
+                keys.append(k)
+                stack.append((iter(x.items()), {}))
+                break
+            raise VValueError(f"{_describe(x)} is not a V-value", (*path, *keys, k))
+        else:
+            stack.pop()
+            node = _unwrap(out)
+            if stack:
+                k = keys.pop()
+                if node is not None:
+                    stack[-1][1][k] = node
+            else:
+                return node
+    return None  # not reached
 
 
 def tensor_from_json(data: Any, path: Path = ()) -> Any:
+    """A tensor from its JSON form ``{"shape", "dtype", "data"}``; the data must
+    fit the shape and the dtype (integers within int32/int64's range for those,
+    floats within the dtype's finite range). Raises VValueError."""
     if not isinstance(data, dict):
         raise VValueError(f"a tensor must be an object with shape, dtype, data, not {_describe(data)}", path)
     unknown = set(data) - {"shape", "dtype", "data"}
     if unknown:
         raise VValueError(f"unknown tensor field {sorted(unknown)[0]!r}", path)
     shape, dtype, values = data.get("shape"), data.get("dtype", "float32"), data.get("data")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
-    ):
-        raise VValueError("tensor 'shape' must be a list of non-negative integers", path)
+    if not isinstance(shape, list) or not all(type(n) is int and 0 <= n <= MAX_DIM for n in shape):
+        raise VValueError(f"tensor 'shape' must be a list of integers from 0 to {MAX_DIM}", path)
     if dtype not in TENSOR_DTYPES:
         raise VValueError(f"unsupported tensor dtype {dtype!r} (one of {', '.join(TENSOR_DTYPES)})", path)
     if not isinstance(values, list):
@@ -467,14 +527,48 @@ def tensor_from_json(data: Any, path: Path = ()) -> Any:
     expected = math.prod(shape)
     if len(values) != expected:
         raise VValueError(f"tensor data has {len(values)} numbers but shape {shape} needs {expected}", path)
-    for i, x in enumerate(values):
-        if not is_number(x) or not math.isfinite(x):
-            raise VValueError(
-                f"tensor data[{i}] is {_describe(x) if not is_number(x) else x}, not a finite number", path
-            )
+    if len(shape) > 64 or math.prod(n for n in shape if n) > 2**62:
+        raise VValueError(f"tensor shape {shape} is too large (at most 64 dimensions, 2**62 elements)", path)
+    types = set(map(type, values))
+    if not types <= {int, float}:
+        i = next(i for i, x in enumerate(values) if type(x) not in (int, float))
+        raise VValueError(f"tensor data[{i}] is {_describe(values[i])}, not a finite number", path)
+    import numpy as np
     import torch
 
-    return torch.tensor(values, dtype=getattr(torch, dtype)).reshape(shape)
+    if dtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[dtype]
+        fractional = float in types and any(type(x) is float and not x.is_integer() for x in values)
+        if fractional or (values and not (lo <= min(values) and max(values) <= hi)):
+            for i, x in enumerate(values):
+                if not (lo <= x <= hi) or (type(x) is float and not x.is_integer()):
+                    what = (
+                        "not an integer"
+                        if type(x) is float and _fits_float(x)
+                        else f"outside {dtype}'s range"
+                    )
+                    raise VValueError(f"tensor data[{i}] is {_short_number(x)}, {what}", path)
+        return torch.tensor(values, dtype=getattr(torch, dtype)).reshape(shape)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except OverflowError:
+        i = next(i for i, x in enumerate(values) if not _fits_float(x))
+        raise VValueError(
+            f"tensor data[{i}] is {_short_number(values[i])}, beyond a float64's range", path
+        ) from None
+    t = torch.from_numpy(arr).to(getattr(torch, dtype))
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        i = int((~finite).nonzero()[0, 0])
+        where = "not a finite number" if not math.isfinite(arr[i]) else f"beyond {dtype}'s range"
+        raise VValueError(f"tensor data[{i}] is {_short_number(values[i])}, {where}", path)
+    return t.reshape(shape)
+
+
+def _short_number(x: Any) -> str:
+    if type(x) is int and abs(x) >= 10**20:
+        return f"an integer of {len(str(abs(x))) if abs(x) < 10**4000 else 'over 4,000'} digits"
+    return repr(x)
 
 
 def set_in(v: Any, path: Path, leaf: Any) -> VValue:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dmm_studio import vvalue as vv
+from dmm_studio.datafiles import resolve_data_path
 from dmm_studio.registry import neuron
 
 from ._util import as_number, label_token, number, scalar, token_label
@@ -157,16 +158,19 @@ def _read_text(path: str, mtime_ns: int, size: int) -> str:
 
 def text_of(p: P) -> str:
     """The text a reader reads: the file at param path (read as UTF-8 text,
-    never run) when it is given, else the param text."""
+    never run) when it is given, else the param text. The path is relative to
+    the network's folder, and one that leads outside it is refused unless the
+    user allowed it (``dmm_studio.datafiles``: ``FileAccessError``)."""
     path = p.get("path") or ""
     if path:
         if not isinstance(path, str):
             raise ValueError(f"param 'path' must be a string, not {path!r}")
+        real = resolve_data_path(path)
         try:
-            st = os.stat(path)
+            st = os.stat(real)
         except OSError as e:
             raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-        return _read_text(os.path.abspath(path), st.st_mtime_ns, st.st_size)
+        return _read_text(str(real), st.st_mtime_ns, st.st_size)
     text = p.get("text", "")
     if not isinstance(text, str):
         raise ValueError(f"param 'text' must be a string, not {text!r}")
@@ -196,7 +200,9 @@ def text_reader(x: Mapping[str, V], p: P) -> dict[str, V]:
     text is the param text, or the file named by the param path (read as
     UTF-8, never executed). Which token comes out is given by the input t
     (wire a clock to it): token number t, counting from 0. Past the end it
-    emits nothing and done = 1, unless loop is true. index is t."""
+    emits nothing and done = 1, unless loop is true. index is t. A path is
+    read relative to the network file's folder; one outside that folder is
+    refused unless the user allows it (dmm-studio run --allow-outside-files)."""
     toks = tokens(text_of(p), str(p["mode"]))
     i = int(round(scalar(x["t"])))
     if toks and bool(p["loop"]):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dmm_studio import vvalue as vv
-from dmm_studio.engine.base import matrix_neurons
+from dmm_studio.matrix import matrix_neurons
 from dmm_studio.registry import neuron
 
 from ._util import as_number, number, scalar, vvalue_param

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from dmm_studio import vvalue as vv
 from dmm_studio.registry import neuron
@@ -34,74 +33,33 @@ PATTERNS = ("gradient", "checker", "rings", "file")
 
 
 def read_png(path: Path) -> np.ndarray:
-    """An 8-bit, non-interlaced PNG (grey, grey+alpha, RGB, RGBA) as a float
-    array in [0, 1], colours averaged to grey. Only decodes; runs nothing."""
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path.name} is not a PNG file")
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-    if header is None:
-        raise ValueError(f"{path.name}: no PNG header")
-    w, h, depth, colour, _, _, interlace = header
-    channels = {0: 1, 4: 2, 2: 3, 6: 4}.get(colour)
-    if depth != 8 or channels is None or interlace:
-        raise ValueError(f"{path.name}: only 8-bit non-interlaced grey/RGB(A) PNGs are read")
-    raw = zlib.decompress(idat)
-    stride = w * channels
-    out = np.zeros((h, stride), dtype=np.int32)
-    prev = np.zeros(stride, dtype=np.int32)
-    for y in range(h):
-        ftype = raw[y * (stride + 1)]
-        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=y * (stride + 1) + 1).astype(np.int32)
-        if ftype == 0:
-            cur = line
-        elif ftype == 2:
-            cur = (line + prev) & 255
-        else:  # 1 (sub), 3 (average), 4 (paeth): need the left neighbour, byte by byte
-            cur = np.zeros(stride, dtype=np.int32)
-            for i in range(stride):
-                a = cur[i - channels] if i >= channels else 0
-                b = prev[i]
-                c = prev[i - channels] if i >= channels else 0
-                if ftype == 1:
-                    pred = a
-                elif ftype == 3:
-                    pred = (a + b) // 2
-                elif ftype == 4:
-                    pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                    pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                else:
-                    raise ValueError(f"{path.name}: bad PNG filter {ftype}")
-                cur[i] = (line[i] + pred) & 255
-        out[y] = cur
-        prev = cur
-    pixels = out.reshape(h, w, channels).astype(np.float32) / 255.0
-    colour_channels = 1 if channels <= 2 else 3
-    return pixels[:, :, :colour_channels].mean(axis=2)
+    """A PNG (any bit depth, palette, grey, RGB, with or without alpha) as a
+    float32 array of shape (H, W) in [0, 1], colours averaged to grey (alpha
+    dropped). Decoded by Pillow; runs nothing.
+
+    Raises ValueError naming the file when it is not a PNG Pillow can decode
+    (or is a decompression bomb, over Pillow's pixel limit)."""
+    try:
+        with Image.open(path, formats=["PNG"]) as img:
+            img.load()
+            mode = img.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I"):
+                grey = np.asarray(img, dtype=np.float32) / 65535.0
+                return np.clip(grey, 0.0, 1.0).astype(np.float32)
+            if mode in ("1", "L", "LA", "La"):
+                rgb = np.asarray(img.convert("L"), dtype=np.float32)[:, :, None]
+            else:
+                rgb = np.asarray(img.convert("RGB"), dtype=np.float32)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ValueError(f"{path.name} is not a PNG file that can be read ({e})") from None
+    return (rgb / 255.0).mean(axis=2).astype(np.float32)
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
-    """Write a 2-D array in [0, 1] as an 8-bit grey PNG."""
+    """Write a 2-D array in [0, 1] (values outside are clipped) as an 8-bit
+    grey PNG (Pillow)."""
     a = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-    h, w = a.shape
-    raw = b"".join(b"\x00" + a[y].tobytes() for y in range(h))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    path.write_bytes(png)
+    Image.fromarray(a, mode="L").save(path, format="PNG", optimize=True)
 
 
 def pattern(kind: str, h: int, w: int, cells: float = 4.0) -> np.ndarray:

@@ -10,35 +10,45 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-from ..registry import SELF_NAME, SELF_TYPE, Registry, default_registry
-from ..vvalue import VValue, add, canon, get_in, is_number, size
+from ..fields import FieldGains, compute_gains
+from ..matrix import (
+    MATRIX_OUTPUT,
+    SELF_NAME,
+    SELF_TYPE,
+    NeuronId,
+    Params,
+    Port,
+    State,
+    canonical_state,
+    matrix_neurons,
+    matrix_of,
+    matrix_rows,
+    matrix_wires,
+)
+from ..registry import Registry, default_registry
+from ..vvalue import VValue, add, get_in, size
 
-State = dict[str, dict[str, dict[str, VValue]]]
-Params = Mapping[str, Mapping[str, Mapping[str, Any]]]
-NeuronId = tuple[str, str]
-Port = tuple[str, str, str]  # (type, name, input-or-output)
-MATRIX_OUTPUT = "network_matrix"
-
-
-@dataclass
-class FieldGains:
-    """What the modulating fields do to one step (see ``dmm_studio.fields``).
-
-    Every gain multiplies: ``inputs[(f, n)]`` every input of neuron f/n (its
-    rows of W: the weights of its incoming wires), ``outputs[(g, m)]`` every
-    output of g/m as the down movement reads it (its columns of W),
-    ``params[(f, n, p)]`` a numeric param. Self is never modulated. Missing
-    entries mean 1. The matrix that Self holds is not changed: only the
-    matrix in force for this step is.
-    """
-
-    inputs: dict[NeuronId, float] = field(default_factory=dict)
-    outputs: dict[NeuronId, float] = field(default_factory=dict)
-    params: dict[tuple[str, str, str], float] = field(default_factory=dict)
+# the matrix vocabulary is dmm_studio.matrix; these names stay importable from
+# here for engines and packs written against the older layout
+__all__ = [
+    "MATRIX_OUTPUT",
+    "Engine",
+    "FieldGains",
+    "NetworkHalted",
+    "NeuronId",
+    "Params",
+    "Port",
+    "State",
+    "StepError",
+    "canonical_state",
+    "matrix_neurons",
+    "matrix_of",
+    "matrix_rows",
+    "matrix_wires",
+]
 
 
 class NetworkHalted(Exception):
@@ -57,83 +67,6 @@ class StepError(Exception):
         self.neuron = neuron
         where = f"neuron {neuron[0]}/{neuron[1]}: " if neuron else ""
         super().__init__(f"step {t}: {where}{message}")
-
-
-def matrix_of(state: Mapping[str, Any]) -> VValue:
-    """``W`` as held by Self in a state (``{}`` when Self has no output)."""
-    w = get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT))
-    return w if w else {}
-
-
-def matrix_neurons(w: Mapping[str, Any]) -> dict[NeuronId, None]:
-    """The active part of SPEC §3: every neuron that has a row or a column in
-    ``w``, in order of first appearance. Keys that start with ':' at the
-    neuron levels of W name no neuron and are ignored."""
-    active: dict[NeuronId, None] = {}
-    for f, names in w.items():
-        if f.startswith(":") or not isinstance(names, dict):
-            continue
-        for n, rows in names.items():
-            if n.startswith(":"):
-                continue
-            active[(f, n)] = None
-            if not isinstance(rows, dict):
-                continue
-            for row in rows.values():
-                if not isinstance(row, dict):
-                    continue
-                for g, ms in row.items():
-                    if g.startswith(":") or not isinstance(ms, dict):
-                        continue
-                    for m in ms:
-                        if not m.startswith(":"):
-                            active[(g, m)] = None
-    return active
-
-
-def matrix_rows(w: Mapping[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-    """Every row ``W[f][n][i]`` as ``(f, n, i, row)``. Keys that start with
-    ':' and numbers where maps belong at the first three levels are skipped:
-    they name no input (files refuse them; a delta may still write them)."""
-    for f, names in w.items():
-        if f.startswith(":") or type(names) is not dict:
-            continue
-        for n, rows in names.items():
-            if n.startswith(":") or type(rows) is not dict:
-                continue
-            for i, row in rows.items():
-                if not i.startswith(":") and type(row) is dict:
-                    yield f, n, i, row
-
-
-def matrix_wires(w: Mapping[str, Any]) -> Iterator[tuple[Port, Port, Any]]:
-    """Every numeric weight of ``w`` at depth six, as ``(to, from, weight)``.
-
-    Entries at another depth or under a ``:`` key are no wires (the down
-    movement reads them, but no single output-to-input wire carries them).
-    """
-    for f, n, i, row in matrix_rows(w):
-        for g, ms in row.items():
-            if g.startswith(":") or type(ms) is not dict:
-                continue
-            for m, outs in ms.items():
-                if m.startswith(":") or type(outs) is not dict:
-                    continue
-                for o, x in outs.items():
-                    if not o.startswith(":") and is_number(x):
-                        yield (f, n, i), (g, m, o), x
-
-
-def canonical_state(state: Mapping[str, Any]) -> State:
-    """A state with every output in canonical form and no ``{}`` outputs."""
-    out: State = {}
-    for f, names in state.items():
-        for n, outputs in names.items():
-            for o, v in outputs.items():
-                c = canon(v)
-                if c:
-                    out.setdefault(f, {}).setdefault(n, {})[o] = c
-    return out
 
 
 class Engine(ABC):
@@ -210,8 +143,6 @@ class Engine(ABC):
         """The fields' gains for the step from ``t`` to ``t + 1`` (None: no fields)."""
         if not self.fields:
             return None
-        from ..fields import compute_gains
-
         return compute_gains(self.fields, self.layout, self.t, self.output)
 
     def effective_params(self, gains: FieldGains | None) -> Params:

@@ -3,7 +3,7 @@
 ``launch(args)`` is what ``dmm-studio`` and ``dmm-studio open FILE`` call.
 Modules: ``main_window`` (the window, ``add_dock``), ``canvas`` (NodeGraphQt
 view over the model), ``document`` (the design, undo, edits), ``commands``
-(undoable edits), ``runner`` (the engine in a worker thread, ``stepped(frame)``),
+(undoable edits), ``runner`` (the engine host's handle, ``stepped(frame)``),
 ``palette``, ``properties``, ``model_ops`` (plain helpers).
 """
 
@@ -57,8 +57,9 @@ def launch(args: Any) -> int:
     app.setApplicationName("DMM Studio")
     _apply_style(app)
     doc = Document()
-    # the engine in a process of its own (the UI's painting holds the GIL);
-    # the screenshot mode keeps it in a thread: one process, frames in order
+    # the engine in a process of its own (the UI's painting holds the GIL); the
+    # screenshot mode (and --engine-thread) serves it in a thread, same messages:
+    # no child process to start for one picture
     process = not shot and not getattr(args, "engine_thread", False)
     window = MainWindow(doc, engine=engine, process=process)
     if net is not None:

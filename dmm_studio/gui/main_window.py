@@ -4,9 +4,9 @@ For other parts of the studio (inspectors, library):
 
 - ``window.add_dock(title, widget, area=Qt.RightDockWidgetArea) -> QDockWidget``
 - ``window.runner``: the ``Runner`` (``stepped(frame)``, ``running_changed``,
-  ``halted``, ``failed``, ``broke``; ``add_step_hook``/``add_machine_hook``;
-  see ``dmm_studio.gui.runner``), or with ``process=True`` (what
-  ``dmm-studio open`` uses) a ``ProcessRunner``: the engine in a process of its own
+  ``halted``, ``failed``, ``broke``; see ``dmm_studio.gui.runner``): the engine
+  in a process of its own with ``process=True`` (what ``dmm-studio open``
+  uses), else in a thread of the studio's process (same messages)
 - ``window.doc``: the ``Document`` (``doc.network`` is the design; edits via
   its methods; ``doc.replaced`` when another file is opened)
 - ``window.canvas``: the ``Canvas`` (``selection_changed(list of (type, name))``,
@@ -39,14 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.base import matrix_neurons
 from ..fileformat import NetworkFileError, load_network
+from ..matrix import matrix_neurons
 from ..network import Network, neuron_key
 from .canvas import Canvas
 from .document import Document
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
-from .runner import Frame, ProcessRunner, Runner
+from .runner import Frame, Runner
 
 NeuronId = tuple[str, str]
 
@@ -57,9 +57,7 @@ class MainWindow(QMainWindow):
     def __init__(self, doc: Document | None = None, engine: str | None = None, process: bool = False) -> None:
         super().__init__()
         self.doc = doc or Document()
-        self.runner: Runner | ProcessRunner = (
-            ProcessRunner(engine, parent=self) if process else Runner(engine, parent=self)
-        )
+        self.runner = Runner(engine, parent=self, thread=not process)
         self.canvas = Canvas(self.doc, self)
         self.setCentralWidget(self.canvas.widget)
         self.palette = Palette(self.doc.registry)

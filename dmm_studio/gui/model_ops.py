@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import vvalue as vv
-from ..engine.base import matrix_neurons
-from ..engine.base import matrix_wires as iter_matrix_wires
+from ..matrix import matrix_neurons
+from ..matrix import matrix_wires as iter_matrix_wires
 from ..network import SELF_ID, Network, Port, neuron_key
 from ..registry import Registry
 

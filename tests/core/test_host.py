@@ -187,6 +187,63 @@ def test_the_child_process_runs_edits_and_snapshots():
     assert not proc.alive
 
 
+def test_a_reused_child_starts_afresh_and_says_nothing_of_its_last_owner(monkeypatch):
+    monkeypatch.setattr(HostProcess, "reuse", True)
+    monkeypatch.setattr(HostProcess, "_pool", [])
+    first: queue.Queue = queue.Queue()
+    a = HostProcess.start("reference", {}, lambda kind, payload: first.put((kind, payload)))
+    a.send("load", load_network(EXAMPLES / "counter.dmm.json"))
+    a.send("probes", [COUNT])
+    a.send("record", True)
+    a.send("limit", 0)
+    a.send("run")  # left running: the pool stops it
+    assert a.request_snapshot(timeout=60)[1] >= 0
+    a.close()
+    assert HostProcess._pool == [a] and a.alive
+    second: queue.Queue = queue.Queue()
+    try:
+        b = HostProcess.start("compiled", {}, lambda kind, payload: second.put((kind, payload)))
+        assert b is a and HostProcess._pool == []
+        b.send("load", load_network(EXAMPLES / "counter.dmm.json"))
+        b.send("step", 2)
+        net, t = b.request_snapshot(timeout=30)
+        assert t == 2 and get_in(net.outputs, COUNT.path) == {":number": 2}
+        seen = []
+        while not second.empty():
+            seen.append(second.get())
+        frames = [p for k, p in seen if k == "frame"]
+        # from the load on, and nothing of the first owner's run: no record (not recording), no sync
+        assert [f["t"] for f in frames] == [0, 2]
+        assert all(f["record"] is None for f in frames) and "sync" not in [k for k, _ in seen]
+        assert "running" not in [k for k, _ in seen]
+    finally:
+        monkeypatch.setattr(HostProcess, "reuse", False)
+        a.close()
+    assert not a.alive
+
+
+def test_the_thread_host_serves_the_same_messages():
+    from dmm_studio.host import HostThread
+
+    got: queue.Queue = queue.Queue()
+    h = HostThread("reference", {}, lambda kind, payload: got.put((kind, payload)))
+    try:
+        h.send("load", load_network(EXAMPLES / "counter.dmm.json"))
+        h.send("record", True)
+        h.send("probes", [COUNT])
+        h.send("step", 3)
+        net, t = h.request_snapshot(timeout=30)
+        assert t == 3 and get_in(net.outputs, COUNT.path) == {":number": 3}
+        seen = []
+        while not got.empty():
+            seen.append(got.get())
+        syncs = [p for k, p in seen if k == "sync"]
+        assert syncs and syncs[-1]["t"] == 3 and len(syncs[-1]["history"]) == 4
+    finally:
+        h.close()
+    assert not h.alive
+
+
 def test_pace_gives_the_steps_due_under_a_limit_and_never_a_burst():
     from dmm_studio.host import Pace
 
@@ -271,3 +328,23 @@ def test_an_unchanged_matrix_is_sent_once():
     c.do_step(1)  # W changed: sent whole, and the studio's copy follows
     assert c.conn.last("frame")["state"]["self"]["self"]["network_matrix"] == c.machine.matrix
     assert get_in(c.machine.matrix, ("accum", "count", "delta", "identity", "one", "single")) == 3
+
+
+def test_a_frame_of_the_same_step_again_keeps_what_the_probes_hold():
+    """A run paused right after a frame sends a frame of that step again: the
+    studio's copy keeps every value it had (it cleared them before)."""
+    rec = Recorder()
+    delta = ProbeSpec("accum", "count", "delta", side="input")
+    rec.add_probe(delta)
+    rec.add_probe(COUNT)
+
+    def frame(t):
+        state = {"accum": {"count": {"single": {":number": t}}}}
+        rec.ingest(t, state, {"inputs": {delta.key: {":number": 1}}, "scalars": {}, "kept": (0, t, t + 1)})
+
+    for t in (1, 2, 3, 3):
+        frame(t)
+    ts, ys = rec.probes[delta.key].scalars()
+    assert ts.tolist() == [1, 2, 3] and ys.tolist() == [1.0, 1.0, 1.0]
+    assert [t for t, _ in rec.probes[COUNT.key].values()] == [1, 2, 3]
+    assert rec.probes[COUNT.key].latest() == (3, {":number": 3})

@@ -304,3 +304,18 @@ def test_an_induced_template_names_a_placeholder_neuron():
     validate_fields([entry(source=src)])
     with pytest.raises(ValueError, match="unknown field source kind"):
         source_defaults("laser")
+
+
+def test_the_schemas_source_defaults_are_the_ones_fields_evaluate_with():
+    from dmm_studio.fields import _SOURCES
+    from dmm_studio.schema import schema
+
+    defs = schema()["$defs"]
+    for kind, params in _SOURCES.items():
+        props = defs[kind]["properties"]
+        assert set(props) - {"kind"} == set(params), kind
+        for key, default in params.items():
+            if default is None:
+                assert key in defs[kind]["required"], (kind, key)
+            else:
+                assert props[key]["default"] == default, (kind, key)

@@ -1,6 +1,11 @@
 """Fixtures for the studio's tests: a main window on an empty network, and
 helpers that act as a user would (drop a type from the palette, drag a wire
-from an output port to an input port, type into the properties panel)."""
+from an output port to an input port, type into the properties panel).
+
+The window runs its engine as users run it: in a process of its own. A child
+takes ~2 s to start (it imports torch), so the children of closed runners are
+kept for the next test (``HostProcess.reuse``: each starts afresh, nothing
+kept but the imports)."""
 
 from __future__ import annotations
 
@@ -15,12 +20,30 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def _engine_pool():
+    from dmm_studio.host.parent import _close_pool
+
+    yield
+    _close_pool()
+
+
+@pytest.fixture(autouse=True)
+def reuse_engine_processes(_engine_pool):
+    """The studio's tests only: other tests see children end when closed."""
+    from dmm_studio.host import HostProcess
+
+    HostProcess.reuse = True
+    yield
+    HostProcess.reuse = False
+
+
 @pytest.fixture
 def win(qtbot):
     from dmm_studio.gui.document import Document
     from dmm_studio.gui.main_window import MainWindow
 
-    w = MainWindow(Document())
+    w = MainWindow(Document(), process=True)
     qtbot.addWidget(w)
     w.resize(1300, 850)
     w.show()

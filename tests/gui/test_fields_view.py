@@ -108,11 +108,9 @@ def test_edits_reach_the_running_machine(win, panel, qtbot):
     panel.list.setCurrentRow(0)
     panel.strength.setValue(0.0)
     assert panel.apply()
-    seen = {}
-    win.runner.call(lambda m: seen.update(fields=[dict(f) for f in m.engine.fields]))
-    qtbot.waitUntil(lambda: "fields" in seen, timeout=10000)
-    assert seen["fields"][0]["strength"] == 0.0
-    assert seen["fields"] == win.doc.network.fields
+    running = win.runner.snapshot()  # the running machine's fields, as the engine has them
+    assert running.fields[0]["strength"] == 0.0
+    assert running.fields == win.doc.network.fields
 
 
 def test_heat_values_match_the_fields():

@@ -670,6 +670,8 @@ def test_a_run_time_neuron_can_be_selected_moved_and_deleted_from_w_t(win, qtbot
 
 
 def test_save_snapshot_while_running_does_not_wait_for_the_step(win, qtbot, tmp_path, monkeypatch):
+    import os
+    import signal
     import time
 
     from PySide6.QtWidgets import QFileDialog
@@ -679,16 +681,20 @@ def test_save_snapshot_while_running_does_not_wait_for_the_step(win, qtbot, tmp_
     win.limit_box.setValue(300)
     win.actions_by_name["Run"].trigger()
     qtbot.waitUntil(lambda: TOTAL in win.canvas.runtime, timeout=15_000)
-    # a long step in the worker: the UI must not wait for it
-    win.runner.call(lambda m: time.sleep(1.0))
+    # the engine stuck in a long step (its process stopped): the UI must not wait for it
+    os.kill(win.runner.host.proc.pid, signal.SIGSTOP)
     out = tmp_path / "snap.dmm.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     with qtbot.waitSignal(win.snapshot_saved, timeout=15_000) as saved:
         t0 = time.perf_counter()
-        win.actions_by_name["Save Snapshot"].trigger()
-        elapsed = time.perf_counter() - t0
+        try:
+            win.actions_by_name["Save Snapshot"].trigger()
+            elapsed = time.perf_counter() - t0
+            qtbot.wait(300)  # the UI goes on while the engine is stuck
+            assert not out.exists()  # written when the engine hands the state over
+        finally:
+            os.kill(win.runner.host.proc.pid, signal.SIGCONT)
         assert elapsed < 0.5, f"Save Snapshot blocked the UI for {elapsed:.2f} s"
-        assert not out.exists()  # written when the worker hands the state over
     path, t = saved.args
     assert path == str(out) and t > 62
     assert win.runner.running  # the run went on

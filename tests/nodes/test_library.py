@@ -149,12 +149,15 @@ def test_text_reader_chars_words_end_and_loop():
 
 
 def test_text_reader_reads_a_file_as_text(tmp_path):
+    from dmm_studio.datafiles import file_access
+
     f = tmp_path / "in.txt"
     f.write_text("import os\n", encoding="utf-8")
-    out = call("data.text_reader", {"path": str(f), "mode": "words"}, t={":number": 1})
-    assert out["token"] == {"os": 1}
-    with pytest.raises(ValueError, match="cannot read"):
-        call("data.text_reader", {"path": str(tmp_path / "missing.txt")})
+    with file_access(tmp_path):  # the network's folder (Machine.step sets it)
+        out = call("data.text_reader", {"path": "in.txt", "mode": "words"}, t={":number": 1})
+        assert out["token"] == {"os": 1}
+        with pytest.raises(ValueError, match="cannot read"):
+            call("data.text_reader", {"path": "missing.txt"})
 
 
 # ------------------------------------------------------------------ sources
@@ -203,6 +206,27 @@ def test_image_patterns_and_files(tmp_path):
         assert np.allclose(img.numpy(), a, atol=1 / 255)
     with pytest.raises(ValueError, match="no image file"):
         call("synth.image", {"pattern": "file", "file": "nothing-here.npy"})
+
+
+def test_png_reading_covers_colour_palette_16_bit_and_refuses_junk(tmp_path):
+    from PIL import Image
+
+    rgb = np.zeros((3, 4, 3), dtype=np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 255, 30, 0  # grey = mean of R, G, B
+    Image.fromarray(rgb, mode="RGB").save(tmp_path / "rgb.png")
+    assert np.allclose(read_png(tmp_path / "rgb.png"), 95 / 255, atol=1e-6)
+    rgba = np.dstack([rgb, np.full((3, 4), 7, np.uint8)])  # alpha is dropped
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
+    assert np.allclose(read_png(tmp_path / "rgba.png"), 95 / 255, atol=1e-6)
+    Image.fromarray(rgb, mode="RGB").convert("P").save(tmp_path / "pal.png")
+    assert read_png(tmp_path / "pal.png").shape == (3, 4)
+    Image.fromarray(np.full((2, 2), 65535, np.uint16)).save(tmp_path / "deep.png")
+    assert np.allclose(read_png(tmp_path / "deep.png"), 1.0)
+    Image.fromarray(np.full((2, 2), 9, np.uint8)).save(tmp_path / "interlaced.png", interlace=1)
+    assert np.allclose(read_png(tmp_path / "interlaced.png"), 9 / 255)
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    with pytest.raises(ValueError, match="junk.png"):
+        read_png(tmp_path / "junk.png")
 
 
 def test_shipped_sample_images_load():

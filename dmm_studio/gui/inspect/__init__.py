@@ -6,7 +6,7 @@ runner and connects the canvas selection; ``apply_cli(window, args)`` opens
 ``dmm_studio.gui.launch``. The pieces work on their own too (see
 ``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
 hover texts). What the main window is expected to offer: ``add_dock``,
-``runner`` (``stepped``, ``running``, ``pause``, ``call``, ``worker.machine``),
+``runner`` (``stepped``, ``running``, ``pause`` and the recording commands: ``RunnerLike``),
 ``canvas`` (``selection_changed``, ``wire_selected``, ``select``, ``select_wire``),
 ``doc`` (``network.layout``, ``replaced``), ``menus["View"]``.
 """
@@ -121,7 +121,7 @@ def _costs_off(window: Any, insp: Inspector) -> None:
 def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
     """The canvas's hover text for a port or a wire: the value it holds at the
     step shown (the scrubbed one, else the latest), in brief."""
-    from ...engine.base import matrix_of
+    from ...matrix import matrix_of
     from ...recorder import probe_value
     from ...vvalue import get_in
 
@@ -255,7 +255,7 @@ def _show_step_on_canvas(window: Any, t: Any, state: Any) -> None:
     canvas = getattr(window, "canvas", None)
     if canvas is None or not hasattr(canvas, "show_matrix"):
         return
-    from ...engine.base import matrix_of
+    from ...matrix import matrix_of
 
     if t is not None and state is not None:
         canvas.show_matrix(matrix_of(state))

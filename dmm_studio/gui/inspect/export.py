@@ -1,5 +1,6 @@
 """Export: a probe's history to CSV or NPY, an image probe's frames to GIF or
-MP4 (imageio), any view to PNG (``QWidget.grab``)."""
+MP4 (imageio), any view to PNG (``QWidget.grab``). Frames are scaled as the
+live view scales them, by the same function (``scaling.to_uint8``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from ...recorder import ProbeBuffer, is_scalar_stream
 from ...vvalue import is_tensor, leaves
 from .brief import path_text
+from .scaling import image_array, to_uint8
 from .views import tensor_leaf, to_numpy
 
 
@@ -60,17 +62,16 @@ def export_npy(buf: ProbeBuffer, path: str | os.PathLike[str]) -> tuple[int, ...
 
 
 def frames_uint8(buf: ProbeBuffer) -> list[np.ndarray]:
-    """An image probe's frames as uint8 images, scaled by the range of all frames."""
+    """An image probe's frames as uint8 images, each as the live view draws it
+    (``scaling.to_uint8``: its finite range; +Inf white, -Inf and NaN black).
+    Empty frames (a shape with a 0) are left out."""
     arrays = [to_numpy(t) for t in (tensor_leaf(v) for _, v in buf.values()) if t is not None]
+    arrays = [image_array(a) for a in arrays if a.size]
     if not arrays:
         raise ValueError(f"probe {buf.spec.key} has no image frames")
-    arrays = [a if a.ndim in (2, 3) else a.reshape(a.shape[0], -1) for a in arrays]
-    lo = min(float(np.nanmin(a)) for a in arrays)
-    hi = max(float(np.nanmax(a)) for a in arrays)
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
     out = []
     for a in arrays:
-        img = np.nan_to_num((a - lo) * scale).clip(0, 255).astype(np.uint8)
+        img = to_uint8(a)[0]
         if img.ndim == 3 and img.shape[-1] == 4:
             img = img[..., :3]
         out.append(img)

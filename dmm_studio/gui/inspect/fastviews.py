@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...vvalue import is_tensor, leaves
 from .brief import number, path_text
+from .scaling import image_array, to_uint8
 
 _BG = QtGui.QColor(255, 255, 255)
 _FG = QtGui.QColor(40, 40, 40)
@@ -46,20 +47,6 @@ def viridis() -> list[int]:
     if _VIRIDIS is None:
         _VIRIDIS = _lut("viridis")
     return _VIRIDIS
-
-
-def to_uint8(a: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """An array scaled to 0..255 by its finite range (NaN and Inf as 0)."""
-    lo, hi = float(a.min()), float(a.max())
-    clean = math.isfinite(lo) and math.isfinite(hi)
-    if not clean:
-        finite = np.isfinite(a)
-        lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 1.0)
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    out = (a - lo) * scale
-    if not clean:
-        out = np.nan_to_num(out, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255)
-    return np.ascontiguousarray(out.astype(np.uint8)), lo, hi
 
 
 def tensor_numpy(t: Any) -> np.ndarray:
@@ -231,16 +218,14 @@ class FastImage(FastView):
         if t is self._tensor:
             return  # the same tensor as last frame (a constant stream): nothing to redo
         self._tensor = t
-        a = tensor_numpy(t)
-        rgb = a.ndim == 3 and a.shape[-1] in (3, 4) and not self.heatmap
-        if not rgb:
-            if a.ndim == 0:
-                a = a.reshape(1, 1)
-            elif a.ndim == 1:
-                a = a.reshape(1, -1)
-            elif a.ndim > 2:
-                a = a.reshape(a.shape[0], -1)
+        a = image_array(tensor_numpy(t), rgb=not self.heatmap)
+        rgb = a.ndim == 3
         self.array = a
+        if a.size == 0:  # a shape with a 0: nothing to draw, and said so
+            self._image = None
+            self._text = f"an empty tensor [{', '.join(str(n) for n in t.shape)}]"
+            self.render_now()
+            return
         u8, lo, hi = to_uint8(a)
         h, w = u8.shape[:2]
         if rgb:

@@ -1,18 +1,19 @@
 """The inspector: probes, the Self view, history, breaks and costs, kept in
 step with a running machine at frame rate.
 
-Data flow. The runner's thread records every step through an ``EngineTap``
-(history, probe buffers, breaks, timing); it never touches a widget. The UI
+Data flow. The engine host (``dmm_studio.host``, in the runner's process or
+thread) records every step beside the machine: history, probe buffers, breaks,
+timing. The inspector tells the runner what to record (``set_probes``,
+``set_breaks``, ``set_profiling``, ``set_history``, ``set_recording``) and
+keeps a copy of the record: the latest steps with each frame
+(``recorded``), the whole record whenever the run stops (``synced``). A break
+pauses the host right after the step that fired it (``breakHit``). The UI
 thread draws at most ``fps`` frames a second from a ``QTimer``, and only what
-changed. A break raises out of the engine's step, so the runner stops
-between two steps and says why; the inspector names the neuron at fault.
+changed; a probe that fails to draw shows why in its own place, and the
+others go on.
 
-The inspector works against a small protocol (``RunnerLike``): a ``stepped``
-signal, a ``running`` flag, ``call(fn)`` that runs ``fn(machine)`` in the
-runner's thread, ``pause()``, and the hooks ``add_step_hook(fn)`` /
-``add_machine_hook(fn)`` (called in the runner's thread after each step / when
-it makes a machine). The studio's ``Runner`` has them. A break is returned by
-the step hook: the runner pauses after that step and emits ``broke``.
+Headless (tests, the bench): ``attach_engine(engine)`` records an engine of
+this process directly, through an ``EngineTap``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any, Protocol
 from PySide6 import QtCore, QtWidgets
 
 from ...breaks import BreakHit, Breaks
-from ...engine.base import NeuronId, matrix_of
 from ...history import History
+from ...matrix import NeuronId, matrix_of
 from ...recorder import EngineTap, NodeProfiler, ProbeSpec, Recorder
 from .export import export_csv, export_movie, export_npy, export_png
 from .panels import BreaksView, CostView, HistoryView
@@ -37,13 +38,20 @@ Port = tuple[str, str, str]
 
 
 class RunnerLike(Protocol):
+    """What the inspector needs of a runner (``dmm_studio.gui.runner.Runner``)."""
+
     stepped: Any  # Signal(frame with .t)
+    recorded: Any  # Signal(t, state, packet)
+    synced: Any  # Signal(record)
+    breakHit: Any  # Signal(BreakHit)
     running: bool
 
-    def call(self, fn: Any) -> None: ...
     def pause(self) -> None: ...
-    def add_step_hook(self, fn: Any) -> None: ...
-    def add_machine_hook(self, fn: Any) -> None: ...
+    def set_recording(self, on: bool) -> None: ...
+    def set_probes(self, specs: list[ProbeSpec]) -> None: ...
+    def set_breaks(self, breaks: Breaks) -> None: ...
+    def set_profiling(self, on: bool) -> None: ...
+    def set_history(self, capacity: int) -> None: ...
 
 
 def on_screen(w: QtWidgets.QWidget) -> bool:
@@ -152,41 +160,32 @@ class Inspector(QtCore.QObject):
         self.timer.start()
 
     def _capacity_changed(self, k: int) -> None:
-        if self.remote:
+        if self.runner is not None:
             self.runner.set_history(k)
         self.redraw()
 
     # ------------------------------------------------------------ the runner
-    def attach(self, runner: Any) -> None:
-        """Follow a runner: record its machine's steps (its step and machine hooks,
-        in its thread), pause on a break (the hook returns the hit), redraw on
-        its frames. A runner whose engine is in another process (``remote``,
-        the studio's ``ProcessRunner``) records there: this inspector sends it
-        the probes, breaks and settings, and keeps a copy of the record fed by
-        its frames (the latest steps) and synced whole whenever the run stops."""
+    def attach(self, runner: RunnerLike) -> None:
+        """Follow a runner: send it the probes, breaks and settings to record
+        with its machine, keep a copy of the record fed by its frames (the
+        latest steps) and synced whole whenever the run stops, redraw on its
+        frames, pause and name the neuron on a break."""
         self.runner = runner
         runner.stepped.connect(self._on_runner_frame)
-        if getattr(runner, "remote", False):
-            self.remote = True
-            runner.recorded.connect(self._ingest)
-            runner.synced.connect(self._synced)
-            runner.breakHit.connect(self.breakHit)
-            runner.set_history(self.recorder.history.capacity)
-            runner.set_breaks(self.recorder.breaks)
-            runner.set_probes(self._specs())
-            runner.set_profiling(self.tap.profiling)
-            runner.set_recording(self.live)
-            return
-        runner.add_machine_hook(self._attach_machine)
-        runner.add_step_hook(self._after_step)
-
-    remote = False  # the runner's engine (and the record) is in another process
+        runner.recorded.connect(self._ingest)
+        runner.synced.connect(self._synced)
+        runner.breakHit.connect(self.breakHit)
+        runner.set_history(self.recorder.history.capacity)
+        runner.set_breaks(self.recorder.breaks)
+        runner.set_probes(self._specs())
+        runner.set_profiling(self.tap.profiling)
+        runner.set_recording(self.live)
 
     def _specs(self) -> list[ProbeSpec]:
         return [b.spec for b in self.recorder.probes.values()]
 
     def _ingest(self, t: int, state: Any, packet: Any) -> None:
-        """A frame of a remote runner: the latest steps into the copy of the record."""
+        """A frame of the runner: the latest steps into the copy of the record."""
         if not self.live:
             return
         self.recorder.ingest(t, state, packet)
@@ -197,24 +196,10 @@ class Inspector(QtCore.QObject):
         self._tick()  # the engine's frames set the pace (30 a second, at most)
 
     def _synced(self, record: Any) -> None:
-        """The whole record of a remote runner (its run stopped): every kept step."""
+        """The whole record (the run stopped): every kept step."""
         self.recorder.load_export(record)
         self.history_view.refresh(force=True)
         self.frame(force=True)
-
-    def _attach_machine(self, machine: Any) -> None:
-        """In the runner's thread, when it makes a machine: tap its engine."""
-        if self.live and machine is not None:
-            self.tap.attach(machine.engine, wrap=False)
-
-    def _after_step(self, machine: Any) -> Any:
-        """In the runner's thread, after each step: record it; a BreakHit pauses the runner."""
-        if not self.live:
-            return None
-        if self.tap.engine is not machine.engine:  # a machine made before we were hooked
-            self.tap.attach(machine.engine, wrap=False)
-            return None
-        return self.tap.after_step(machine.engine)
 
     def attach_engine(self, engine: Any) -> None:
         """Tap an engine directly (headless use, tests, the bench)."""
@@ -226,23 +211,14 @@ class Inspector(QtCore.QObject):
         """Inspect (record every step, draw frames) or not (the engine at full
         speed, nothing recorded): a switch for long unattended runs."""
         self.live = on
-        if self.remote:
-            self.runner.set_recording(on)
-            if on:
-                self.timer.start()
-            else:
-                self.timer.stop()
-            return
         if on:
             self.timer.start()
-            if self.runner is not None:
-                self.runner.call(self._attach_machine)  # starts the record afresh
         else:
             self.timer.stop()
-            if self.runner is not None:
-                self.runner.call(lambda _m: self.tap.detach())
-            else:
-                self.tap.detach()
+        if self.runner is not None:
+            self.runner.set_recording(on)
+        elif not on:
+            self.tap.detach()
 
     def _on_runner_frame(self, frame: Any) -> None:
         if not self.live:
@@ -252,13 +228,13 @@ class Inspector(QtCore.QObject):
 
     def _set_breaks(self, breaks: Breaks) -> None:
         self.recorder.breaks = breaks
-        if self.remote:
+        if self.runner is not None:
             self.runner.set_breaks(breaks)
 
     def _set_profiling(self, on: bool) -> None:
         self.profiler.take()
         self.tap.profiling = on
-        if self.remote:
+        if self.runner is not None:
             self.runner.set_profiling(on)
         if not on:
             self.cost_view.show_costs({})
@@ -283,7 +259,7 @@ class Inspector(QtCore.QObject):
         w.zoom.toggled.connect(lambda _on: self.probesChanged.emit(self.probe_layout()))
         self.probes.add(w)
         w.refresh(self.shown)
-        if self.remote:
+        if self.runner is not None:
             self.runner.set_probes(self._specs())
         self.probesChanged.emit(self.probe_layout())
         return w
@@ -291,7 +267,7 @@ class Inspector(QtCore.QObject):
     def remove_probe(self, key: str) -> None:
         self.recorder.remove_probe(key)
         self.probes.remove(key)
-        if self.remote:
+        if self.runner is not None:
             self.runner.set_probes(self._specs())
         self.probesChanged.emit(self.probe_layout())
 
@@ -498,7 +474,10 @@ class Inspector(QtCore.QObject):
         self.export_dir = os.path.dirname(path)
         try:
             self.export_probe(key, fmt, path)
-        except Exception as e:  # shown, never a crash
+        except Exception as e:  # shown, never a crash: in the probe's place and in a box
+            w = self.probes.widgets.get(key)
+            if w is not None:
+                w._note(None, f"cannot export to {fmt.upper()}: {type(e).__name__}: {e}")
             QtWidgets.QMessageBox.warning(None, "Export", f"Cannot export {key} to {path}: {e}")
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ...breaks import BreakHit, Breaks, MatrixBound, NonFinite, ProbeCondition, TopologyChange
-from ...engine.base import NeuronId
 from ...history import Change, History
+from ...matrix import NeuronId
 
 
 def _mb(n: int) -> str:

@@ -20,7 +20,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ...history import Change, Port, matrix_diff, matrix_entries
+from ...history import Change, matrix_diff
+from ...matrix import Port, matrix_entries
 from ...vvalue import is_tensor
 from .brief import number
 from .views import BG, LabelAxis, status_label

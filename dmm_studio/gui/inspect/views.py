@@ -26,6 +26,7 @@ from ...recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
 from ...vvalue import is_tensor, leaves
 from .brief import brief, leaf_brief, number, path_text
 from .fastviews import FastBars, FastImage, FastPlot
+from .scaling import display_levels
 
 VIEW_KINDS = ("auto", "plot", "bars", "image", "heatmap", "tree")
 BG = "w"
@@ -73,11 +74,7 @@ def as_2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1)
 
 
-def finite_levels(a: np.ndarray) -> tuple[float, float]:
-    """Display levels over the finite values of ``a`` (never an empty range)."""
-    finite = a[np.isfinite(a)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+finite_levels = display_levels  # (the name the views used)
 
 
 def stack_vertically(parent: QtWidgets.QWidget, *widgets: QtWidgets.QWidget) -> None:
@@ -323,6 +320,10 @@ class ImageView(QtWidgets.QWidget):
         if a.ndim != 2 and not (a.ndim == 3 and a.shape[-1] in (3, 4)):
             a = as_2d(a)
         self.array = a
+        if a.size == 0:  # a shape with a 0: nothing to draw, and said so
+            self.image.clear()
+            self.note.setText(f"an empty tensor [{', '.join(str(n) for n in t.shape)}]")
+            return
         lo, hi = finite_levels(a)
         self.image.setImage(a, levels=(lo, hi), autoLevels=False)
         if a.shape != self._shape:
@@ -349,6 +350,10 @@ class HeatMapView(QtWidgets.QWidget):
     def show_tensor(self, t: Any) -> None:
         a = as_2d(to_numpy(t))
         self.array = a
+        if a.size == 0:  # a shape with a 0: nothing to draw, and said so
+            self.image.clear()
+            self.note.setText(f"an empty tensor [{', '.join(str(n) for n in t.shape)}]")
+            return
         lo, hi = finite_levels(a)
         self.image.setImage(a, levels=(lo, hi), autoLevels=False)
         if a.shape != self._shape:
@@ -508,23 +513,50 @@ class ProbeWidget(QtWidgets.QWidget):
 
     def refresh(self, at: int | None = None) -> bool:
         """Draw the probe's latest value (or the value at step ``at`` when
-        scrubbing); returns whether anything was drawn."""
+        scrubbing); returns whether anything was drawn. Never raises: a value
+        this probe cannot show (or record) is a short note in its header
+        (``problem``), and every other probe goes on drawing."""
         self._at = at
         key = (self.buf.version, at, self.mode, self.zoom.isChecked())
         if key == self._drawn:
             return False
-        if at is None:
-            latest = self.buf.latest()
-            if latest is None:
-                return False
-            t, v = latest
+        self._drawn = key
+        t: int | None = at
+        try:
+            if at is None:
+                latest = self.buf.latest()
+                if latest is None:
+                    if self.buf.error:
+                        self._note(None, f"cannot record: {self.buf.error}")
+                    return False
+                t, v = latest
+            else:
+                try:
+                    v = self.buf.value_at(at)
+                except KeyError:
+                    self.value.setText(f"t = {at}: not kept by this probe")
+                    return False
+            self._draw(t, v, at)
+        except Exception as e:  # this probe only: said in its place, the others go on
+            self._note(t, f"cannot show this value: {type(e).__name__}: {e}")
+            return False
+        if self.buf.error:
+            self._note(t, f"cannot record: {self.buf.error}")
         else:
-            try:
-                t, v = at, self.buf.value_at(at)
-            except KeyError:
-                self.value.setText(f"t = {at}: not kept by this probe")
-                self._drawn = key
-                return False
+            self.problem = None
+        self.frames += 1
+        return True
+
+    problem: str | None = None  # why this probe shows no value, when it cannot
+
+    def _note(self, t: int | None, text: str) -> None:
+        text = " ".join(text.split())
+        if len(text) > 160:
+            text = text[:159] + "…"
+        self.problem = text
+        self.value.setText(f" t = {t}: {text}" if t is not None else f" {text}")
+
+    def _draw(self, t: int, v: Any, at: int | None) -> None:
         if self.mode != "auto":
             kind = self.mode
         elif not v and self.kind:
@@ -547,9 +579,6 @@ class ProbeWidget(QtWidgets.QWidget):
         self.kind = kind
         # tensors' ranges are in their view's own note: the header spares the reductions
         self.value.setText(f" t = {t}: {brief(v, 100, values=kind not in ('image', 'heatmap'))}")
-        self._drawn = key
-        self.frames += 1
-        return True
 
     def current_view(self) -> QtWidgets.QWidget:
         return self.stack.currentWidget()

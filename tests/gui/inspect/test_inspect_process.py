@@ -1,4 +1,4 @@
-"""The studio with its engine in a process of its own (``ProcessRunner``, what
+"""The studio with its engine in a process of its own (``Runner``'s default, what
 ``dmm-studio open`` uses): probes fed from the child, a record synced when the
 run stops, breaks that pause right after their step, edits and snapshots."""
 
@@ -48,13 +48,21 @@ def stop(qtbot, win, insp) -> None:
 
 def test_probes_see_every_step_and_a_paused_run_scrubs_every_kept_one(studio, qtbot):
     win, insp = studio
-    assert win.runner.remote
+    assert not win.runner.thread and win.runner.host.alive
     open_example(qtbot, win, "counter")
     insp.add_probe(COUNT)
     delta = insp.add_probe(ProbeSpec("accum", "count", "delta", side="input"))
     win.limit_box.setValue(0)  # flat out
     win.run()
-    qtbot.waitUntil(lambda: win.runner.t > 400 and insp.recorder.history.remote is not None, timeout=20_000)
+    # (a warm child can pass step 400 within two frames: wait for a few frames too)
+    qtbot.waitUntil(
+        lambda: (
+            win.runner.t > 400
+            and insp.recorder.history.remote is not None
+            and sum(1 for x, _ in delta.buf.values() if x >= 1) >= 3
+        ),
+        timeout=20_000,
+    )
     # running: the history is kept in the engine; the panel says so and scrubs nothing
     hv = insp.history_view
     hv.refresh()
@@ -126,8 +134,7 @@ def test_edits_while_running_and_a_snapshot(studio, qtbot, tmp_path):
     assert get_in(win.runner.last.state, COUNT.path) == {":number": 23}
     net = win.runner.snapshot()
     assert get_in(net.outputs, COUNT.path) == {":number": 23}
-    with pytest.raises(TypeError, match="another process"):
-        win.runner.call(lambda m: None)
+    assert not hasattr(win.runner, "call")  # no code shipped to the engine: named edits only
 
 
 def test_the_engine_process_ending_is_said_not_hung(studio, qtbot):

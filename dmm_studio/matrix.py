@@ -1,0 +1,171 @@
+"""The vocabulary of the network matrix: states, neuron ids, ports, and the
+walks over W's six levels.
+
+A state ``y = {type: {name: {output: V-value}}}`` holds ``W`` as Self's output
+``network_matrix``; ``W[f][n][i][g][m][o]`` is the weight of the wire from
+output ``o`` of neuron ``g/m`` to input ``i`` of neuron ``f/n`` (SPEC §2-3).
+Everything here is plain dicts and V-value algebra: it sits just above
+``vvalue`` and below every other module of the core (no torch, no engine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .vvalue import VValue, canon, get_in, is_number
+
+SELF_TYPE = "self"
+SELF_NAME = "self"
+MATRIX_OUTPUT = "network_matrix"
+
+State = dict[str, dict[str, dict[str, VValue]]]
+Params = Mapping[str, Mapping[str, Mapping[str, Any]]]
+NeuronId = tuple[str, str]
+Port = tuple[str, str, str]  # (type, name, input-or-output)
+Wire = tuple[Port, Port]  # (to, from)
+
+SELF_ID: NeuronId = (SELF_TYPE, SELF_NAME)
+
+
+def self_accum_row() -> VValue:
+    """The row every network holds: Self keeps its value (accum <- network_matrix, 1)."""
+    return {SELF_TYPE: {SELF_NAME: {"accum": {SELF_TYPE: {SELF_NAME: {MATRIX_OUTPUT: 1}}}}}}
+
+
+def matrix_of(state: Mapping[str, Any]) -> VValue:
+    """``W`` as held by Self in a state (``{}`` when Self has no output)."""
+    w = get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT))
+    return w if w else {}
+
+
+def matrix_neurons(w: Mapping[str, Any]) -> dict[NeuronId, None]:
+    """The active part of SPEC §3: every neuron that has a row or a column in
+    ``w``, in order of first appearance. Keys that start with ':' at the
+    neuron levels of W name no neuron and are ignored."""
+    active: dict[NeuronId, None] = {}
+    for f, names in w.items():
+        if f.startswith(":") or not isinstance(names, dict):
+            continue
+        for n, rows in names.items():
+            if n.startswith(":"):
+                continue
+            active[(f, n)] = None
+            if not isinstance(rows, dict):
+                continue
+            for row in rows.values():
+                if not isinstance(row, dict):
+                    continue
+                for g, ms in row.items():
+                    if g.startswith(":") or not isinstance(ms, dict):
+                        continue
+                    for m in ms:
+                        if not m.startswith(":"):
+                            active[(g, m)] = None
+    return active
+
+
+def matrix_rows(w: Mapping[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """Every row ``W[f][n][i]`` as ``(f, n, i, row)``. Keys that start with
+    ':' and numbers where maps belong at the first three levels are skipped:
+    they name no input (files refuse them; a delta may still write them)."""
+    for f, names in w.items():
+        if f.startswith(":") or type(names) is not dict:
+            continue
+        for n, rows in names.items():
+            if n.startswith(":") or type(rows) is not dict:
+                continue
+            for i, row in rows.items():
+                if not i.startswith(":") and type(row) is dict:
+                    yield f, n, i, row
+
+
+def matrix_wires(w: Mapping[str, Any]) -> Iterator[tuple[Port, Port, Any]]:
+    """Every numeric weight of ``w`` at depth six, as ``(to, from, weight)``.
+
+    Entries at another depth or under a ``:`` key are no wires (the down
+    movement reads them, but no single output-to-input wire carries them).
+    """
+    for f, n, i, row in matrix_rows(w):
+        for g, ms in row.items():
+            if g.startswith(":") or type(ms) is not dict:
+                continue
+            for m, outs in ms.items():
+                if m.startswith(":") or type(outs) is not dict:
+                    continue
+                for o, x in outs.items():
+                    if not o.startswith(":") and is_number(x):
+                        yield (f, n, i), (g, m, o), x
+
+
+def matrix_entries(w: Mapping[str, Any]) -> dict[Wire, Any]:
+    """Every weight of ``w`` as ``{(to, from): weight}`` (six-level numeric
+    entries only: see ``matrix_wires``)."""
+    return {(to, frm): x for to, frm, x in matrix_wires(w)}
+
+
+def wires_of(w: Mapping[str, Any]) -> set[Wire]:
+    """The topology of a matrix: the set of (to, from) that hold a weight."""
+    return set(matrix_entries(w))
+
+
+def canonical_state(state: Mapping[str, Any]) -> State:
+    """A state with every output in canonical form and no ``{}`` outputs."""
+    out: State = {}
+    for f, names in state.items():
+        for n, outputs in names.items():
+            for o, v in outputs.items():
+                c = canon(v)
+                if c:
+                    out.setdefault(f, {}).setdefault(n, {})[o] = c
+    return out
+
+
+def without_neuron(w: Mapping[str, Any], neuron: NeuronId) -> VValue:
+    """``w`` without the rows and columns of one neuron (canonical, a new value)."""
+    f, n = neuron
+    out: dict[str, Any] = {}
+    for tf, names in w.items():
+        new_names: dict[str, Any] = {}
+        for tn, rows in names.items() if isinstance(names, dict) else ():
+            if (tf, tn) == (f, n):
+                continue
+            new_rows: dict[str, Any] = {}
+            for i, row in rows.items() if isinstance(rows, dict) else ():
+                if isinstance(row, dict) and f in row and isinstance(row[f], dict) and n in row[f]:
+                    row = dict(row)
+                    row[f] = {m: v for m, v in row[f].items() if m != n}
+                    if not row[f]:
+                        del row[f]
+                if row:
+                    new_rows[i] = row
+            if new_rows:
+                new_names[tn] = new_rows
+        if new_names:
+            out[tf] = new_names
+    return canon(out)
+
+
+def rename_in_matrix(w: Mapping[str, Any], type: str, old: str, new: str) -> VValue:
+    """``w`` with neuron ``type/old`` called ``type/new`` in its rows and columns
+    (canonical, a new value)."""
+
+    def ren(names: Any) -> Any:
+        if isinstance(names, dict) and old in names:
+            return {(new if k == old else k): v for k, v in names.items()}
+        return names
+
+    out: dict[str, Any] = {}
+    for tf, names in w.items():
+        if tf == type:
+            names = ren(names)
+        new_names = {}
+        for tn, rows in names.items() if isinstance(names, dict) else ():
+            new_rows = {}
+            for i, row in rows.items() if isinstance(rows, dict) else ():
+                if isinstance(row, dict) and type in row:
+                    row = {**row, type: ren(row[type])}
+                new_rows[i] = row
+            new_names[tn] = new_rows
+        out[tf] = new_names
+    return canon(out)
