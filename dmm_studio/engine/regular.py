@@ -65,7 +65,7 @@ def self_problem(w: Mapping[str, Any], registry: Registry, readers: int) -> str:
         self_type = registry.get(SELF_TYPE)
     except RegistryError:
         return "no Self type"
-    if self_type.fn is not self_neuron.fn:
+    if getattr(self_type.fn, "__wrapped__", self_type.fn) is not self_neuron.fn:  # wrapped: timed
         return "Self is not the built-in Self"
     if vv.get_in(w, (SELF_TYPE, SELF_NAME, "accum")) != _ACCUM_ROW:
         return "Self's accum row is not W with weight 1"
