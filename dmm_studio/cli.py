@@ -2,7 +2,7 @@
 
     dmm-studio                          open the studio on an empty network
     dmm-studio open FILE [...]          open the studio on a network
-    dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME]
+    dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME] [--threads N]
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
@@ -14,8 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
@@ -52,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--device", default="auto", choices=["auto", "cpu", "cuda"], help="for the compiled engine"
+    )
+    run.add_argument(
+        "--threads",
+        type=_nonneg_int,
+        default=None,
+        help="torch threads for the compiled engine (default: by size and load, one for small "
+        "networks; 0 leaves torch's own setting)",
     )
     run.add_argument(
         "--allow-outside-files",
@@ -100,7 +110,9 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, object]:
     from .engine import DEFAULT_ENGINE
 
     name = args.engine or DEFAULT_ENGINE
-    return {"device": args.device} if name != "reference" else {}
+    if name == "reference":
+        return {}
+    return {"device": args.device, "threads": getattr(args, "threads", None)}
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -114,6 +126,14 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     except NetworkFileError as e:
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *a, **k: err.write(
+            f"dmm-studio: {args.file}: note: {message}\n"
+        )
+        return _run(args, net, out, err)
+
+
+def _run(args: argparse.Namespace, net: Any, out: TextIO, err: TextIO) -> int:
     try:
         machine = net.machine(
             engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
@@ -128,7 +148,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         return EXIT_BAD_INPUT
 
     show = err.isatty() if args.progress is None else args.progress
-    bar = _Progress(args.steps, err) if show and args.steps else None
+    bar = tqdm(total=args.steps, file=err, unit="step", mininterval=0.1) if show and args.steps else None
     status = 0
     start = time.perf_counter()
     try:
@@ -137,21 +157,21 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             if trace:
                 trace.write(machine.t, machine.state)
             if bar:
-                bar.update(machine.t)
+                bar.update()
     except NetworkHalted as e:
         if bar:
-            bar.done()
+            bar.close()
         out.write(f"{args.file}: {e}\n")
     except StepError as e:
         if bar:
-            bar.done()
+            bar.close()
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
     finally:
         if trace:
             trace.close()
-    if bar:
-        bar.done()
+        if bar:
+            bar.close()
     elapsed = time.perf_counter() - start
     stats = machine.stats()
     rate = f"{machine.t / elapsed:,.0f} steps/s" if elapsed > 0 and machine.t else "-"
@@ -160,33 +180,6 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
-
-
-class _Progress:
-    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream = total, stream
-        self.start = self.last = time.perf_counter()
-
-    def update(self, n: int) -> None:
-        now = time.perf_counter()
-        if now - self.last < 0.1 and n < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = int(width * n / self.total)
-        rate = n / (now - self.start) if now > self.start else 0.0
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} steps, {rate:,.0f} steps/s"
-        )
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.stream:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.stream = None  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

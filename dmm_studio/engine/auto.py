@@ -18,6 +18,13 @@ It picks, step by step, which code runs the network:
   ``SlowPathWarning`` says which and why (``why`` holds it meanwhile). Such a
   network is checked again at each step and compiled once it can run so.
 
+Threads: torch's thread count is set when a network is compiled: ``threads``
+if given (0 leaves torch's setting alone), else by size and load: one thread
+below ``PARALLEL_WEIGHTS`` weights (a parallel product of a small matrix
+costs more in waking threads than it saves, and far more on a busy machine),
+else one per core that the load average leaves free. The setting is torch's,
+for the whole process.
+
 Which code runs is invisible from outside except in speed, and in numbers:
 the reference keeps Python's ints, the compiled form float64 (int or float
 is not part of a V-value's meaning; files and traces print integral values
@@ -26,9 +33,12 @@ as integers).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 from typing import Any
+
+import torch
 
 from ..registry import SELF_NAME, SELF_TYPE
 from . import reference
@@ -39,6 +49,16 @@ from .regular import IRREGULAR, NOT_CANONICAL, matrix_problem
 SMALL_WEIGHTS = 64
 SMALL_TENSOR_ELEMENTS = 16_384
 SMALL = "a small network"
+PARALLEL_WEIGHTS = 200_000
+
+
+def choose_threads(weights: int) -> int:
+    """Torch threads for a product of ``weights`` non-zeros: 1 below
+    ``PARALLEL_WEIGHTS``, else the cores the load average leaves free (at least 1)."""
+    if weights < PARALLEL_WEIGHTS:
+        return 1
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, round(cores - os.getloadavg()[0] + 1)))
 
 
 class SlowPathWarning(UserWarning):
@@ -51,9 +71,18 @@ class AutoEngine(Engine):
     name = "compiled"
 
     def __init__(
-        self, state: Mapping[str, Any], *, device: str = "auto", threshold: int = SMALL_WEIGHTS, **kwargs: Any
+        self,
+        state: Mapping[str, Any],
+        *,
+        device: str = "auto",
+        threshold: int = SMALL_WEIGHTS,
+        threads: int | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``threshold``: weights up to which the reference's code runs (0:
+        always compiled); ``threads``: torch threads (None: by size and load)."""
         self.device = resolve_device(device)
+        self.threads = threads
         self.threshold = max(0, int(threshold))
         self.small = True  # a new network is small up to the threshold itself
         self.inner: CompiledEngine | None = None
@@ -102,6 +131,9 @@ class AutoEngine(Engine):
             return
         self.inner = CompiledEngine(y, device=str(self.device), registry=self.registry, checked=True)
         self.inner.t = self.t
+        threads = choose_threads(self.inner._A.nnz) if self.threads is None else self.threads
+        if threads and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
         self._y = None
 
     def _fits_small(self, y: State, w: Mapping[str, Any], weights: int | None = None) -> bool:
@@ -207,8 +239,8 @@ def _count_weights(w: Mapping[str, Any], limit: int) -> int:
                     if type(ms) is not dict:
                         k += 1
                         continue
-                    for os in ms.values():
-                        k += len(os) if type(os) is dict else 1
+                    for outs in ms.values():
+                        k += len(outs) if type(outs) is dict else 1
             if k > limit:
                 return k
     return k
