@@ -339,7 +339,10 @@ class CompiledEngine(Engine):
                 pieces.setdefault(kind, []).append((at, data))
             for r, v in col.rest.items():
                 rest[ports[r]] = v
-        tens = {k: (torch.cat([p for p, _ in ps]), torch.cat([d for _, d in ps])) for k, ps in pieces.items()}
+        tens = {  # one piece (the usual case): no copy
+            k: ps[0] if len(ps) == 1 else (torch.cat([p for p, _ in ps]), torch.cat([d for _, d in ps]))
+            for k, ps in pieces.items()
+        }
         return Column(num, tens, rest)
 
     # ---------------------------------------------------------------- down movement
