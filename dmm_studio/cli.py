@@ -6,22 +6,29 @@
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
-A neuron failing while the network runs exits with status 1, naming it.
+A neuron failing while the network runs exits with status 1, naming it; so
+does a run whose values become NaN or infinite (the first step, neuron and
+output on stderr; the trace keeps the steps before), unless
+``--allow-nonfinite`` is given: then it is reported once and the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
+
+if TYPE_CHECKING:
+    from .nonfinite import NonFiniteValue
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -67,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-outside-files",
         action="store_true",
         help="let neurons read data files outside the network file's folder (absolute paths, '..')",
+    )
+    run.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="go on when a value becomes NaN or infinite (it is still reported, once)",
     )
     run.add_argument(
         "--progress",
@@ -126,18 +138,11 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     except NetworkFileError as e:
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT
-    with warnings.catch_warnings():
-        warnings.showwarning = lambda message, *a, **k: err.write(
-            f"dmm-studio: {args.file}: note: {message}\n"
-        )
-        return _run(args, net, out, err)
-
-
-def _run(args: argparse.Namespace, net: Any, out: TextIO, err: TextIO) -> int:
     try:
-        machine = net.machine(
-            engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
-        )
+        with _warnings_as_lines(err, args.file):  # a network the fast engine cannot run: one line
+            machine = net.machine(
+                engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
+            )
     except (ValueError, RuntimeError) as e:
         err.write(f"dmm-studio: {args.file}: {e}\n")
         return EXIT_BAD_INPUT
@@ -151,9 +156,24 @@ def _run(args: argparse.Namespace, net: Any, out: TextIO, err: TextIO) -> int:
     bar = tqdm(total=args.steps, file=err, unit="step", mininterval=0.1) if show and args.steps else None
     status = 0
     start = time.perf_counter()
+    watch = True  # for the first NaN or infinity
+    lines = _warnings_as_lines(err, args.file)  # W entries that are no weight, ...: one line each
+    lines.__enter__()
     try:
         for _ in range(args.steps):
             machine.step()
+            if watch and (hit := machine.non_finite()) is not None:
+                watch = False
+                if not args.allow_nonfinite:
+                    if bar:
+                        bar.close()
+                    err.write(
+                        f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n"
+                    )
+                    status = EXIT_RUN_FAILED
+                    break
+                nl = "\n" if bar else ""  # below the progress bar
+                err.write(f"{nl}dmm-studio: {args.file}: warning: {_nonfinite_text(hit)} (going on)\n")
             if trace:
                 trace.write(machine.t, machine.state)
             if bar:
@@ -168,10 +188,11 @@ def _run(args: argparse.Namespace, net: Any, out: TextIO, err: TextIO) -> int:
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
     finally:
+        lines.__exit__(None, None, None)
         if trace:
             trace.close()
-        if bar:
-            bar.close()
+    if bar:
+        bar.close()
     elapsed = time.perf_counter() - start
     stats = machine.stats()
     rate = f"{machine.t / elapsed:,.0f} steps/s" if elapsed > 0 and machine.t else "-"
@@ -180,6 +201,23 @@ def _run(args: argparse.Namespace, net: Any, out: TextIO, err: TextIO) -> int:
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(err: TextIO, file: str) -> Iterator[None]:
+    """Warnings raised while the network runs, as ``dmm-studio: FILE: warning: ...``."""
+    with warnings.catch_warnings():
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            err.write(f"dmm-studio: {file}: warning: {message}\n")
+
+        warnings.showwarning = show
+        yield
+
+
+def _nonfinite_text(hit: NonFiniteValue) -> str:
+    """``step t: neuron f/n: nan in f/n/o at path``: where a run first went non-finite."""
+    return f"step {hit.t}: neuron {hit.neuron[0]}/{hit.neuron[1]}: {hit.message}"
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ import numpy as np
 import torch
 
 from .. import vvalue as vv
+from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
+from ..nonfinite import first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, Registry, RegistryError
 from ..vvalue import TENSOR, VValueError
 from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
@@ -487,6 +489,27 @@ class CompiledEngine(Engine):
         nids = np.flatnonzero(self._count.view() > 0).tolist()
         keys = list(self._neurons)
         return [keys[k] for k in nids]
+
+    def footprint(self) -> tuple[int, int]:
+        y = self._y
+        nbytes = self._A.nnz * BYTES_PER_WEIGHT + int(y.num.numel()) * BYTES_PER_LEAF
+        for _, data in y.tensors.values():
+            nbytes += data.numel() * data.element_size()
+        for v in y.rest.values():
+            leaves, tb = leaves_and_bytes(v)
+            nbytes += leaves * BYTES_PER_LEAF + tb
+        return self._A.nnz, nbytes
+
+    def all_finite(self) -> bool | None:
+        """One isfinite per part of y_t (the dicts of its children are walked);
+        W's own dict is not: it changes only by outputs, which are looked at."""
+        y = self._y
+        if not bool(torch.isfinite(y.num).all()):
+            return False
+        for _, data in y.tensors.values():
+            if (data.is_floating_point() or data.is_complex()) and not bool(torch.isfinite(data).all()):
+                return False
+        return all(first_non_finite(v) is None for v in y.rest.values())
 
     def stats(self) -> dict[str, int]:
         return {"t": self.t, "active": int(np.count_nonzero(self._count.view())), "nonzeros": self._A.nnz}

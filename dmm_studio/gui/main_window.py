@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from ..fileformat import NetworkFileError, load_network
 from ..matrix import matrix_neurons
-from ..network import Network, neuron_key
+from ..network import Connections, Network, neuron_key
 from .canvas import Canvas
 from .document import Document
 from .palette import Palette, TabSearch
@@ -74,7 +74,20 @@ class MainWindow(QMainWindow):
         self.live = False  # the machine has left t = 0: edits go in as deltas
         self.dirty = True  # the design changed since the machine was loaded
         self.last_frame: Frame | None = None
-        self.doc.network.subscribe(self._on_model)
+        # design edits (the model's signals; moved to the new network on replaced)
+        self._model = Connections(
+            {
+                "weightChanged": lambda to, frm, _o, new: self._on_edit(
+                    "edit_weight", tuple(to), tuple(frm), new
+                ),
+                "outputChanged": lambda nid, o, _o, new: self._on_edit("set_output", nid, o, new),
+                "paramChanged": self._on_param,
+                "neuronAdded": lambda _nid: self._on_edit(None),
+                "neuronRemoved": lambda nid: self._on_edit("remove_neuron", nid),
+                "neuronRenamed": lambda f, old, new: self._on_edit("rename_neuron", f, old, new),
+            }
+        )
+        self._model.bind(self.doc.network)
         self.doc.replaced.connect(self._on_replaced)
         self.doc.message.connect(self.show_message)
         self.doc.path_changed.connect(lambda _p: self._update_title())
@@ -409,9 +422,7 @@ class MainWindow(QMainWindow):
 
     def _running_weight(self, key: Any) -> Any:
         """The weight of a wire in the W_t that the canvas shows (None at design time)."""
-        if self.canvas.live is None:
-            return None
-        return self.canvas.live.get(key, 0)
+        return self.canvas.running.weight(key)
 
     def _on_running(self, on: bool) -> None:
         self.actions_by_name["Run"].setEnabled(not on)
@@ -421,35 +432,30 @@ class MainWindow(QMainWindow):
         self.last_frame = frame
         self._update_stats(frame.stats)
         if self.live and frame.t > 0:
-            self.canvas.show_matrix(frame.matrix, frame.active)
+            self.canvas.show_matrix(frame.matrix, frame.active, frame.t)
         elif frame.t == 0:
             self.canvas.show_matrix(None)
         self.properties.follow_running()
 
     def _on_replaced(self) -> None:
-        self.doc.network.subscribe(self._on_model)
+        self._model.bind(self.doc.network)
         self.live = False
         self.dirty = False
         self.runner.reset(self.doc.network.copy())
         QTimer.singleShot(0, self.canvas.frame_all)
 
-    def _on_model(self, event: str, info: dict[str, Any]) -> None:
-        """Design edits: before the run, reload at the next start; during it, enter them live."""
+    def _on_edit(self, runner_call: str | None, *args: Any) -> None:
+        """A design edit: before the run, reload at the next start; during it,
+        enter it live (``runner_call``: the runner's method, None for none)."""
         if not self.live:
-            if event != "layout":
-                self.dirty = True
-            return
-        r = self.runner
-        if event == "weight":
-            r.edit_weight(tuple(info["to"]), tuple(info["frm"]), info["new"])
-        elif event == "output":
-            r.set_output(info["neuron"], info["output"], info["new"])
-        elif event == "param":
-            r.set_param(info["neuron"], info["param"], info["new"])
-        elif event == "neuron_removed":
-            r.remove_neuron(info["neuron"])
-        elif event == "neuron_renamed":
-            r.rename_neuron(info["type"], info["old"], info["new"])
+            self.dirty = True
+        elif runner_call is not None:
+            getattr(self.runner, runner_call)(*args)
+
+    def _on_param(self, nid: Any, param: str, _old: Any, new: Any) -> None:
+        if new is None:  # the param was cleared: its type's default applies
+            new = self.doc.registry.get(nid[0]).params.get(param)
+        self._on_edit("set_param", nid, param, new)
 
     def closeEvent(self, event: Any) -> None:
         if not self.doc.undo_stack.isClean() and not _offscreen():
