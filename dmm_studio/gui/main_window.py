@@ -65,6 +65,7 @@ from .document import Document
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
 from .runner import Frame, Runner
+from .sweep_view import open_sweep_dialog
 
 NeuronId = tuple[str, str]
 
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+N",
             "the running state as a new network file",
         )
+        self._act("File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background")
         self.menus["File"].addSeparator()
         self._act("File", "&Quit", self.close, K.Quit)
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
