@@ -36,7 +36,7 @@ VARIANTS = {
     "orjson.loads": "import orjson; orjson.loads(text)",
     "parse_json, standard library only": (
         "from dmm_studio import jsonio\n"
-        "jsonio._parse_fast = lambda t: jsonio._REFUSED\n"
+        "jsonio._parse_fast = lambda t, d: jsonio._REFUSED\n"
         "jsonio.parse_json(text)"
     ),
     "parse_json (orjson + pair count: the loader's parse)": (
