@@ -15,6 +15,11 @@ as identity neurons of a ``Network`` shown by ``dmm_studio.gui.canvas.Canvas``
 - ``repaint``: a full repaint of the view, zoomed to fit all;
 - ``repaint@1``: a full repaint at zoom 1.
 
+``--delete`` (or ``--what delete``): Select all + Delete, then Undo, on the
+same graphs: NodeGraphQt's own ``delete_nodes`` and undo beside the studio's
+``Document.remove_neurons`` of the canvas's selection and undo, each until
+the event loop has drained (wall seconds, the best of ``--delete-repeat``).
+
 Both run in one process on the same machine, so the ratios are fair.
 """
 
@@ -192,12 +197,79 @@ def measure(app, name: str, build, n: int, repeat: int) -> dict[str, float]:
     return r
 
 
+def _drain(app) -> None:
+    for _ in range(3):
+        app.processEvents()
+
+
+def delete_plain(app, n: int) -> tuple[float, float]:
+    g, viewer, _items = build_plain(n)
+    _drain(app)
+    g.select_all()
+    t0 = time.perf_counter()
+    g.delete_nodes(g.selected_nodes())
+    _drain(app)
+    t1 = time.perf_counter()
+    if g.all_nodes():
+        raise RuntimeError("NodeGraphQt kept nodes")
+    g.undo_stack().undo()
+    _drain(app)
+    t2 = time.perf_counter()
+    if len(g.all_nodes()) != n:
+        raise RuntimeError("NodeGraphQt's undo did not restore the nodes")
+    viewer.close()
+    return t1 - t0, t2 - t1
+
+
+def delete_ours(app, n: int) -> tuple[float, float]:
+    canvas, viewer, _items = build_ours(n)
+    doc = canvas.doc
+    wires_before = {(to, frm): w for to, frm, w in doc.network.wires()}
+    _drain(app)
+    canvas.select_all()
+    t0 = time.perf_counter()
+    doc.remove_neurons(canvas.selected_neurons())
+    _drain(app)
+    t1 = time.perf_counter()
+    if len(canvas.nodes) != 1 or any(k[0][0] != "self" or k[1][0] != "self" for k in canvas.shown):
+        raise RuntimeError("the studio kept nodes or wires")
+    doc.undo_stack.undo()
+    _drain(app)
+    t2 = time.perf_counter()
+    if len(canvas.nodes) != n + 1 or {(to, frm): w for to, frm, w in doc.network.wires()} != wires_before:
+        raise RuntimeError("the studio's undo did not restore the graph")
+    viewer.close()
+    return t1 - t0, t2 - t1
+
+
+def main_delete(app, sizes: list[int], repeat: int) -> None:
+    print(
+        f"{'nodes':>6} {'canvas':<12} {'delete s':>10} {'undo s':>10}   (Select all + Delete, Undo; best of {repeat})"
+    )
+    for n in sizes:
+        rows = {}
+        for name, fn in (("NodeGraphQt", delete_plain), ("studio", delete_ours)):
+            runs = [fn(app, n) for _ in range(repeat)]
+            rows[name] = (min(r[0] for r in runs), min(r[1] for r in runs))
+            print(f"{n:>6} {name:<12} {rows[name][0]:>10.3f} {rows[name][1]:>10.3f}", flush=True)
+        (pd, pu), (sd, su) = rows["NodeGraphQt"], rows["studio"]
+        print(f"{'':>6} {'studio/NGQt':<12} {sd / pd:>9.2f}x {su / pu:>9.2f}x", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="*", default=[200, 500, 1000])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--what", choices=["frames", "delete", "all"], default="frames")
+    ap.add_argument("--delete", action="store_true", help="the same as --what delete")
+    ap.add_argument("--delete-repeat", type=int, default=3)
     args = ap.parse_args()
     app = QApplication.instance() or QApplication([])
+    what = "delete" if args.delete else args.what
+    if what in ("delete", "all"):
+        main_delete(app, args.sizes, args.delete_repeat)
+        if what == "delete":
+            return
     cols = ["drag", "drag@1", "pan@1", "repaint", "repaint@1", "create_s", "fit_zoom"]
     print(f"{'nodes':>6} {'canvas':<12} " + " ".join(f"{c:>10}" for c in cols) + "   (ms; create in s)")
     for n in args.sizes:

@@ -23,7 +23,6 @@ so the studio can keep them with the layout. No Qt here.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from typing import Any
 from .history import matrix_diff
 from .matrix import (
     MATRIX_OUTPUT,
-    SELF_ID,
     SELF_NAME,
     SELF_TYPE,
     NeuronId,
@@ -41,7 +39,13 @@ from .matrix import (
     matrix_entries,
     matrix_of,
 )
+from .nonfinite import NonFiniteWatch, first_non_finite
 from .vvalue import NUMBER, get_in, is_number, is_tensor, max_norm
+
+# The studio's NaN/Inf break is on until the user turns it off: a stream that
+# goes NaN or infinite pauses the run and names the neuron (issue 11). It walks
+# the outputs that changed after every step (bench/probes.py measures its cost).
+NONFINITE_ON_BY_DEFAULT = True
 
 
 @dataclass
@@ -79,119 +83,19 @@ class BreakCondition:
 # ---------------------------------------------------------------- NaN / Inf
 
 
-def first_non_finite(
-    v: Any, seen: dict[int, Any] | None = None, keep: dict[int, Any] | None = None
-) -> tuple[tuple[str, ...], Any] | None:
-    """The path and value of the first NaN or infinite leaf in a V-value.
-
-    Runs after every step, so it is lean: floats by ``x - x != 0`` (true only
-    for NaN and infinities), ints never, tensors by their sum first (~4 us; a
-    sum is finite only if every element is), then element by element; paths
-    are built only once something is found. ``seen``: tensors found finite
-    before, ``{id: (tensor, version)}``, not summed again while unchanged
-    (a constant image); the finite ones summed now go into ``keep``."""
-    if type(v) is dict and _all_finite(v, seen, keep):
-        return None
-    stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
-    while stack:
-        path, node = stack.pop()
-        t = type(node)
-        if t is dict:
-            for k, x in reversed(node.items()):
-                tx = type(x)
-                if tx is int:
-                    continue
-                if tx is float:
-                    if x - x != 0:
-                        return path + (k,), x
-                    continue
-                stack.append((path + (k,), x))
-        elif t is float:
-            if node - node != 0:
-                return path, node
-        elif is_tensor(node):
-            found = _tensor_non_finite(node)
-            if found is not None:
-                return path + found[0], found[1]
-        elif is_number(node) and not math.isfinite(node):
-            return path, node
-    return None
-
-
-def _all_finite(node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
-    for x in node.values():
-        tx = type(x)
-        if tx is float:
-            if x - x != 0:
-                return False
-        elif tx is dict:
-            if not _all_finite(x, seen, keep):
-                return False
-        elif tx is int:
-            continue
-        elif is_tensor(x):
-            if seen is not None:
-                e = seen.get(id(x))
-                if e is not None and e[0] is x and e[1] == x._version:
-                    keep[id(x)] = e  # type: ignore[index]
-                    continue
-            if _tensor_non_finite(x) is not None:
-                return False
-            if keep is not None:
-                keep[id(x)] = (x, x._version)
-        elif not math.isfinite(x):
-            return False
-    return True
-
-
-def _tensor_non_finite(leaf: Any) -> tuple[tuple[str, ...], float] | None:
-    if not (leaf.is_floating_point() or leaf.is_complex()) or leaf.numel() == 0:
-        return None
-    if math.isfinite(abs(complex(leaf.sum())) if leaf.is_complex() else leaf.sum().item()):
-        return None
-    import torch
-
-    bad = ~torch.isfinite(leaf)
-    if not bool(bad.any()):
-        return None  # the sum overflowed, every element is finite
-    idx = [int(i) for i in bad.nonzero()[0]]
-    return (f"[{','.join(map(str, idx))}]",), float(leaf[tuple(idx)])
-
-
 @dataclass
 class NonFinite(BreakCondition):
     """A NaN or infinity in any stream."""
 
     enabled: bool = True
     kind = "non_finite"
-    _seen: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
-    _tseen: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    _watch: NonFiniteWatch = field(default_factory=NonFiniteWatch, repr=False, compare=False)
 
     def check(self, t: int, state: Mapping[str, Any], prev: Mapping[str, Any] | None) -> BreakHit | None:
-        # outputs that are the very objects checked at the step before (a constant
-        # stream, an engine that keeps unchanged values) are not walked again
-        seen, self._seen = self._seen, {}
-        tseen, self._tseen = self._tseen, {}
-        # neurons other than Self first: a NaN that reached the matrix came from one of them.
-        # The matrix is looked at only when it can change (it has a delta row): else it
-        # is W_0, which a file cannot hold non-finite.
-        order = [(f, n) for f, names in state.items() for n in names if (f, n) != SELF_ID]
-        if get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, SELF_TYPE, SELF_NAME, "delta")) is not None:
-            order.append(SELF_ID)
-        for f, n in order:
-            for o, v in state[f][n].items():
-                key = id(v)
-                if seen.get(key) is v:
-                    self._seen[key] = v
-                    continue
-                found = first_non_finite(v, tseen, self._tseen)
-                if found is None:
-                    self._seen[key] = v  # kept alive, so the id is not reused
-                if found is not None:
-                    path, x = found
-                    where = f"{f}/{n}/{o}" + (f" at {'/'.join(path)}" if path else "")
-                    return BreakHit(self.kind, t, f"{x} in {where}", (f, n), o, path)
-        return None
+        found = self._watch.check(t, state)
+        if found is None:
+            return None
+        return BreakHit(self.kind, t, found.message, found.neuron, found.output, found.path)
 
     def describe(self) -> str:
         return "NaN or Inf in any stream"
@@ -434,6 +338,7 @@ __all__ = [
     "BreakHit",
     "Breaks",
     "MATRIX_OUTPUT",
+    "NONFINITE_ON_BY_DEFAULT",
     "MatrixBound",
     "NonFinite",
     "ProbeCondition",

@@ -3,22 +3,31 @@
     dmm-studio                          open the studio on an empty network
     dmm-studio open FILE [...]          open the studio on a network
     dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME]
+    dmm-studio sweep SPEC --out DIR     many runs of a network (docs/sweeps.md)
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
-A neuron failing while the network runs exits with status 1, naming it.
+A neuron failing while the network runs exits with status 1, naming it; so
+does a run whose values become NaN or infinite (the first step, neuron and
+output on stderr; the trace keeps the steps before), unless
+``--allow-nonfinite`` is given: then it is reported once and the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
+
+if TYPE_CHECKING:
+    from .nonfinite import NonFiniteValue
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -59,11 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="let neurons read data files outside the network file's folder (absolute paths, '..')",
     )
     run.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="go on when a value becomes NaN or infinite (it is still reported, once)",
+    )
+    run.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar (default: when stderr is a terminal)",
     )
+
+    from .sweep.command import add_arguments as sweep_arguments
+
+    sweep_arguments(sub.add_parser("sweep", help="run a sweep spec: many runs of a network, one row each"))
 
     op = sub.add_parser("open", help="open the studio on a network")
     op.add_argument("file", nargs="?", help="a *.dmm.json network file")
@@ -91,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
+    if args.command == "sweep":
+        from .sweep.command import sweep_command
+
+        return sweep_command(args)
     from .gui import launch  # only the studio needs Qt
 
     return launch(args)
@@ -131,9 +153,24 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     bar = _Progress(args.steps, err) if show and args.steps else None
     status = 0
     start = time.perf_counter()
+    watch = True  # for the first NaN or infinity
+    lines = _warnings_as_lines(err, args.file)  # W entries that are no weight, ...: one line each
+    lines.__enter__()
     try:
         for _ in range(args.steps):
             machine.step()
+            if watch and (hit := machine.non_finite()) is not None:
+                watch = False
+                if not args.allow_nonfinite:
+                    if bar:
+                        bar.done()
+                    err.write(
+                        f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n"
+                    )
+                    status = EXIT_RUN_FAILED
+                    break
+                nl = "\n" if bar else ""  # below the progress bar
+                err.write(f"{nl}dmm-studio: {args.file}: warning: {_nonfinite_text(hit)} (going on)\n")
             if trace:
                 trace.write(machine.t, machine.state)
             if bar:
@@ -148,6 +185,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
     finally:
+        lines.__exit__(None, None, None)
         if trace:
             trace.close()
     if bar:
@@ -160,6 +198,23 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(err: TextIO, file: str) -> Iterator[None]:
+    """Warnings raised while the network runs, as ``dmm-studio: FILE: warning: ...``."""
+    with warnings.catch_warnings():
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            err.write(f"dmm-studio: {file}: warning: {message}\n")
+
+        warnings.showwarning = show
+        yield
+
+
+def _nonfinite_text(hit: NonFiniteValue) -> str:
+    """``step t: neuron f/n: nan in f/n/o at path``: where a run first went non-finite."""
+    return f"step {hit.t}: neuron {hit.neuron[0]}/{hit.neuron[1]}: {hit.message}"
 
 
 class _Progress:

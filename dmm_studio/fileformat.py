@@ -33,13 +33,14 @@ from .jsonio import (
     read_bytes,
     write_atomic,
 )
+from .limits import Limits
 from .matrix import MATRIX_OUTPUT, State
 from .network import Network
 from .registry import SELF_NAME, SELF_TYPE, Registry, default_registry
 from .schema import FLOAT_LIMIT, short
 
 FORMAT = "dmm-studio/1"
-TOP_KEYS = ("format", "outputs", "params", "fields", "layout", "meta")
+TOP_KEYS = ("format", "outputs", "params", "fields", "layout", "meta", "limits")
 
 
 # ------------------------------------------------------------------ loading
@@ -114,12 +115,18 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
     _check_params(params, reg, fail)
     layout = data.get("layout", {})
     _check_layout(layout, reg, fail)
+    limits = data.get("limits", {})
+    try:  # bounds on the running size (dmm_studio.limits)
+        Limits.from_dict(limits)
+    except ValueError as e:
+        raise fail(str(e), "limits") from None
     return Network(
         outputs=outputs,
         params=params,
         fields=data.get("fields", []),
         layout=layout,
         meta=data.get("meta", {}),
+        limits=dict(limits),
     )
 
 
@@ -127,7 +134,7 @@ def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
     state: State = {}
     for f, names in data.items():
         if f not in reg:
-            raise fail(f"unknown neuron type {f!r}", "outputs", f)
+            raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "outputs", f)
         for n, outs in names.items():
             for o, v in outs.items():
                 try:
@@ -145,7 +152,9 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
     base = ("outputs", SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
     for f, names in w.items():
         if f not in reg:
-            raise fail(f"the network matrix names the unknown neuron type {f!r}", *base, f)
+            raise fail(
+                f"the network matrix names the unknown neuron type {f!r}{reg.missing_hint(f)}", *base, f
+            )
         if not isinstance(names, dict):
             raise fail("the network matrix has a number where neuron names belong", *base, f)
         for n, rows in names.items():
@@ -157,7 +166,12 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
                 for g, ms in row.items():
                     if g not in reg:
                         raise fail(
-                            f"the network matrix names the unknown neuron type {g!r}", *base, f, n, i, g
+                            f"the network matrix names the unknown neuron type {g!r}{reg.missing_hint(g)}",
+                            *base,
+                            f,
+                            n,
+                            i,
+                            g,
                         )
                     if not isinstance(ms, dict):
                         raise fail(
@@ -179,7 +193,7 @@ def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
 def _check_params(params: Any, reg: Registry, fail: Any) -> None:
     for f, names in params.items():
         if f not in reg:
-            raise fail(f"unknown neuron type {f!r}", "params", f)
+            raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "params", f)
         declared = reg.get(f).params
         for n, ps in names.items():
             for k in ps:
@@ -195,7 +209,7 @@ def _check_layout(layout: Any, reg: Registry, fail: Any) -> None:
     for key in layout:
         f = key.split("/", 1)[0]
         if f not in reg:
-            raise fail(f"the layout names the unknown neuron type {f!r}", "layout", key)
+            raise fail(f"the layout names the unknown neuron type {f!r}{reg.missing_hint(f)}", "layout", key)
 
 
 # ------------------------------------------------------------------ saving
@@ -217,6 +231,8 @@ def network_to_json(net: Network) -> dict[str, Any]:
     data: dict[str, Any] = {"format": FORMAT}
     if net.meta:
         data["meta"] = net.meta
+    if net.limits:
+        data["limits"] = dict(net.limits)
     data["outputs"] = state_to_json(net.outputs)
     # Self's network matrix must be present even when empty
     data["outputs"].setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {}).setdefault(MATRIX_OUTPUT, {})

@@ -18,8 +18,10 @@ from typing import Any
 from . import vvalue as vv
 from .datafiles import file_access
 from .engine import Engine, NetworkHalted, StepError, make_engine
+from .limits import LimitCheck, LimitExceeded, Limits
 from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
 from .network import Network
+from .nonfinite import NonFiniteValue, NonFiniteWatch
 from .registry import Registry
 
 
@@ -40,11 +42,16 @@ class Machine:
         registry: Registry | None = None,
         *,
         allow_outside_files: bool = False,
+        limits: Limits | None = None,
         **engine_kwargs: Any,
     ) -> None:
         self.network = network
         self.folder = Path(network.source).parent if network.source else Path.cwd()
         self.allow_outside_files = allow_outside_files
+        # the network's bounds (its file's "limits" over the defaults) unless given
+        self.limits = limits if limits is not None else Limits.from_dict(network.limits)
+        self._bounds: LimitCheck | None = None
+        self._nonfinite = NonFiniteWatch()  # kept: it skips outputs it saw unchanged
         self.engine_name = engine
         self.registry = registry
         self.engine_kwargs = engine_kwargs
@@ -74,14 +81,41 @@ class Machine:
         """
         with file_access(self.folder, self.allow_outside_files):
             for _ in range(n):
+                self._check_limits()
                 try:
                     self.engine.step()
                 except (NetworkHalted, StepError):
                     raise
+                except MemoryError:
+                    raise StepError(
+                        self.engine.t + 1, "out of memory (the limits in docs/semantics.md bound a network)"
+                    ) from None
                 except Exception as e:
                     raise StepError(self.engine.t + 1, f"{type(e).__name__}: {e}") from e
                 if on_step is not None:
                     on_step(self.engine.t)
+
+    def _check_limits(self) -> None:
+        """Refuse the next step when it would cross a bound (``dmm_studio.limits``)."""
+        if (
+            self._bounds is None
+            or self._bounds.limits != self.limits
+            or self._bounds.engine is not self.engine
+        ):
+            self._bounds = LimitCheck(self.limits)
+            self._bounds.engine = self.engine
+        try:
+            self._bounds.check(self.engine)
+        except LimitExceeded as e:
+            raise StepError(
+                self.engine.t + 1,
+                f"{e}; the step was not taken (the state is step {self.engine.t}'s)",
+                e.neuron,
+            ) from None
+
+    def _edited(self) -> None:
+        if self._bounds is not None:
+            self._bounds.forget()
 
     def reset(self) -> None:
         """Back to ``y_0`` of the design, at t = 0."""
@@ -105,6 +139,15 @@ class Machine:
     def stats(self) -> dict[str, int]:
         return self.engine.stats()
 
+    def non_finite(self) -> NonFiniteValue | None:
+        """The first NaN or infinity in ``y_t``, naming the neuron, the output
+        and the path inside the V-value (None: every number is finite). Cheap
+        when the engine can tell (``Engine.all_finite``), else a walk of the
+        state like the studio's NaN/Inf break."""
+        if self.engine.all_finite():
+            return None
+        return self._nonfinite.check(self.t, self.engine.state_view())
+
     # ------------------------------------------------------------- editing the running state
     def set_output(self, type: str, name: str, output: str, value: Any) -> None:
         """Replace one output of ``y_t`` (what the next step reads)."""
@@ -112,10 +155,12 @@ class Machine:
         outs = state.setdefault(type, {}).setdefault(name, {})
         outs[output] = vv.canon(value)
         self.engine.set_state(state)
+        self._edited()
 
     def edit_matrix(self, delta: Any) -> None:
         """Add ``delta`` to ``W_t``, as if it had reached Self's delta input."""
         self.engine.edit_matrix(delta)
+        self._edited()
 
     def set_weight(self, to: Port, frm: Port, weight: float) -> None:
         """Set one weight of ``W_t`` to exactly ``weight`` (0 removes it).

@@ -41,28 +41,55 @@ def matrix_of(state: Mapping[str, Any]) -> VValue:
 
 def matrix_neurons(w: Mapping[str, Any]) -> dict[NeuronId, None]:
     """The active part of SPEC §3: every neuron that has a row or a column in
-    ``w``, in order of first appearance. Keys that start with ':' at the
-    neuron levels of W name no neuron and are ignored."""
+    ``w``, in order of first appearance: a weight (a number six labels down,
+    no label starting with ':') names two neurons. Entries that are no weight
+    (see ``not_weights``) name none."""
+    return matrix_scan(w)[0]
+
+
+def matrix_scan(w: Mapping[str, Any]) -> tuple[dict[NeuronId, None], list[tuple[tuple[str, ...], Any]]]:
+    """``(matrix_neurons(w), not_weights(w))`` in one walk."""
     active: dict[NeuronId, None] = {}
+    bad: list[tuple[tuple[str, ...], Any]] = []
     for f, names in w.items():
-        if f.startswith(":") or not isinstance(names, dict):
+        if type(names) is not dict or f[:1] == ":":
+            bad.append(((f,), names))
             continue
         for n, rows in names.items():
-            if n.startswith(":"):
+            if type(rows) is not dict or n[:1] == ":":
+                bad.append(((f, n), rows))
                 continue
-            active[(f, n)] = None
-            if not isinstance(rows, dict):
-                continue
-            for row in rows.values():
-                if not isinstance(row, dict):
+            for i, row in rows.items():
+                if type(row) is not dict or i[:1] == ":":
+                    bad.append(((f, n, i), row))
                     continue
                 for g, ms in row.items():
-                    if g.startswith(":") or not isinstance(ms, dict):
+                    if type(ms) is not dict or g[:1] == ":":
+                        bad.append(((f, n, i, g), ms))
                         continue
-                    for m in ms:
-                        if not m.startswith(":"):
-                            active[(g, m)] = None
-    return active
+                    for m, os in ms.items():
+                        if type(os) is not dict or m[:1] == ":":
+                            bad.append(((f, n, i, g, m), os))
+                            continue
+                        for o, x in os.items():
+                            tx = type(x)
+                            if (tx is float or tx is int or (tx is not dict and is_number(x))) and o[
+                                :1
+                            ] != ":":
+                                active[(f, n)] = None
+                                active[(g, m)] = None
+                            else:
+                                bad.append(((f, n, i, g, m, o), x))
+    return active, bad
+
+
+def not_weights(w: Mapping[str, Any]) -> list[tuple[tuple[str, ...], Any]]:
+    """Every entry of ``w`` that is no weight, as ``(path, value)``: a number
+    or a tensor above the sixth level (``W["foo"]["word"] = 1.25``), a map or a
+    tensor in a weight's place, an entry under a label that starts with ':'.
+    Such entries make no neuron active and the down movement skips them
+    (SPEC §2); a network that writes into its own matrix can put them there."""
+    return matrix_scan(w)[1]
 
 
 def matrix_rows(w: Mapping[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:

@@ -14,10 +14,11 @@ that returns an iterable of ``NeuronType``.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TextIO
 
 from .matrix import SELF_NAME, SELF_TYPE  # noqa: F401 (SELF_NAME: importable from here too)
 from .vvalue import VValue, add_canonical
@@ -131,6 +132,9 @@ class Registry:
 
     def __init__(self, types: Iterable[NeuronType] = ()) -> None:
         self._types: dict[str, NeuronType] = {}
+        self.packs: dict[str, list[str]] = {}  # pack (entry point) name: the type ids it gave
+        self.skipped: dict[str, str] = {}  # pack: why it was skipped (see load_packs)
+        self.skipped_values: dict[str, str] = {}  # pack: its entry point ("module:function")
         for t in types:
             self.register(t)
 
@@ -146,7 +150,23 @@ class Registry:
         try:
             return self._types[id]
         except KeyError:
-            raise RegistryError(f"unknown neuron type {id!r}") from None
+            raise RegistryError(f"unknown neuron type {id!r}{self.missing_hint(id)}") from None
+
+    def missing_hint(self, id: str) -> str:
+        """Which pack would provide an unknown type: `` (the pack 'p' that
+        would provide it was skipped: why)`` when a skipped pack's name or
+        module matches the type's namespace, else `` (no installed pack
+        provides it)`` ("" when the type is known)."""
+        if id in self._types:
+            return ""
+        ns = id.split(".")[0]
+        for pack, why in self.skipped.items():
+            module = self.skipped_values.get(pack, "").split(":")[0].split(".")[0]
+            if ns and ns in (pack, module):
+                return f" (the neuron pack {pack!r} that would provide it was skipped: {why})"
+        if "." in id:
+            return f" (no installed neuron pack provides it: install the pack of namespace {ns!r})"
+        return " (no installed neuron pack provides it)"
 
     def __contains__(self, id: object) -> bool:
         return id in self._types
@@ -167,16 +187,55 @@ class Registry:
         return out
 
 
-def load_packs(registry: Registry) -> None:
+def load_packs(registry: Registry, err: TextIO | None = None) -> None:
     """Register every neuron pack found in the ``dmm_studio.neurons`` group.
 
     The built-in pack (``dmm_studio_nodes``) arrives this way too, through the
     entry point ``builtin`` that the project's own metadata declares: the core
     never imports it (an import-linter contract in pyproject.toml).
+
+    A pack that fails (its import raises, its entry point raises or calls
+    ``sys.exit``, it returns something that is not an iterable of
+    ``NeuronType``, or it declares a type id that is already registered) is
+    skipped whole, with one line on ``err`` (stderr) naming it and why; it is
+    kept in ``registry.skipped`` (``{pack: reason}``) for the studio to list
+    and for ``Registry.get`` to name when a network uses one of its types.
     """
+    err = err if err is not None else sys.stderr
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        for t in ep.load()():
+        pack = ep.name
+        try:
+            types = _pack_types(ep)
+            ids = [t.id for t in types]
+            for i, tid in enumerate(ids):
+                if tid in registry or tid in ids[:i]:
+                    raise RegistryError(f"it declares the neuron type {tid!r}, which is already registered")
+        except (Exception, SystemExit) as e:
+            reason = str(e) if isinstance(e, RegistryError) else f"{type(e).__name__}: {e}"
+            registry.skipped[pack] = reason
+            registry.skipped_values[pack] = ep.value
+            err.write(f"dmm-studio: neuron pack {pack!r} ({ep.value}) skipped: {reason}\n")
+            continue
+        for t in types:
             registry.register(t)
+        registry.packs[pack] = [t.id for t in types]
+
+
+def _pack_types(ep: Any) -> list[NeuronType]:
+    """The neuron types an entry point gives, checked (RegistryError if junk)."""
+    fn = ep.load()
+    if not callable(fn):
+        raise RegistryError(
+            f"its entry point is {type(fn).__name__}, not a function that returns neuron types"
+        )
+    got = fn()
+    if isinstance(got, (str, bytes, Mapping)) or not isinstance(got, Iterable):
+        raise RegistryError(f"its entry point returned {type(got).__name__}, not an iterable of NeuronType")
+    types = list(got)
+    for t in types:
+        if not isinstance(t, NeuronType):
+            raise RegistryError(f"its entry point returned {t!r} among its types, not a NeuronType")
+    return types
 
 
 _default: Registry | None = None

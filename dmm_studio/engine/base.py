@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..fields import FieldGains, compute_gains
+from ..limits import state_bytes
 from ..matrix import (
     MATRIX_OUTPUT,
     SELF_NAME,
@@ -113,7 +114,7 @@ class Engine(ABC):
 
     # -- shared conveniences
     def output(self, type: str, name: str, output: str) -> VValue:
-        v = get_in(self.state(), (type, name, output))
+        v = get_in(self.state_view(), (type, name, output))
         return v if v else {}
 
     def matrix(self) -> VValue:
@@ -121,6 +122,22 @@ class Engine(ABC):
 
     def active(self) -> list[NeuronId]:
         return list(matrix_neurons(self.matrix()))
+
+    def footprint(self) -> tuple[int, int]:
+        """``(weights, bytes)``: the non-zeros of ``W_t`` and an estimate of the
+        memory ``y_t`` takes (``dmm_studio.limits``: ~1,000 bytes a weight, 100
+        a number, tensors by their bytes). ``Machine`` checks it before every
+        step: engines that do not hold the state as dicts override it."""
+        return state_bytes(self.state_view())
+
+    def all_finite(self) -> bool | None:
+        """Whether every number of ``y_t`` is finite, when the engine can tell
+        without building the state as dicts (None: it cannot, and a caller
+        walks ``state_view()``; False: something is NaN or infinite, and a
+        walk of ``state_view()`` names it). Engines that hold the state in
+        tensors override it: ``Machine.non_finite`` runs after every step of a
+        CLI run."""
+        return None
 
     def stats(self) -> dict[str, int]:
         w = self.matrix()

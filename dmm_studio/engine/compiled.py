@@ -66,6 +66,8 @@ from typing import Any
 import torch
 
 from .. import vvalue as vv
+from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
+from ..nonfinite import first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, NeuronType, RegistryError, self_neuron
 from ..vvalue import NUMBER, TENSOR, VValueError
 from . import reference
@@ -511,6 +513,32 @@ class CompiledEngine(Engine):
             return super().stats()
         return {"t": self.t, "active": len(self._count), "nonzeros": self._A.nnz}
 
+    def footprint(self) -> tuple[int, int]:
+        if self._ref is not None:
+            return super().footprint()
+        y = self._y
+        nbytes = self._A.nnz * BYTES_PER_WEIGHT + int(y.num.numel()) * BYTES_PER_LEAF
+        for _, data in y.tens.values():
+            nbytes += data.numel() * data.element_size()
+        for v in y.rest.values():
+            if type(v) is dict:
+                leaves, tb = leaves_and_bytes(v)
+                nbytes += leaves * BYTES_PER_LEAF + tb
+        return self._A.nnz, nbytes
+
+    def all_finite(self) -> bool | None:
+        """One isfinite per part of y_t (the dicts of its "rest" are walked);
+        W's own dict is not: it changes only by outputs, which are looked at."""
+        if self._ref is not None:
+            return None
+        y = self._y
+        if not bool(torch.isfinite(y.num).all()):
+            return False
+        for _, data in y.tens.values():
+            if (data.is_floating_point() or data.is_complex()) and not bool(torch.isfinite(data).all()):
+                return False
+        return all(first_non_finite(v) is None for v in y.rest.values() if type(v) is dict)
+
     # ================================================================ the step
     def step(self) -> None:
         if self._small:  # as ReferenceEngine.step, then the size check of _load
@@ -560,7 +588,11 @@ class CompiledEngine(Engine):
         for type_id, names, ntype in struct["types"]:
             info = struct["inputs"][type_id]
             if ntype is None:
-                raise StepError(t + 1, f"unknown neuron type {type_id!r}", (type_id, names[0]))
+                raise StepError(
+                    t + 1,
+                    f"unknown neuron type {type_id!r}{self.registry.missing_hint(type_id)}",
+                    (type_id, names[0]),
+                )
             columns = {}
             for i, (idx, span) in info["idx"].items():
                 if span is not None:  # a contiguous range of x: views, no gather

@@ -2,11 +2,17 @@
 
 The canvas never changes itself: a user gesture becomes one of these
 commands, pushed on the document's ``QUndoStack``; ``redo``/``undo`` call
-``Network`` methods, and the canvas follows the model's ``subscribe`` events.
+``Network`` methods (never its dicts), and every view follows the model's
+typed signals (``Network.events``). No command emits a signal of its own.
+
+A command that removes things builds its cascade as child commands, as
+orange-canvas-core's ``RemoveNodeCommand`` does: removing neurons is one
+``SetWeights`` child for all the wires that touch them (one pass over W_0),
+then one ``RemoveNeuron`` child per neuron (its outputs, params and layout);
+the parent runs the children in order on redo and in reverse on undo.
 Ports that the user adds to a variadic neuron are kept in the layout
 (``layout["type/name"]["ports"] = {"inputs": [...], "outputs": [...]}``) so
-that a saved file keeps them; the document's ``ports_changed`` signal tells
-the canvas.
+that a saved file keeps them (``Network.set_ports``).
 """
 
 from __future__ import annotations
@@ -17,19 +23,42 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 from .. import vvalue as vv
-from ..network import Network, Port, neuron_key
-from .model_ops import layout_ports
+from ..network import Network, Port
 
 if TYPE_CHECKING:
     from .document import Document
 
 NeuronId = tuple[str, str]
+Wire = tuple[Port, Port, Any]
 
 
 class DocCommand(QUndoCommand):
-    def __init__(self, doc: Document, text: str) -> None:
+    """A command over the document's network. Given a ``parent``, it is one of
+    the parent's children: the parent's ``redo`` runs its children in order and
+    its ``undo`` in reverse (as ``QUndoCommand`` children do; they are kept on
+    the Python side, since PySide would free a child's Python half while Qt
+    still calls it)."""
+
+    def __init__(self, doc: Document, text: str, parent: DocCommand | None = None) -> None:
         super().__init__(text)
         self.doc = doc
+        self.kids: list[DocCommand] = []
+        if parent is not None:
+            parent.kids.append(self)
+
+    def redo(self) -> None:
+        for kid in self.kids:
+            kid.redo()
+
+    def undo(self) -> None:
+        for kid in reversed(self.kids):
+            kid.undo()
+
+    def childCount(self) -> int:  # noqa: N802 (Qt's name)
+        return len(self.kids)
+
+    def child(self, index: int) -> DocCommand:  # type: ignore[override]
+        return self.kids[index]
 
     @property
     def net(self) -> Network:
@@ -39,8 +68,16 @@ class DocCommand(QUndoCommand):
 class SetWeight(DocCommand):
     """One weight of W_0 (0 removes the wire)."""
 
-    def __init__(self, doc: Document, to: Port, frm: Port, weight: float, text: str | None = None) -> None:
-        super().__init__(doc, text or f"weight {frm[1]}.{frm[2]} -> {to[1]}.{to[2]} = {weight:g}")
+    def __init__(
+        self,
+        doc: Document,
+        to: Port,
+        frm: Port,
+        weight: float,
+        text: str | None = None,
+        parent: DocCommand | None = None,
+    ) -> None:
+        super().__init__(doc, text or f"weight {frm[1]}.{frm[2]} -> {to[1]}.{to[2]} = {weight:g}", parent)
         self.to, self.frm, self.new = tuple(to), tuple(frm), weight
         self.old = doc.network.weight(self.to, self.frm)
 
@@ -51,88 +88,119 @@ class SetWeight(DocCommand):
         self.net.set_weight(self.to, self.frm, self.old)
 
 
-class _NeuronRecord:
-    """All that a neuron holds in the design, to remove it and bring it back."""
+class SetWeights(DocCommand):
+    """Many weights of W_0 in one step, ``[(to, from, weight)]`` (0 removes a wire):
+    one ``Network.set_weights`` each way."""
 
-    def __init__(self, net: Network, nid: NeuronId) -> None:
+    def __init__(
+        self, doc: Document, wires: list[Wire], text: str = "weights", parent: DocCommand | None = None
+    ) -> None:
+        super().__init__(doc, text, parent)
+        net = doc.network
+        self.new = [(tuple(to), tuple(frm), w) for to, frm, w in wires]
+        self.old = [(to, frm, net.weight(to, frm)) for to, frm, _w in self.new]
+
+    def redo(self) -> None:
+        self.net.set_weights(self.new)
+
+    def undo(self) -> None:
+        self.net.set_weights(self.old)
+
+
+class AddNeuron(DocCommand):
+    """Place one neuron with its layout entry (place, ports), outputs and params."""
+
+    def __init__(self, doc: Document, rec: dict[str, Any], parent: DocCommand | None = None) -> None:
+        super().__init__(doc, f"add {rec['type']}/{rec['name']}", parent)
+        self.nid: NeuronId = (rec["type"], rec["name"])
+        self.pos = tuple(rec["pos"]) if rec.get("pos") else None
+        self.ports = copy.deepcopy(rec.get("ports") or {})
+        self.outputs = dict(rec.get("outputs", {}))
+        self.params = copy.deepcopy(rec.get("params", {}))
+
+    def redo(self) -> None:
+        f, n = self.nid
+        self.net.add_neuron(f, n, self.pos)  # type: ignore[arg-type]
+        if any(self.ports.values()):
+            self.net.set_ports(f, n, self.ports)
+        for o, v in self.outputs.items():
+            self.net.set_output(f, n, o, v)
+        for p, v in self.params.items():
+            self.net.set_param(f, n, p, v)
+
+    def undo(self) -> None:
+        self.net.remove_neuron(*self.nid)
+
+
+class AddNeurons(DocCommand):
+    """Place neurons (with outputs, params, ports) and the wires among them:
+    an ``AddNeuron`` child each, then one ``SetWeights`` child for the wires."""
+
+    def __init__(self, doc: Document, records: list[dict[str, Any]], wires: list[Wire], text: str) -> None:
+        super().__init__(doc, text)
+        self.records = records
+        for r in records:
+            AddNeuron(doc, r, self)
+        if wires:
+            _WiresAfter(doc, wires, self)
+
+
+class _WiresAfter(SetWeights):
+    """Wires among neurons that an earlier sibling adds: the old weights are 0."""
+
+    def __init__(self, doc: Document, wires: list[Wire], parent: DocCommand) -> None:
+        DocCommand.__init__(self, doc, "wires", parent)  # the old weights are not read
+        self.new = [(tuple(to), tuple(frm), w) for to, frm, w in wires]
+        self.old = [(to, frm, 0) for to, frm, _w in self.new]
+
+
+class RemoveNeuron(DocCommand):
+    """Remove one neuron whose wires are gone (a sibling ``SetWeights`` removed
+    them): its outputs, params and layout entry go, and come back on undo."""
+
+    def __init__(self, doc: Document, nid: NeuronId, parent: DocCommand | None = None) -> None:
+        super().__init__(doc, f"delete {nid[0]}/{nid[1]}", parent)
+        net = doc.network
         f, n = nid
         self.nid = nid
         self.outputs = dict(net.outputs.get(f, {}).get(n, {}))
         self.params = copy.deepcopy(net.params.get(f, {}).get(n, {}))
-        self.layout = copy.deepcopy(net.layout.get(neuron_key(f, n)))
-        self.wires = [(to, frm, w) for to, frm, w in net.wires() if to[:2] == nid or frm[:2] == nid]
+        self.layout = net.layout_entry(f, n)
 
-    def restore(self, net: Network) -> None:
+    def redo(self) -> None:
+        self.net.remove_neuron(*self.nid)
+
+    def undo(self) -> None:
         f, n = self.nid
+        net = self.net
         pos = tuple(self.layout["pos"]) if self.layout and "pos" in self.layout else None
         net.add_neuron(f, n, pos)  # type: ignore[arg-type]
         if self.layout:
-            net.layout[neuron_key(f, n)] = copy.deepcopy(self.layout)
+            net.set_layout_entry(f, n, self.layout)
         for o, v in self.outputs.items():
             net.set_output(f, n, o, v)
         for p, v in self.params.items():
             net.set_param(f, n, p, v)
 
 
-class AddNeurons(DocCommand):
-    """Place neurons (with outputs, params, ports) and the wires among them."""
-
-    def __init__(
-        self, doc: Document, records: list[dict[str, Any]], wires: list[tuple[Port, Port, Any]], text: str
-    ) -> None:
-        super().__init__(doc, text)
-        self.records = records
-        self.wires = wires
-
-    def redo(self) -> None:
-        for r in self.records:
-            f, n = r["type"], r["name"]
-            self.net.add_neuron(f, n, tuple(r["pos"]) if r.get("pos") else None)
-            if r.get("ports"):
-                self.net.layout.setdefault(neuron_key(f, n), {})["ports"] = copy.deepcopy(r["ports"])
-                self.doc.ports_changed.emit((f, n))
-            for o, v in r.get("outputs", {}).items():
-                self.net.set_output(f, n, o, v)
-            for p, v in r.get("params", {}).items():
-                self.net.set_param(f, n, p, v)
-        for to, frm, w in self.wires:
-            self.net.set_weight(tuple(to), tuple(frm), w)
-
-    def undo(self) -> None:
-        for to, frm, _w in self.wires:
-            self.net.set_weight(tuple(to), tuple(frm), 0)
-        for r in reversed(self.records):
-            self.net.remove_neuron(r["type"], r["name"])
-
-
 class RemoveNeurons(DocCommand):
-    """Remove neurons: their wires go first (each a weight event), then the neurons."""
+    """Remove neurons: a ``SetWeights`` child takes every wire that touches them
+    (each wire once), then a ``RemoveNeuron`` child per neuron. Linear in the
+    neurons and their wires (the model indexes the wires of each neuron)."""
 
     def __init__(self, doc: Document, ids: list[NeuronId]) -> None:
         super().__init__(
             doc, f"delete {len(ids)} neuron(s)" if len(ids) != 1 else f"delete {ids[0][0]}/{ids[0][1]}"
         )
-        self.records = [_NeuronRecord(doc.network, nid) for nid in ids]
-
-    def redo(self) -> None:
-        done: set[tuple[Port, Port]] = set()
-        for r in self.records:
-            for to, frm, _w in r.wires:
-                if (to, frm) not in done:
-                    done.add((to, frm))
-                    self.net.set_weight(to, frm, 0)
-            self.net.remove_neuron(*r.nid)
-
-    def undo(self) -> None:
-        for r in reversed(self.records):
-            r.restore(self.net)
-            self.doc.ports_changed.emit(r.nid)
-        done: set[tuple[Port, Port]] = set()
-        for r in self.records:
-            for to, frm, w in r.wires:
-                if (to, frm) not in done:
-                    done.add((to, frm))
-                    self.net.set_weight(to, frm, w)
+        net = doc.network
+        wires: dict[tuple[Port, Port], None] = {}
+        for nid in ids:
+            for to, frm, _w in net.wires_of(*nid):
+                wires[(to, frm)] = None
+        if wires:
+            SetWeights(doc, [(to, frm, 0) for to, frm in wires], "unwire", self)
+        for nid in ids:
+            RemoveNeuron(doc, nid, self)
 
 
 class RenameNeuron(DocCommand):
@@ -164,8 +232,10 @@ class MoveNeurons(DocCommand):
 
 
 class SetOutput(DocCommand):
-    def __init__(self, doc: Document, nid: NeuronId, output: str, value: Any) -> None:
-        super().__init__(doc, f"set {nid[0]}/{nid[1]}/{output}")
+    def __init__(
+        self, doc: Document, nid: NeuronId, output: str, value: Any, parent: DocCommand | None = None
+    ) -> None:
+        super().__init__(doc, f"set {nid[0]}/{nid[1]}/{output}", parent)
         self.nid, self.output = nid, output
         self.new = vv.canon(value)
         self.old = doc.network.output(*nid, output)
@@ -191,141 +261,105 @@ class SetParam(DocCommand):
         if self.had:
             self.net.set_param(*self.nid, self.param, self.old)
         else:
-            self.net.set_param(*self.nid, self.param, self.old)
-            f, n = self.nid
-            self.net.params[f][n].pop(self.param, None)
-            if not self.net.params[f][n]:
-                del self.net.params[f][n]
-            if not self.net.params[f]:
-                del self.net.params[f]
+            self.net.clear_param(*self.nid, self.param)
 
 
-class _PortsCommand(DocCommand):
-    """Base for adding, renaming and removing ports of a variadic neuron."""
+class SetPorts(DocCommand):
+    """The ports a user added to a variadic neuron, ``{"inputs": [...], "outputs": [...]}``."""
 
-    def __init__(self, doc: Document, nid: NeuronId, text: str) -> None:
-        super().__init__(doc, text)
+    def __init__(
+        self, doc: Document, nid: NeuronId, ports: dict[str, list[str]], parent: DocCommand | None = None
+    ) -> None:
+        super().__init__(doc, f"ports of {nid[0]}/{nid[1]}", parent)
         self.nid = nid
-        self.before = copy.deepcopy(doc.network.layout.get(neuron_key(*nid)))
-
-    def _set_ports(self, ports: dict[str, list[str]]) -> None:
-        entry = self.net.layout.setdefault(neuron_key(*self.nid), {})
-        entry["ports"] = {k: list(v) for k, v in ports.items() if v}
-        if not entry["ports"]:
-            del entry["ports"]
-
-    def _restore_layout(self) -> None:
-        key = neuron_key(*self.nid)
-        if self.before is None:
-            self.net.layout.pop(key, None)
-        else:
-            self.net.layout[key] = copy.deepcopy(self.before)
-        self.doc.ports_changed.emit(self.nid)
-
-
-class AddPort(_PortsCommand):
-    def __init__(self, doc: Document, nid: NeuronId, side: str, name: str, mirror: bool) -> None:
-        super().__init__(doc, nid, f"add {side[:-1]} {name} to {nid[0]}/{nid[1]}")
-        self.side, self.name, self.mirror = side, name, mirror
+        self.new = {k: list(v) for k, v in ports.items()}
+        self.old = doc.network.layout_ports(*nid)
 
     def redo(self) -> None:
-        ports = layout_ports(self.net, self.nid)
-        sides = ("inputs", "outputs") if self.mirror else (self.side,)
-        for s in sides:
-            if self.name not in ports[s]:
-                ports[s].append(self.name)
-        self._set_ports(ports)
-        self.doc.ports_changed.emit(self.nid)
+        self.net.set_ports(*self.nid, self.new)
 
     def undo(self) -> None:
-        self._restore_layout()
+        self.net.set_ports(*self.nid, self.old)
 
 
-class RenamePort(_PortsCommand):
-    """Rename a port: its wires and its output value move with it."""
+def _port_sides(side: str, mirror: bool) -> tuple[str, ...]:
+    return ("inputs", "outputs") if mirror else (side,)
+
+
+class AddPort(DocCommand):
+    def __init__(self, doc: Document, nid: NeuronId, side: str, name: str, mirror: bool) -> None:
+        super().__init__(doc, f"add {side[:-1]} {name} to {nid[0]}/{nid[1]}")
+        ports = doc.network.layout_ports(*nid)
+        for s in _port_sides(side, mirror):
+            if name not in ports[s]:
+                ports[s].append(name)
+        SetPorts(doc, nid, ports, self)
+
+
+class RenamePort(DocCommand):
+    """Rename a port: its wires and its output value move with it (children:
+    the old wires go, the old output goes, the ports change, the output comes
+    back under the new name, the wires come back to the new port)."""
 
     def __init__(self, doc: Document, nid: NeuronId, side: str, old: str, new: str, mirror: bool) -> None:
-        super().__init__(doc, nid, f"rename port {old} to {new} on {nid[0]}/{nid[1]}")
-        self.side, self.old, self.new, self.mirror = side, old, new, mirror
-        sides = ("inputs", "outputs") if mirror else (side,)
+        super().__init__(doc, f"rename port {old} to {new} on {nid[0]}/{nid[1]}")
+        sides = _port_sides(side, mirror)
         net = doc.network
-        self.moves: list[tuple[Port, Port, Port, Port, Any]] = []
-        for to, frm, w in net.wires():
+        moves: list[tuple[Port, Port, Port, Port, Any]] = []
+        for to, frm, w in net.wires_of(*nid):
             nto, nfrm = to, frm
             if "inputs" in sides and to[:2] == nid and to[2] == old:
                 nto = (*nid, new)
             if "outputs" in sides and frm[:2] == nid and frm[2] == old:
                 nfrm = (*nid, new)
             if (nto, nfrm) != (to, frm):
-                self.moves.append((to, frm, nto, nfrm, w))
-        self.value = net.output(*nid, old) if "outputs" in sides else {}
-        self.sides = sides
-
-    def redo(self) -> None:
-        for to, frm, _nto, _nfrm, _w in self.moves:
-            self.net.set_weight(to, frm, 0)
-        if self.value:
-            self.net.set_output(*self.nid, self.old, {})
-        ports = layout_ports(self.net, self.nid)
-        for s in self.sides:
-            ports[s] = [self.new if p == self.old else p for p in ports[s]]
-            if self.new not in ports[s]:
-                ports[s].append(self.new)
-        self._set_ports(ports)
-        self.doc.ports_changed.emit(self.nid)
-        if self.value:
-            self.net.set_output(*self.nid, self.new, self.value)
-        for _to, _frm, nto, nfrm, w in self.moves:
-            self.net.set_weight(nto, nfrm, w)
-        self.doc.ports_changed.emit(self.nid)
-
-    def undo(self) -> None:
-        for _to, _frm, nto, nfrm, _w in self.moves:
-            self.net.set_weight(nto, nfrm, 0)
-        if self.value:
-            self.net.set_output(*self.nid, self.new, {})
-        self._restore_layout()
-        if self.value:
-            self.net.set_output(*self.nid, self.old, self.value)
-        for to, frm, _nto, _nfrm, w in self.moves:
-            self.net.set_weight(to, frm, w)
-        self.doc.ports_changed.emit(self.nid)
+                moves.append((to, frm, nto, nfrm, w))
+        value = net.output(*nid, old) if "outputs" in sides else {}
+        ports = net.layout_ports(*nid)
+        for s in sides:
+            ports[s] = [new if p == old else p for p in ports[s]]
+            if new not in ports[s]:
+                ports[s].append(new)
+        if moves:
+            SetWeights(doc, [(to, frm, 0) for to, frm, *_ in moves], "unwire", self)
+        if value:
+            SetOutput(doc, nid, old, {}, self)
+        SetPorts(doc, nid, ports, self)
+        if value:
+            _SetOutputAfter(doc, nid, new, value, self)
+        if moves:
+            _WiresAfter(doc, [(nto, nfrm, w) for _to, _frm, nto, nfrm, w in moves], self)
 
 
-class RemovePort(_PortsCommand):
-    """Remove a port with its wires (and its initial output value)."""
+class _SetOutputAfter(SetOutput):
+    """An output that an earlier sibling cleared: its old value is ``{}``."""
+
+    def __init__(self, doc: Document, nid: NeuronId, output: str, value: Any, parent: DocCommand) -> None:
+        super().__init__(doc, nid, output, value, parent)
+        self.old = {}
+
+
+class RemovePort(DocCommand):
+    """Remove a port with its wires (and its initial output value): children."""
 
     def __init__(self, doc: Document, nid: NeuronId, side: str, name: str, mirror: bool) -> None:
-        super().__init__(doc, nid, f"remove port {name} from {nid[0]}/{nid[1]}")
-        self.name = name
-        sides = ("inputs", "outputs") if mirror else (side,)
-        self.sides = sides
+        super().__init__(doc, f"remove port {name} from {nid[0]}/{nid[1]}")
+        sides = _port_sides(side, mirror)
         net = doc.network
-        self.wires = [
-            (to, frm, w)
-            for to, frm, w in net.wires()
+        wires = [
+            (to, frm, 0)
+            for to, frm, _w in net.wires_of(*nid)
             if ("inputs" in sides and to[:2] == nid and to[2] == name)
             or ("outputs" in sides and frm[:2] == nid and frm[2] == name)
         ]
-        self.value = net.output(*nid, name) if "outputs" in sides else {}
-
-    def redo(self) -> None:
-        for to, frm, _w in self.wires:
-            self.net.set_weight(to, frm, 0)
-        if self.value:
-            self.net.set_output(*self.nid, self.name, {})
-        ports = layout_ports(self.net, self.nid)
-        for s in self.sides:
-            ports[s] = [p for p in ports[s] if p != self.name]
-        self._set_ports(ports)
-        self.doc.ports_changed.emit(self.nid)
-
-    def undo(self) -> None:
-        self._restore_layout()
-        if self.value:
-            self.net.set_output(*self.nid, self.name, self.value)
-        for to, frm, w in self.wires:
-            self.net.set_weight(to, frm, w)
+        if wires:
+            SetWeights(doc, wires, "unwire", self)
+        if "outputs" in sides and net.output(*nid, name):
+            SetOutput(doc, nid, name, {}, self)
+        ports = net.layout_ports(*nid)
+        for s in sides:
+            ports[s] = [p for p in ports[s] if p != name]
+        SetPorts(doc, nid, ports, self)
 
 
 class SetProbes(DocCommand):
@@ -335,27 +369,13 @@ class SetProbes(DocCommand):
     def __init__(self, doc: Document, probes: dict[str, list[dict[str, Any]]], text: str = "probes") -> None:
         super().__init__(doc, text)
         self.new = copy.deepcopy(probes)
-        self.old = probes_of(doc.network.layout)
-
-    def _apply(self, probes: dict[str, list[dict[str, Any]]]) -> None:
-        layout = self.net.layout
-        for key in list(layout):
-            entry = layout[key]
-            if isinstance(entry, dict) and "probes" in entry and key not in probes:
-                del entry["probes"]
-                if not entry:
-                    del layout[key]  # an entry that only held probes
-        for key, ps in probes.items():
-            entry = layout.setdefault(key, {})
-            if isinstance(entry, dict):
-                entry["probes"] = copy.deepcopy(ps)
-        self.doc.probes_changed.emit()
+        self.old = doc.network.probes()
 
     def redo(self) -> None:
-        self._apply(self.new)
+        self.net.set_probes(self.new)
 
     def undo(self) -> None:
-        self._apply(self.old)
+        self.net.set_probes(self.old)
 
 
 def probes_of(layout: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -2,7 +2,11 @@
 user-level edits (each one checked, then pushed as a command).
 
 Views call these methods; they never edit the Network directly. A refused
-edit emits ``message`` (shown in the status bar) and returns False.
+edit emits ``message`` (shown in the status bar) and returns False. Views
+follow the model's typed signals (``Network.events``) through a
+``Connections`` they bind again on ``replaced`` (clear, connect, fill).
+``probes_changed`` relays the model's ``probesChanged`` for Qt-side
+listeners that follow the document rather than one network.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from PySide6.QtGui import QUndoStack
 
 from .. import vvalue as vv
 from ..fileformat import load_network, save_network, state_to_json
-from ..network import SELF_ID, Network, Port, neuron_key
+from ..network import SELF_ID, Connections, Network, Port, neuron_key
 from ..registry import Registry, default_registry
 from . import commands as cmd
 from .model_ops import incompatible, layout_ports, ports_of, unique_name
@@ -25,7 +29,6 @@ NeuronId = tuple[str, str]
 
 
 class Document(QObject):
-    ports_changed = Signal(object)  # NeuronId
     message = Signal(str)  # a line for the status bar
     replaced = Signal()  # a new Network was loaded (views rebuild)
     path_changed = Signal(str)
@@ -39,10 +42,13 @@ class Document(QObject):
         self.network = network or Network.empty()
         self.undo_stack = QUndoStack(self)
         self.path: str | None = None
+        self._relay = Connections({"probesChanged": self.probes_changed.emit})
+        self._relay.bind(self.network)
 
     # ------------------------------------------------------------- files
     def set_network(self, net: Network, path: str | None = None) -> None:
         self.network = net
+        self._relay.bind(net)
         self.path = path
         self.undo_stack.clear()
         self.replaced.emit()
@@ -66,7 +72,7 @@ class Document(QObject):
     def set_probes(self, probes: dict[str, list[dict[str, Any]]], text: str = "probes") -> bool:
         """Keep these probes in the design (``{"type/name": [probe dicts]}``): an
         undoable edit that marks the file changed; False when nothing changes."""
-        if cmd.probes_of(self.network.layout) == probes:
+        if self.network.probes() == probes:
             return False
         self.undo_stack.push(cmd.SetProbes(self, probes, text))
         return True

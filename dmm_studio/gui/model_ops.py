@@ -25,7 +25,7 @@ from typing import Any
 from .. import vvalue as vv
 from ..matrix import matrix_neurons
 from ..matrix import matrix_wires as iter_matrix_wires
-from ..network import SELF_ID, Network, Port, neuron_key
+from ..network import SELF_ID, Network, Port
 from ..registry import Registry
 
 NeuronId = tuple[str, str]
@@ -34,12 +34,8 @@ Kind = dict[tuple[str, ...], tuple[int, ...]]
 
 # ---------------------------------------------------------------- ports
 def layout_ports(net: Network, nid: NeuronId) -> dict[str, list[str]]:
-    entry = net.layout.get(neuron_key(*nid), {})
-    ports = entry.get("ports", {}) if isinstance(entry, dict) else {}
-    return {
-        "inputs": [p for p in ports.get("inputs", []) if isinstance(p, str)],
-        "outputs": [p for p in ports.get("outputs", []) if isinstance(p, str)],
-    }
+    """The ports a user added to a variadic neuron (``Network.layout_ports``)."""
+    return net.layout_ports(*nid)
 
 
 def used_ports(w: Mapping[str, Any], nid: NeuronId) -> tuple[list[str], list[str]]:

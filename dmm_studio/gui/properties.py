@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from .. import vvalue as vv
 from ..fileformat import state_to_json
-from ..network import SELF_ID, Port
+from ..network import SELF_ID, Connections, Port
 from .document import Document
 
 NeuronId = tuple[str, str]
@@ -79,20 +79,38 @@ class PropertiesPanel(QWidget):
         self.wires.itemChanged.connect(self._wire_item_changed)
         lay.addWidget(self.wires)
         self._wire_rows: list[tuple[Port, Port]] = []
-        doc.network.subscribe(self._on_model)
+        # the model's signals: one handler each, moved to a new network on replaced
+        self._model = Connections(
+            {
+                "weightChanged": self._refresh_later,
+                "outputChanged": self._refresh_later,
+                "paramChanged": self._refresh_later,
+                "neuronAdded": self._refresh_later,
+                "neuronRemoved": self._on_removed,
+                "neuronRenamed": self._on_renamed,
+                "portsChanged": self._refresh_later,
+            }
+        )
+        self._model.bind(doc.network)
         doc.replaced.connect(self._on_replaced)
         self.show_neuron(None)
 
     def _on_replaced(self) -> None:
-        self.doc.network.subscribe(self._on_model)
+        self._model.bind(self.doc.network)
         self.show_neuron(None)
 
-    def _on_model(self, event: str, info: dict[str, Any]) -> None:
-        if event == "neuron_renamed" and self.nid == (info["type"], info["old"]):
-            self.nid = (info["type"], info["new"])
-        if event == "neuron_removed" and self.nid == info.get("neuron"):
+    def _on_renamed(self, type: str, old: str, new: str) -> None:
+        if self.nid == (type, old):
+            self.nid = (type, new)
+        self._refresh_later()
+
+    def _on_removed(self, nid: NeuronId) -> None:
+        if self.nid == nid:
             self.nid = None
-        if event != "layout" and not self._pending:
+        self._refresh_later()
+
+    def _refresh_later(self, *_: Any) -> None:
+        if not self._pending:
             # later, not now: the widget that made the edit may be the one refreshed
             self._pending = True
             QTimer.singleShot(0, self._deferred_refresh)

@@ -621,8 +621,11 @@ def test_exact_integers_beyond_float_range_stop_the_trace_with_one_line(tmp_path
     )
     err = capsys.readouterr().err.strip()
     assert status == 1
-    assert err.count("\n") == 0 and "cannot write the trace" in err and "beyond a float64's range" in err
-    assert "accum/count/single" in err
+    # the step that makes such an integer is refused (a step error naming the neuron, issue 11),
+    # before the trace writer would meet it; the trace keeps the steps before
+    assert err.count("\n") == 0 and "step 3: neuron accum/count: output 'single'" in err
+    assert "outgrew float range" in err
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 2
 
 
 # ------------------------------------------------------------ the parse: fast, and never last-key-wins

@@ -24,14 +24,14 @@ def test_empty_network_holds_self():
 def test_build_the_counter_by_edits():
     n = Network.empty()
     events = []
-    n.subscribe(lambda e, info: events.append(e))
+    n.events.all.connect(lambda info: events.append(info.signal.name))
     n.add_neuron("identity", "one", pos=(0, 0))
     n.add_neuron("accum", "count")
     n.set_output("identity", "one", "single", 1)
     n.set_weight(("identity", "one", "single"), ("identity", "one", "single"), 1)
     n.set_weight(("accum", "count", "accum"), ("accum", "count", "single"), 1)
     n.set_weight(("accum", "count", "delta"), ("identity", "one", "single"), 1)
-    assert events[:2] == ["neuron_added", "neuron_added"] and events.count("weight") == 3
+    assert events[:2] == ["neuronAdded", "neuronAdded"] and events.count("weightChanged") == 3
     assert sorted(n.neurons()) == [("accum", "count"), ("identity", "one"), ("self", "self")]
     assert n.matrix == load_network(EXAMPLES / "counter.dmm.json").matrix
     m = n.machine(engine="reference")
@@ -83,3 +83,97 @@ def test_machine_set_output_edits_the_running_state():
     m.set_output("accum", "count", "single", 100)
     m.step()
     assert m.output("accum", "count", "single") == {":number": 101}
+
+
+def test_set_weights_is_set_weight_one_at_a_time():
+    import random
+
+    from dmm_studio import vvalue as vv
+
+    rng = random.Random(3)
+    n = load_network(EXAMPLES / "waves.dmm.json")
+    # an entry that is no wire (a number where a map belongs) stays as it is
+    n.set_matrix(
+        vv.set_in(n.matrix, ("identity", "update-1", "single", "identity", "update-2", ":number"), 7)
+    )
+    ports = [(f, m, o) for f, m in n.neurons() for o in ("single", "x")]
+    changes = [(rng.choice(ports), rng.choice(ports), rng.choice([0, 0, 1, -2.5, 3])) for _ in range(300)]
+    changes += [(to, frm, 0) for to, frm, _w in list(n.wires())[:5]]
+    one = n.copy()
+    for to, frm, w in changes:
+        one.set_weight(to, frm, w)
+    seen = []
+    n.events.weightChanged.connect(lambda to, frm, old, new: seen.append((to, frm, old, new)))
+    before = n.matrix
+    n.set_weights(changes)
+    assert n.matrix == one.matrix and n.matrix == vv.canon(n.matrix)
+    assert before is not n.matrix
+    assert {(to, frm): w for to, frm, w in n.wires()} == {(to, frm): w for to, frm, w in one.wires()}
+    assert all(old != new for *_k, old, new in seen)
+    for nid in n.neurons():
+        assert sorted(n.wires_of(*nid)) == sorted(
+            (to, frm, w) for to, frm, w in n.wires() if nid in (to[:2], frm[:2])
+        )
+    with pytest.raises(ValueError, match="must be a number"):
+        n.set_weights([(ports[0], ports[1], 1), (ports[0], ports[2], "x")])
+    assert n.weight(ports[0], ports[1]) == one.weight(ports[0], ports[1])  # nothing changed
+
+
+def test_set_weights_never_touches_the_matrix_it_replaces():
+    n = load_network(EXAMPLES / "waves.dmm.json")
+    w = n.matrix
+    frozen = repr(w)
+    n.set_weights([(to, frm, 0) for to, frm, _w in n.wires()] + [(("identity", "x", "single"),) * 2 + (5,)])
+    assert repr(w) == frozen
+
+
+def test_each_change_has_its_own_typed_signal():
+    n = Network.empty()
+    got = []
+    for name in ("neuronAdded", "neuronRemoved", "neuronMoved", "portsChanged", "probesChanged"):
+        getattr(n.events, name).connect(lambda *a, name=name: got.append((name, *a)))
+    n.events.weightChanged.connect(lambda to, frm, old, new: got.append(("weightChanged", to, frm, old, new)))
+    n.events.paramChanged.connect(lambda nid, p, old, new: got.append(("paramChanged", nid, p, old, new)))
+    n.add_neuron("identity", "a", pos=(1, 2))
+    n.set_pos("identity", "a", (3, 4))
+    n.set_ports("identity", "a", {"inputs": ["x"], "outputs": []})
+    n.set_probes({"identity/a": [{"port": "single"}]})
+    n.set_weight(("identity", "a", "x"), ("identity", "a", "single"), 2)
+    n.set_param("identity", "a", "k", 1)
+    n.clear_param("identity", "a", "k")
+    n.remove_neuron("identity", "a")
+    a = ("identity", "a")
+    assert got == [
+        ("neuronAdded", a),
+        ("neuronMoved", a, (3.0, 4.0)),
+        ("portsChanged", a),
+        ("probesChanged",),
+        ("weightChanged", (*a, "x"), (*a, "single"), 0, 2),
+        ("paramChanged", a, "k", None, 1),
+        ("paramChanged", a, "k", 1, None),
+        ("weightChanged", (*a, "x"), (*a, "single"), 2, 0),  # a removal takes the wires first
+        ("neuronRemoved", a),
+    ]
+    assert n.layout_ports(*a) == {"inputs": [], "outputs": []} and not n.probes() and n.params == {}
+
+
+def test_connections_move_from_one_network_to_the_next_and_copies_carry_none():
+    import pickle
+
+    from dmm_studio.network import Connections
+
+    got = []
+    link = Connections({"neuronAdded": got.append})
+    a, b = Network.empty(), Network.empty()
+    link.bind(a)
+    a.add_neuron("identity", "x")
+    link.bind(b)
+    a.add_neuron("identity", "y")  # no longer followed
+    b.add_neuron("identity", "z")
+    assert got == [("identity", "x"), ("identity", "z")]
+    assert len(a.events.neuronAdded) == 0
+    again = pickle.loads(pickle.dumps(b))
+    assert again == b and len(again.events.neuronAdded) == 0
+    assert len(b.copy().events.neuronAdded) == 0
+    with pytest.raises(AttributeError, match="no 'neuronAdd'"):
+        Connections({"neuronAdd": print})

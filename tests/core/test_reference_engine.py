@@ -180,7 +180,9 @@ def test_a_failing_neuron_is_named():
 
 
 def test_unknown_type_written_into_w_at_run_time_is_reported():
-    delta = {"self": {"self": {"delta": {"nosuch": {"z": {"single": {"identity": {"g": {"single": 1}}}}}}}}}
+    # identity/g's output reaches Self's delta: a weight nosuch/z/single <- identity/g/single
+    # (six labels down; nested deeper it would be no weight, SPEC §2, and name no neuron)
+    delta = {"nosuch": {"z": {"single": {"identity": {"g": {"single": 1}}}}}}
     w = add(const_loop("g"), {"self": {"self": {"delta": {"identity": {"g": {"single": 1}}}}}})
     m = net(w, identity__g__single=delta).machine(engine="reference")
     m.step()

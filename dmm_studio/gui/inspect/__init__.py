@@ -68,6 +68,8 @@ def install(window: Any) -> Inspector:
             insp.neuronAtFault.connect(lambda nid: canvas.select([tuple(nid)]))
         insp.wireSelected.connect(lambda to, frm: _select_wire(canvas, to, frm))
         insp.stepShown.connect(lambda t, state: _show_step_on_canvas(window, t, state))
+        if hasattr(canvas, "running") and hasattr(window, "doc"):  # the Self view reads the running state
+            insp.self_view.follow(canvas.running, lambda: window.doc.network.matrix)
         if hasattr(canvas, "hover_provider"):
             canvas.hover_provider = lambda kind, key: hover_text(window, insp, kind, key)
 

@@ -7,7 +7,15 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from ...breaks import BreakHit, Breaks, MatrixBound, NonFinite, ProbeCondition, TopologyChange
+from ...breaks import (
+    NONFINITE_ON_BY_DEFAULT,
+    BreakHit,
+    Breaks,
+    MatrixBound,
+    NonFinite,
+    ProbeCondition,
+    TopologyChange,
+)
 from ...history import Change, History
 from ...matrix import NeuronId
 
@@ -162,10 +170,9 @@ class BreaksView(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.nan = QtWidgets.QCheckBox("NaN or Inf in any stream")
-        # off until asked for, as in torch's anomaly mode and jax_debug_nans: it walks
-        # every stream after every step (bench/probes.py: ~10 % of the engine's time
-        # on softmax_images, as much as recording 16 probes)
-        self.nan.setChecked(False)
+        # on by default (breaks.NONFINITE_ON_BY_DEFAULT): a run that goes NaN or
+        # infinite pauses and names the neuron; the user may turn it off
+        self.nan.setChecked(NONFINITE_ON_BY_DEFAULT)
         self.nan.setToolTip(
             "Pause at the first step that puts a NaN or an infinity in any stream, and name the"
             " neuron. Every stream is looked at after every step, which slows a fast engine."

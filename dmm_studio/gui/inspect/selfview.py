@@ -9,6 +9,12 @@ the last step (green added, red removed, orange changed).
 
 Clicking a cell emits ``cellSelected(to, frm)`` so the canvas can select the
 wire; ``highlight(to, frm)`` outlines a cell when a wire is selected there.
+
+``follow(running_state, design_matrix)``: the view reads the running state
+(``gui/running_state.py``) where the inspector's history has nothing newer
+for it: opened mid-run it draws the ``W_t`` the canvas shows, and back at
+design time (Reset, another file opened) it draws the design's ``W_0`` at
+t = 0 instead of keeping the last run's (or the last file's) matrix.
 """
 
 from __future__ import annotations
@@ -110,6 +116,32 @@ class SelfView(QtWidgets.QWidget):
         self.vb.sigRangeChangedManually.connect(lambda *_: setattr(self, "_zoomed", True))
         self.glw.scene().sigMouseClicked.connect(self._clicked)
         self.glw.scene().sigMouseMoved.connect(self._moved)
+
+    # ------------------------------------------------------------ the running state
+    _state: Any = None
+    _design: Any = None
+
+    def follow(self, state: Any, design_matrix: Any) -> None:
+        """Read ``state`` (a ``RunningState``); ``design_matrix()`` gives ``W_0``."""
+        self._state, self._design = state, design_matrix
+        state.changed.connect(self._on_state)
+
+    def _on_state(self) -> None:
+        st = self._state
+        if st.matrix is None:
+            self.set_matrix(self._design(), None, 0)  # design time: W_0
+        elif self.t is None or (st.t is not None and self.t < st.t and not self.isVisible()):
+            self._stale = True  # drawn when shown (the inspector draws a visible view)
+
+    _stale = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        st = self._state
+        if st is not None and st.matrix is not None and (self._stale or self.t is None):
+            self._stale = False
+            if st.t is None or self.t is None or self.t < st.t:
+                self.set_matrix(st.matrix, None, st.t)
 
     # ------------------------------------------------------------ data
     def set_matrix(

@@ -200,7 +200,7 @@ def test_a_break_in_the_studio_pauses_names_and_selects_the_neuron(qtbot):
     qtbot.addWidget(win)
     win.open_network(slow_nan_network(after=40))
     insp = install(win)
-    insp.breaks_view.nan.setChecked(True)  # off until asked for
+    insp.breaks_view.nan.setChecked(True)  # on by default; kept explicit
     win.show()
     try:
         with qtbot.waitSignal(insp.breakHit, timeout=20_000) as sig:

@@ -102,7 +102,7 @@ def test_a_nan_network_pauses_with_the_neuron_named(insp, qtbot):
     """Runs flat out in the runner's thread; the break stops it right after the step."""
     faults = []
     insp.neuronAtFault.connect(faults.append)
-    insp.breaks_view.nan.setChecked(True)  # off until asked for
+    insp.breaks_view.nan.setChecked(True)  # on by default; kept explicit
     runner = _runner_with(insp, qtbot, slow_nan_network(after=300))
     failed, broke = [], []
     runner.failed.connect(failed.append)

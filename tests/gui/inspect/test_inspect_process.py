@@ -108,19 +108,19 @@ def test_a_nan_pauses_the_run_and_the_neuron_is_named(studio, qtbot):
     insp.neuronAtFault.connect(faults.append)
     with qtbot.waitSignal(win.runner.stepped, timeout=START):
         win.open_network(nan_network(), None)
-    # off until asked for (it looks at every stream after every step): the run goes on
-    assert not any(isinstance(c, NonFinite) and c.enabled for c in insp.recorder.breaks.conditions)
-    with qtbot.waitSignal(win.runner.stepped, timeout=10_000, check_params_cb=lambda f: f.t >= 5):
-        win.step(5)
-    assert not faults
-    insp.breaks_view.nan.setChecked(True)  # the user asks for it: the engine's process is told
-    assert isinstance(insp.recorder.breaks, Breaks)
+    # on by default (issue 11): the first step that goes non-finite pauses the run
     assert any(isinstance(c, NonFinite) and c.enabled for c in insp.recorder.breaks.conditions)
     with qtbot.waitSignal(insp.breakHit, timeout=20_000) as sig:
         win.run()
     assert sig.args[0].condition == "non_finite" and sig.args[0].neuron == ("accum", "x")
-    assert sig.args[0].t == 6  # the first step after the check was switched on
+    assert sig.args[0].t == 1
     qtbot.waitUntil(lambda: faults == [("accum", "x")], timeout=5000)
+    insp.breaks_view.nan.setChecked(False)  # the user turns it off: the engine's process is told
+    assert isinstance(insp.recorder.breaks, Breaks)
+    assert not any(isinstance(c, NonFinite) and c.enabled for c in insp.recorder.breaks.conditions)
+    with qtbot.waitSignal(win.runner.stepped, timeout=10_000, check_params_cb=lambda f: f.t >= 6):
+        win.step(5)
+    assert faults == [("accum", "x")]
 
 
 def test_edits_while_running_and_a_snapshot(studio, qtbot, tmp_path):

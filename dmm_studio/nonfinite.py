@@ -1,0 +1,147 @@
+"""NaN and infinities in a running state: where the first one is.
+
+Lean, because it runs after every step (the CLI's check, the studio's NaN/Inf
+break): floats by ``x - x != 0`` (true only for NaN and infinities), ints
+never, tensors by their sum first; outputs that are the very objects seen
+finite at the step before are not walked again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId
+from .vvalue import get_in, is_number, is_tensor
+
+
+def first_non_finite(
+    v: Any, seen: dict[int, Any] | None = None, keep: dict[int, Any] | None = None
+) -> tuple[tuple[str, ...], Any] | None:
+    """The path and value of the first NaN or infinite leaf in a V-value.
+
+    Runs after every step, so it is lean: floats by ``x - x != 0`` (true only
+    for NaN and infinities), ints never, tensors by their sum first (~4 us; a
+    sum is finite only if every element is), then element by element; paths
+    are built only once something is found. ``seen``: tensors found finite
+    before, ``{id: (tensor, version)}``, not summed again while unchanged
+    (a constant image); the finite ones summed now go into ``keep``."""
+    if type(v) is dict and _all_finite(v, seen, keep):
+        return None
+    stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
+    while stack:
+        path, node = stack.pop()
+        t = type(node)
+        if t is dict:
+            for k, x in reversed(node.items()):
+                tx = type(x)
+                if tx is int:
+                    continue
+                if tx is float:
+                    if x - x != 0:
+                        return path + (k,), x
+                    continue
+                stack.append((path + (k,), x))
+        elif t is float:
+            if node - node != 0:
+                return path, node
+        elif is_tensor(node):
+            found = _tensor_non_finite(node)
+            if found is not None:
+                return path + found[0], found[1]
+        elif is_number(node) and not math.isfinite(node):
+            return path, node
+    return None
+
+
+def _all_finite(node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
+    for x in node.values():
+        tx = type(x)
+        if tx is float:
+            if x - x != 0:
+                return False
+        elif tx is dict:
+            if not _all_finite(x, seen, keep):
+                return False
+        elif tx is int:
+            continue
+        elif is_tensor(x):
+            if seen is not None:
+                e = seen.get(id(x))
+                if e is not None and e[0] is x and e[1] == x._version:
+                    keep[id(x)] = e  # type: ignore[index]
+                    continue
+            if _tensor_non_finite(x) is not None:
+                return False
+            if keep is not None:
+                keep[id(x)] = (x, x._version)
+        elif not math.isfinite(x):
+            return False
+    return True
+
+
+def _tensor_non_finite(leaf: Any) -> tuple[tuple[str, ...], float] | None:
+    if not (leaf.is_floating_point() or leaf.is_complex()) or leaf.numel() == 0:
+        return None
+    if math.isfinite(abs(complex(leaf.sum())) if leaf.is_complex() else leaf.sum().item()):
+        return None
+    import torch
+
+    bad = ~torch.isfinite(leaf)
+    if not bool(bad.any()):
+        return None  # the sum overflowed, every element is finite
+    idx = [int(i) for i in bad.nonzero()[0]]
+    return (f"[{','.join(map(str, idx))}]",), float(leaf[tuple(idx)])
+
+
+@dataclass(frozen=True)
+class NonFiniteValue:
+    """The first NaN or infinity of a state: after step ``t``, in output
+    ``output`` of ``neuron``, at ``path`` inside the V-value."""
+
+    t: int
+    neuron: NeuronId
+    output: str
+    path: tuple[str, ...]
+    value: Any
+
+    @property
+    def message(self) -> str:
+        f, n = self.neuron
+        where = f"{f}/{n}/{self.output}" + (f" at {'/'.join(self.path)}" if self.path else "")
+        return f"{self.value} in {where}"
+
+
+@dataclass
+class NonFiniteWatch:
+    """Finds the first NaN or infinity of each state it is shown, skipping the
+    outputs it saw finite at the check before (keep one per run)."""
+
+    _seen: dict[int, Any] = field(default_factory=dict, repr=False)
+    _tseen: dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def check(self, t: int, state: Mapping[str, Any]) -> NonFiniteValue | None:
+        # outputs that are the very objects checked at the step before (a constant
+        # stream, an engine that keeps unchanged values) are not walked again
+        seen, self._seen = self._seen, {}
+        tseen, self._tseen = self._tseen, {}
+        # neurons other than Self first: a NaN that reached the matrix came from one of them.
+        # The matrix is looked at only when it can change (it has a delta row): else it
+        # is W_0, which a file cannot hold non-finite.
+        order = [(f, n) for f, names in state.items() for n in names if (f, n) != SELF_ID]
+        if get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, SELF_TYPE, SELF_NAME, "delta")) is not None:
+            order.append(SELF_ID)
+        for f, n in order:
+            for o, v in state[f][n].items():
+                key = id(v)
+                if seen.get(key) is v:
+                    self._seen[key] = v
+                    continue
+                found = first_non_finite(v, tseen, self._tseen)
+                if found is None:
+                    self._seen[key] = v  # kept alive, so the id is not reused
+                else:
+                    return NonFiniteValue(t, (f, n), o, found[0], found[1])
+        return None
