@@ -351,7 +351,10 @@ class TraceWriter:
         with exit 1 and one line) for a state no trace can hold."""
         try:
             outputs = trace_json(state)
-            line = json.dumps({"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False)
+            # keys sorted: a state gives the same line whatever the engine's dict order
+            line = json.dumps(
+                {"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False, sort_keys=True
+            )
         except ValueError as e:
             raise TraceError(t, f"cannot write the trace: {e}") from None
         except RecursionError:
