@@ -343,9 +343,10 @@ def _leave_a_crashed_autosave(qtbot, path=None):
 def test_discard_after_a_crash_forgets_it(qtbot, home, monkeypatch, tmp_path):
     from dmm_studio.gui.autosave import recoverable
 
-    _leave_a_crashed_autosave(qtbot, path=str(tmp_path / "work.dmm.json"))
+    monkeypatch.chdir(tmp_path)
+    _leave_a_crashed_autosave(qtbot, path="work.dmm.json")  # as given on the command line
     (found,) = recoverable(home["recovery"])
-    assert found.path == str(tmp_path / "work.dmm.json")
+    assert found.path == str(tmp_path / "work.dmm.json")  # wherever the next studio starts
     texts = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: texts.append(box.text()) or B.Discard)
     w = make_window(qtbot, remember=True)
