@@ -274,7 +274,9 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+N",
             "the running state as a new network file",
         )
-        self._act("File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background")
+        self._act(
+            "File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background"
+        )
         self.menus["File"].addSeparator()
         self._act("File", "&Quit", self.close, K.Quit)
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
