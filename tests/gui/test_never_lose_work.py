@@ -135,7 +135,12 @@ def do_close(win, tmp_path, monkeypatch):
     win.close()
 
 
-REPLACING = {"new": do_new, "open": do_open, "example": do_example, "recent": do_recent}
+def do_api(win, tmp_path, monkeypatch):
+    # what any panel calls to show a network (e.g. File > Sweep opening a run)
+    win.open_network(Network.load(EXAMPLES / "counter.dmm.json"))
+
+
+REPLACING = {"new": do_new, "open": do_open, "example": do_example, "recent": do_recent, "api": do_api}
 ALL = {**REPLACING, "close": do_close}
 
 
