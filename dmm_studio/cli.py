@@ -3,6 +3,7 @@
     dmm-studio                          open the studio on an empty network
     dmm-studio open FILE [...]          open the studio on a network
     dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME]
+    dmm-studio sweep SPEC --out DIR     many runs of a network (docs/sweeps.md)
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar (default: when stderr is a terminal)",
     )
 
+    from .sweep.command import add_arguments as sweep_arguments
+
+    sweep_arguments(sub.add_parser("sweep", help="run a sweep spec: many runs of a network, one row each"))
+
     op = sub.add_parser("open", help="open the studio on a network")
     op.add_argument("file", nargs="?", help="a *.dmm.json network file")
     op.add_argument("--steps", type=_nonneg_int, default=0, help="run this many steps first")
@@ -104,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
+    if args.command == "sweep":
+        from .sweep.command import sweep_command
+
+        return sweep_command(args)
     from .gui import launch  # only the studio needs Qt
 
     return launch(args)

@@ -223,12 +223,33 @@ class LimitCheck:
             if active is not None:
                 self._active = (t + 1, active)
             return
-        # near a bound: what the step makes of W, exactly
-        w_next = _next_matrix(engine, w, sources)
-        n_next = _size(w_next)
         size, grower = max(grow) if grow else (0, None)
         who: NeuronId | None = (grower[0], grower[1]) if grower else None
         by = f" (grown by {grower[0]}/{grower[1]}'s output {grower[2]!r}, {size:,} entries)" if grower else ""
+        # With the usual wiring, a count without building W ahead (which would take
+        # as much memory as the step itself) shows most crossings
+        low = _lower_bound(engine, w, sources, weights)
+        if low is not None:
+            least, exact = low
+            n = f"{'' if exact else 'at least '}{least:,}"
+            if limits.max_weights is not None and least > limits.max_weights:
+                raise LimitExceeded(
+                    "max_weights",
+                    f"the network matrix would have {n} weights, over the limit max_weights = "
+                    f"{limits.max_weights:,}{by}",
+                    who,
+                )
+            est = nbytes + (least - weights) * BYTES_PER_WEIGHT
+            if max_bytes is not None and est > max_bytes:
+                raise LimitExceeded(
+                    "max_state_mb",
+                    f"the state would take {'' if exact else 'at least '}about {est / MIB:,.0f} MiB, "
+                    f"over the limit max_state_mb = {limits.max_state_mb:,g}{by}",
+                    who,
+                )
+        # near a bound: what the step makes of W, exactly
+        w_next = _next_matrix(engine, w, sources)
+        n_next = _size(w_next)
         if limits.max_weights is not None and n_next > limits.max_weights:
             raise LimitExceeded(
                 "max_weights",
@@ -256,6 +277,52 @@ class LimitCheck:
                     who,
                 )
         self._active = (t + 1, n_active)
+
+
+def _lower_bound(
+    engine: Engine, w: Any, sources: list[tuple[str, tuple[str, str, str], Any]], weights: int
+) -> tuple[int, bool] | None:
+    """``(n, exact)``: W_{t+1} has at least ``n`` weights (exactly, when
+    ``exact``), counted without building it; None unless W is carried by
+    ``accum`` with weight 1 and one other output reaches ``delta``."""
+    carry = ("accum", M_PORT, 1)
+    rest = [s for s in sources if s != carry]
+    if len(rest) != len(sources) - 1 or len(rest) != 1:
+        return None
+    i, port, wt = rest[0]
+    if i != "delta" or port == M_PORT or not vv.is_number(wt):
+        return None
+    v = engine.output(*port)
+    if type(v) is not dict:
+        return None
+    new, hits = _new_and_hits(v, w)
+    # each hit may cancel a weight of W; a new entry cannot be cancelled
+    return weights - hits + new, hits == 0
+
+
+def _new_and_hits(v: dict[str, Any], w: Any) -> tuple[int, int]:
+    """Leaves of ``v`` with no leaf at their path in ``w``, and those with one."""
+    new = hits = 0
+    stack: list[tuple[dict[str, Any], Any]] = [(v, w)]
+    while stack:
+        node, wn = stack.pop()
+        for k, x in node.items():
+            wx = wn.get(k) if type(wn) is dict else None
+            if type(x) is dict:
+                if type(wx) is dict:
+                    stack.append((x, wx))
+                elif wx is None:
+                    new += _size(x)
+                else:  # W's leaf goes under x's ':number' (and may meet one there)
+                    new += _size(x) - 1
+                    hits += 1
+            elif wx is None:
+                new += 1
+            elif type(wx) is dict and vv.NUMBER not in wx and vv.TENSOR not in wx:
+                new += 1  # x goes under W's ':number', which is empty
+            else:
+                hits += 1
+    return new, hits
 
 
 def _next_matrix(engine: Engine, w: Any, sources: list[tuple[str, tuple[str, str, str], Any]]) -> Any:

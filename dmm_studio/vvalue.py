@@ -50,8 +50,10 @@ def format_path(path: Iterable[str]) -> str:
 
 
 def is_tensor(x: object) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
+    # getattr: another thread (the engine's) may be importing torch right now,
+    # and a partly imported module has no Tensor yet (then x is not a tensor)
+    tensor = getattr(sys.modules.get("torch"), "Tensor", None)
+    return tensor is not None and isinstance(x, tensor)
 
 
 def is_number(x: object) -> bool:

@@ -61,7 +61,8 @@ def launch(args: Any) -> int:
     # screenshot mode (and --engine-thread) serves it in a thread, same messages:
     # no child process to start for one picture
     process = not shot and not getattr(args, "engine_thread", False)
-    window = MainWindow(doc, engine=engine, process=process)
+    # a real window remembers its layout, recent files and autosaves (not a screenshot)
+    window = MainWindow(doc, engine=engine, process=process, remember=not shot)
     if net is not None:
         window.open_network(net, file)
     _inspect_hook(window, args)

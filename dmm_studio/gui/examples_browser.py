@@ -58,7 +58,11 @@ def list_examples(folder: Path = EXAMPLES_DIR) -> list[Example]:
 
 
 def open_example(window: Any, example: Example) -> bool:
-    """Open an example in the window as an untitled copy."""
+    """Open an example in the window as an untitled copy (after asking to save
+    the open design's unsaved changes: False when the user cancels)."""
+    maybe_save = getattr(window, "maybe_save", None)
+    if maybe_save is not None and not maybe_save():
+        return False
     try:
         net = load_network(example.path, window.doc.registry)
     except NetworkFileError as e:

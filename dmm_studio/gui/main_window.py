@@ -19,13 +19,27 @@ For other parts of the studio (inspectors, library):
 - ``window.menus["File"|"Edit"|"Run"|"View"]``: QMenus to add actions to
 - ``window.front_docks``: docks that ``tidy_docks`` raises last (asked for on
   the command line)
+- ``window.maybe_save() -> bool``: unsaved changes are saved, discarded or the
+  caller is told to stop (Cancel, or a save that failed); call it before
+  replacing the open design
+- ``window.recent``: File -> Open Recent's ``RecentFiles``; ``window.autosave``:
+  the ``Autosave`` (with ``remember=True``)
+
+``MainWindow(remember=True)`` (what ``dmm-studio`` uses) keeps the window's
+geometry, its docks and the recent files in ``settings.settings()``, autosaves
+to ``settings.state_dir()/recovery`` and, when it is first shown, offers to
+restore the work of a studio that crashed. ``window.asks_user`` (False
+offscreen) says whether dialogs are shown; without them a refusal or a failed
+save goes to the status bar.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,6 +47,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSpinBox,
     QToolBar,
@@ -42,6 +57,9 @@ from PySide6.QtWidgets import (
 from ..fileformat import NetworkFileError, load_network
 from ..matrix import matrix_neurons
 from ..network import Connections, Network, neuron_key
+from . import layout as lay
+from . import settings as st
+from .autosave import Autosave, recoverable
 from .canvas import Canvas
 from .document import Document
 from .palette import Palette, TabSearch
@@ -50,16 +68,32 @@ from .runner import Frame, Runner
 
 NeuronId = tuple[str, str]
 
+# bump when the docks change so much that a saved layout no longer fits
+LAYOUT_VERSION = 1
+
 
 class MainWindow(QMainWindow):
     snapshot_saved = Signal(str, int)  # path, step
 
-    def __init__(self, doc: Document | None = None, engine: str | None = None, process: bool = False) -> None:
+    def __init__(
+        self,
+        doc: Document | None = None,
+        engine: str | None = None,
+        process: bool = False,
+        remember: bool = False,
+    ) -> None:
         super().__init__()
+        self.remember = remember
+        self.asks_user = not _offscreen()
+        self.recent = st.RecentFiles(st.settings() if remember else None)
+        self._placed = False
+        self._default_layout: QByteArray | None = None
         self.doc = doc or Document()
         self.runner = Runner(engine, parent=self, thread=not process)
         self.canvas = Canvas(self.doc, self)
         self.setCentralWidget(self.canvas.widget)
+        self.keep_view = lay.KeepView(self.canvas.viewer)
+        self.canvas.viewer.installEventFilter(self.keep_view)
         self.palette = Palette(self.doc.registry)
         self.properties = PropertiesPanel(self.doc)
         self.palette_dock = self.add_dock("Neurons", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -91,6 +125,7 @@ class MainWindow(QMainWindow):
         self.doc.replaced.connect(self._on_replaced)
         self.doc.message.connect(self.show_message)
         self.doc.path_changed.connect(lambda _p: self._update_title())
+        self.doc.path_changed.connect(lambda p: self.recent.add(p) if p else None)
         self.doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
         self.canvas.selection_changed.connect(self.properties.show_selection)
         self.canvas.runtime_selected.connect(self.properties.show_runtime)
@@ -105,7 +140,8 @@ class MainWindow(QMainWindow):
         self.runner.halted.connect(lambda m: self.show_message(m))
         self.runner.failed.connect(lambda m: self.show_message(f"stopped: {m}"))
         self.runner.broke.connect(lambda reason, _nid: self.show_message(f"paused at a break: {reason}"))
-        self.resize(1400, 900)
+        self.resize(lay.DEFAULT_SIZE)
+        self.autosave: Autosave | None = Autosave(self, st.state_dir() / "recovery") if remember else None
         self._update_title()
         self._on_running(False)
 
@@ -176,6 +212,10 @@ class MainWindow(QMainWindow):
         K = QKeySequence.StandardKey
         self._act("File", "&New", self.new_network, K.New)
         self._act("File", "&Open...", self.open_dialog, K.Open)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent)
+        self.menus["File"].addMenu(self.recent_menu)
+        self._rebuild_recent()
         self._act("File", "&Save", self.save, K.Save)
         self._act("File", "Save &As...", self.save_as, K.SaveAs)
         self._act(
@@ -207,6 +247,7 @@ class MainWindow(QMainWindow):
             lambda: self.canvas.frame_all(self.canvas.selected_neurons() or None),
             "Shift+F",
         )
+        self._act("View", "&Reset Layout", self.reset_layout, tip="the window's default size and docks")
         self.menus["View"].addSeparator()
         self._act("Run", "&Step", lambda: self.step(1), "Ctrl+Right")
         self._act("Run", "&Run", self.run, "Ctrl+R")
@@ -260,34 +301,90 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.doc.title()}{star} - DMM Studio")
 
     # ------------------------------------------------------------- files
-    def new_network(self) -> None:
+    def maybe_save(self) -> bool:
+        """Before the open design is replaced or closed: if it has unsaved
+        changes, ask to save them. True when the caller may go on (saved, or
+        discarded); False on Cancel or when the save failed (the document stays
+        open and unchanged). Without dialogs (offscreen) it answers True."""
+        if self.doc.undo_stack.isClean() or not self.asks_user:
+            return True
+        B = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the changes to {self.doc.title()}?",
+            B.Save | B.Discard | B.Cancel,
+            B.Save,
+        )
+        if answer == B.Save:
+            return self.save()
+        return answer == B.Discard
+
+    def new_network(self) -> bool:
+        if not self.maybe_save():
+            return False
         self.open_network(Network.empty())
+        return True
 
     def open_file(self, path: str) -> bool:
+        """Open a network file (no question asked: see ``maybe_save``)."""
         try:
             net = load_network(path, self.doc.registry)
         except NetworkFileError as e:
             self.show_message(str(e))
-            if self.isVisible() and not _offscreen():
+            if self.asks_user and self.isVisible():
                 QMessageBox.warning(self, "Cannot open", str(e))
             return False
         self.open_network(net, path)
         self.canvas.frame_all()
         return True
 
-    def open_dialog(self) -> None:
+    def open_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        start = str(Path(self.doc.path).parent) if self.doc.path else ""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open network", "", "DMM networks (*.dmm.json);;JSON (*.json)"
+            self, "Open network", start, "DMM networks (*.dmm.json);;JSON (*.json)"
         )
-        if path:
-            self.open_file(path)
+        return self.open_file(path) if path else False
+
+    def open_recent(self, path: str) -> bool:
+        """File -> Open Recent: a file that is gone is said so and leaves the list."""
+        if not self.maybe_save():
+            return False
+        if not os.path.isfile(path):
+            self.recent.remove(path)
+            self.show_message(f"{path} is gone: removed from the recent files")
+            if self.asks_user:
+                QMessageBox.warning(self, "Cannot open", f"{path} is gone (moved or deleted).")
+            return False
+        return self.open_file(path)
+
+    def _rebuild_recent(self) -> None:
+        m = self.recent_menu
+        m.clear()
+        paths = self.recent.paths()
+        for i, path in enumerate(paths, 1):
+            p = Path(path)
+            label = f"&{i} {p.name}" if i < 10 else p.name
+            act = m.addAction(f"{label}  ({p.parent})")
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.setData(path)
+            act.triggered.connect(lambda _=False, path=path: self.open_recent(path))
+        if not paths:
+            m.addAction("(none yet)").setEnabled(False)
+        m.addSeparator()
+        clear = m.addAction("&Clear Recent")
+        clear.setEnabled(bool(paths))
+        clear.triggered.connect(lambda _=False: self.recent.clear())
 
     def save(self) -> bool:
+        """Save to the document's file (Save As when it has none). A failure
+        shows why and keeps the document open and unsaved; returns False."""
         if not self.doc.path:
             return self.save_as()
-        self.doc.save()
-        self.show_message(f"saved {self.doc.path}")
-        return True
+        return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
         path, _ = QFileDialog.getSaveFileName(
@@ -295,7 +392,22 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return False
-        self.doc.save(path)
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.doc.save(path)
+        except Exception as e:  # noqa: BLE001 - any failure: the user is told, the work stays
+            why = _reason(e)
+            self.show_message(f"cannot save {path}: {why}")
+            if self.asks_user:
+                QMessageBox.critical(
+                    self,
+                    "Cannot save",
+                    f"Cannot save {path}:\n{why}\n\n"
+                    "Nothing was lost: the network stays open. Try Save As to another place.",
+                )
+            return False
         self.show_message(f"saved {path}")
         return True
 
@@ -458,23 +570,128 @@ class MainWindow(QMainWindow):
         self._on_edit("set_param", nid, param, new)
 
     def closeEvent(self, event: Any) -> None:
-        if not self.doc.undo_stack.isClean() and not _offscreen():
-            answer = QMessageBox.question(
-                self,
-                "Unsaved changes",
-                f"Save the changes to {self.doc.title()}?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel or (
-                answer == QMessageBox.StandardButton.Save and not self.save()
-            ):
-                event.ignore()
-                return
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.remember:
+            self._save_layout()
+        if self.autosave is not None:
+            self.autosave.close()
         self.runner.shutdown()
         super().closeEvent(event)
+
+    # ------------------------------------------------------------- layout
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._placed:
+            return
+        self._placed = True
+        self._default_layout = self.saveState(LAYOUT_VERSION)
+        if self.remember:
+            if not self._restore_layout():
+                lay.place_on_screen(self)
+            QTimer.singleShot(0, self.offer_recovery)
+        elif not _offscreen():
+            lay.place_on_screen(self)
+
+    def _save_layout(self) -> None:
+        s = st.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        s.sync()
+
+    def _restore_layout(self) -> bool:
+        """The size, place and docks of the last session (False: none kept, or unusable)."""
+        s = st.settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
+            return False
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+        if not lay.inside_screen(self):  # kept from a bigger or a missing screen
+            lay.place_on_screen(self)
+        return True
+
+    def reset_layout(self) -> None:
+        """View -> Reset Layout: the default size, place and docks."""
+        for dock in self.findChildren(QDockWidget):
+            if dock.isFloating():
+                dock.setFloating(False)
+        if self._default_layout is not None:
+            self.restoreState(self._default_layout, LAYOUT_VERSION)
+        self.tidy_docks()
+        lay.place_on_screen(self)
+
+    # ------------------------------------------------------------- recovery
+    def offer_recovery(self) -> bool:
+        """After a crash: offer to restore the newest autosave left behind (or to
+        discard it; Cancel keeps it for the next start). True when restored."""
+        if self.autosave is None:
+            return False
+        found = recoverable(self.autosave.folder)
+        if not found:
+            return False
+        rec = found[0]
+        more = (
+            f"\n\n({len(found) - 1} older autosave(s) will be offered next time.)" if len(found) > 1 else ""
+        )
+        when = _when(rec.saved_at)
+        where = rec.path or "an untitled network"
+        B = QMessageBox.StandardButton
+        if not self.asks_user:
+            return False
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Restore unsaved work?",
+            f"DMM Studio did not close properly. Unsaved work on {where} was autosaved at {when}.\n\n"
+            f"Restore it?{more}",
+            B.Yes | B.Discard | B.Cancel,
+            self,
+        )
+        box.button(B.Yes).setText("Restore")
+        box.button(B.Cancel).setText("Later")
+        box.setDefaultButton(B.Yes)
+        answer = box.exec()
+        if answer == B.Discard:
+            rec.remove()
+            return False
+        if answer != B.Yes or not self.maybe_save():
+            return False
+        return self.restore_autosave(rec)
+
+    def restore_autosave(self, rec: Any) -> bool:
+        """Open an autosave as unsaved work on its file (saving writes to that file)."""
+        try:
+            net = load_network(rec.file, self.doc.registry)
+        except NetworkFileError as e:
+            self.show_message(f"cannot restore the autosave: {e}")
+            return False
+        self.open_network(net, rec.path)
+        self.doc.undo_stack.resetClean()  # unsaved: the file on disk is older
+        self._update_title()
+        if self.autosave is not None:
+            self.autosave.save_now()  # this session's copy, before the old one goes
+        rec.remove()
+        self.show_message(f"restored the work autosaved at {_when(rec.saved_at)}: save it to keep it")
+        QTimer.singleShot(0, self.canvas.frame_all)
+        return True
 
 
 def _offscreen() -> bool:
     return QApplication.platformName() in ("offscreen", "minimal")
+
+
+def _reason(e: BaseException) -> str:
+    """A failed save in words: the system's reason and the file or folder it names."""
+    if isinstance(e, OSError) and e.strerror:
+        name = e.filename
+        if isinstance(name, str) and Path(name).name.startswith("."):  # the temporary file
+            name = str(Path(name).parent)
+        return f"{e.strerror} ({name})" if name else e.strerror
+    return str(e) or type(e).__name__
+
+
+def _when(t: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))

@@ -165,3 +165,37 @@ def test_a_memory_error_inside_a_step_is_one_clean_line(monkeypatch):
     with pytest.raises(StepError, match="step 1: out of memory"):
         m.step()
     assert m.t == 0
+
+
+def test_the_count_without_building_w_is_a_lower_bound_and_exact_when_it_says_so():
+    """W_{t+1} = W + delta is counted without building it (a runaway's check
+    would otherwise take as much memory as its step): on random matrices and
+    deltas, the count never exceeds the true size, and equals it when exact."""
+    import random
+
+    from dmm_studio.limits import _new_and_hits
+    from dmm_studio.vvalue import canon
+
+    rng = random.Random(7)
+
+    def value(depth):
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice([1, -1, 2])
+        out = {rng.choice("abc"): value(depth - 1) for _ in range(rng.randint(1, 3))}
+        if rng.random() < 0.3:
+            out[":number"] = rng.choice([1, -1])
+        return out
+
+    exact_seen = 0
+    for _ in range(500):
+        w = canon(value(3) if rng.random() < 0.9 else {})
+        v = canon(value(3))
+        if not isinstance(w, dict) or not isinstance(v, dict) or not v:
+            continue
+        new, hits = _new_and_hits(v, w)
+        true = size(add(w, v))
+        assert size(w) - hits + new <= true, (w, v)
+        if hits == 0:
+            exact_seen += 1
+            assert size(w) + new == true, (w, v)
+    assert exact_seen > 50

@@ -1,7 +1,7 @@
 """How a probe's numbers become pixels: one function for the live views and
 the exports (no Qt here, numpy only).
 
-The rule (docs/inspect.md): an image is scaled by its finite range, its
+The rule (README, "The studio"): an image is scaled by its finite range, its
 smallest finite value black (0) and its largest white (255); +Inf is white,
 -Inf and NaN are black; an image with no finite value, or a constant one, is
 black (and +Inf white). An empty array (a shape with a 0) stays empty.
