@@ -47,6 +47,7 @@ from .vvalue import NUMBER, get_in, is_number, is_tensor, max_norm
 # the outputs that changed after every step (bench/probes.py measures its cost).
 NONFINITE_ON_BY_DEFAULT = True
 
+
 @dataclass
 class BreakHit:
     """A condition that fired after step ``t``."""

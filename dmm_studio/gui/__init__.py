@@ -48,12 +48,11 @@ def launch(args: Any) -> int:
             sys.stderr.write(f"dmm-studio: cannot write the screenshot {shot}: no such folder {d}\n")
             return EXIT_BAD_INPUT
 
-    from PySide6.QtWidgets import QApplication
-
     from .document import Document
     from .main_window import MainWindow
+    from .qt_start import make_application
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = make_application(sys.argv[:1])  # one line and exit 3 when Qt cannot start
     app.setApplicationName("DMM Studio")
     _apply_style(app)
     doc = Document()

@@ -65,11 +65,18 @@ from .document import Document
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
 from .runner import Frame, Runner
+from .sweep_view import open_sweep_dialog
 
 NeuronId = tuple[str, str]
 
 # bump when the docks change so much that a saved layout no longer fits
 LAYOUT_VERSION = 1
+# the room a dock gets when it opens: side docks this wide (and never squeezed
+# below SIDE_MIN_HEIGHT between others), bottom docks a third of the window
+SIDE_WIDTH = {"Neurons": 230, "Self view": 560}
+SIDE_DEFAULT_WIDTH = 360
+SIDE_MIN_HEIGHT = 360
+BOTTOM_MIN_HEIGHT = 280
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +99,10 @@ class MainWindow(QMainWindow):
         self.runner = Runner(engine, parent=self, thread=not process)
         self.canvas = Canvas(self.doc, self)
         self.setCentralWidget(self.canvas.widget)
+        # the side docks take the whole height; the bottom ones sit under the canvas
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._restoring = False
         self.keep_view = lay.KeepView(self.canvas.viewer)
         self.canvas.viewer.installEventFilter(self.keep_view)
         self.palette = Palette(self.doc.registry)
@@ -153,6 +164,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"dock:{title}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        dock.toggleViewAction().toggled.connect(lambda on, d=dock: self._dock_opened(d) if on else None)
         if hasattr(self, "menus") and "View" in self.menus:
             self.menus["View"].addAction(dock.toggleViewAction())
         return dock
@@ -186,6 +198,43 @@ class MainWindow(QMainWindow):
                 if any(d in self.front_docks for d in docks):
                     width = 520
                 self.resizeDocks([docks[0]], [width], Qt.Orientation.Horizontal)
+
+    def _dock_opened(self, dock: QDockWidget) -> None:
+        # opened by the user (or a panel) in a window on screen: not the docks that
+        # show with the window, nor those of a layout being restored
+        if self._placed and self.isVisible() and not self._restoring:
+            QTimer.singleShot(0, lambda: self.give_room(dock))
+
+    def give_room(self, dock: QDockWidget) -> None:
+        """A dock that opens gets room to show what it holds: a side dock that
+        would be squeezed under SIDE_MIN_HEIGHT between others becomes a tab of
+        the tallest one, in front, at least ``SIDE_WIDTH`` wide (the Self view
+        560); a bottom dock gets a third of the window (BOTTOM_MIN_HEIGHT at least)."""
+        if dock.isHidden() or dock.isFloating():
+            return
+        A = Qt.DockWidgetArea
+        area = self.dockWidgetArea(dock)
+        if area in (A.LeftDockWidgetArea, A.RightDockWidgetArea):
+            if dock.height() < SIDE_MIN_HEIGHT:
+                others = [
+                    d
+                    for d in self.findChildren(QDockWidget)
+                    if d is not dock
+                    and d.isVisible()
+                    and not d.isFloating()
+                    and self.dockWidgetArea(d) == area
+                ]
+                if others:
+                    self.tabifyDockWidget(max(others, key=lambda d: d.height()), dock)
+            dock.raise_()
+            want = min(SIDE_WIDTH.get(dock.windowTitle(), SIDE_DEFAULT_WIDTH), self.width() * 2 // 5)
+            if dock.width() < want:
+                self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+        elif area in (A.TopDockWidgetArea, A.BottomDockWidgetArea):
+            dock.raise_()
+            want = min(max(BOTTOM_MIN_HEIGHT, self.height() // 3), self.height() // 2)
+            if dock.height() < want:
+                self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
 
     def open_network(self, net: Network, path: str | None = None) -> None:
         self.runner.pause()
@@ -225,6 +274,7 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+N",
             "the running state as a new network file",
         )
+        self._act("File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background")
         self.menus["File"].addSeparator()
         self._act("File", "&Quit", self.close, K.Quit)
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
@@ -607,7 +657,11 @@ class MainWindow(QMainWindow):
         if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
             return False
         if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+            self._restoring = True
+            try:
+                self.restoreState(state, LAYOUT_VERSION)
+            finally:
+                self._restoring = False
         if not lay.inside_screen(self):  # kept from a bigger or a missing screen
             lay.place_on_screen(self)
         return True
@@ -618,7 +672,11 @@ class MainWindow(QMainWindow):
             if dock.isFloating():
                 dock.setFloating(False)
         if self._default_layout is not None:
-            self.restoreState(self._default_layout, LAYOUT_VERSION)
+            self._restoring = True
+            try:
+                self.restoreState(self._default_layout, LAYOUT_VERSION)
+            finally:
+                self._restoring = False
         self.tidy_docks()
         lay.place_on_screen(self)
 

@@ -165,7 +165,8 @@ class Runner(QObject):
             self._alive = False
             self.running = False
             self.running_changed.emit(False)
-            self.failed.emit(f"the engine process ended (exit code {payload}); reopen the file to go on")
+            where = "thread" if self.thread else "process"
+            self.failed.emit(f"the engine {where} ended (exit code {payload}); reopen the file to go on")
 
     def _send(self, *command: Any) -> None:
         try:

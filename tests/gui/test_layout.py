@@ -173,3 +173,72 @@ def test_the_canvas_keeps_its_zoom_and_centre(win, qtbot):
         assert s == pytest.approx(scale, rel=0.005)
         assert (x, y) == (pytest.approx(cx, abs=2), pytest.approx(cy, abs=2))
     assert win.canvas.viewer.labels_shown
+
+
+def studio(qtbot):
+    """The window as ``dmm-studio`` builds it (every panel installed), 1400 x 900."""
+    import argparse
+
+    from dmm_studio.gui import _inspect_hook
+
+    w = window(qtbot)
+    _inspect_hook(w, argparse.Namespace(probe=None, self_view=False))
+    w.tidy_docks()
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_docks_opened_from_the_view_menu_get_room_to_read(qtbot):
+    from dmm_studio.gui.inspect import probe_selection
+
+    w = studio(qtbot)
+    try:
+        w.open_network(Network.load(EXAMPLES / "waves.dmm.json"))
+        insp = w.inspector
+        left = w.palette_dock.width()
+        # the Self view: the whole height of its side, wide enough for its labels
+        self_dock = insp.docks["self"]
+        self_dock.toggleViewAction().trigger()
+        qtbot.waitUntil(lambda: self_dock.width() >= 520 and self_dock.height() >= 600, timeout=3000)
+        assert insp.self_view.glw.height() >= 500
+        assert w.palette_dock.width() == left  # the room comes from the canvas
+        # probes: plots at least 150 px tall
+        w.canvas.select([("identity", "update-1"), ("identity", "update-2")])
+        probe_selection(w, insp)
+        probes = insp.docks["probes"]
+        qtbot.waitUntil(lambda: probes.height() >= 280, timeout=3000)
+        for pw in insp.probes.widgets.values():
+            assert pw.stack.currentWidget().height() >= 150  # the plot, bars or image
+        # History, a tab beside the probes: as tall
+        history = insp.docks["history"]
+        history.toggleViewAction().trigger()
+        qtbot.waitUntil(lambda: history.isVisible() and history.height() >= 260, timeout=3000)
+        # a splitter can still give the Self view more room
+        w.resizeDocks([self_dock], [700], Qt.Orientation.Horizontal)
+        qtbot.waitUntil(lambda: self_dock.width() >= 690, timeout=3000)
+    finally:
+        close(w)
+
+
+def test_without_a_display_the_studio_says_so_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dmm_studio.cli", "open", "examples/counter.dmm.json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    from dmm_studio.gui.qt_start import EXIT_NO_DISPLAY
+
+    assert proc.returncode == EXIT_NO_DISPLAY, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "cannot start its 'xcb' platform plugin" in lines[0]
+    assert "libxcb-icccm4 libxcb-keysyms1" in lines[0] and "--screenshot" in lines[0]

@@ -411,8 +411,12 @@ class Inspector(QtCore.QObject):
         except KeyError:
             prev = None
         if self.self_view.isVisible() or self.self_view.t is None or self.shown is not None:
-            self.self_view.set_matrix(w, prev, t)
             self._self_version = self._drawn_version
+            try:
+                self.self_view.set_matrix(w, prev, t)
+            except Exception as e:  # the Self view alone: said in its place, the probes go on
+                text = " ".join(f"{type(e).__name__}: {e}".split())[:160]
+                self.self_view.info.setText(f"t = {t}: cannot show W: {text}")
 
     _self_version = -2
 

@@ -82,6 +82,21 @@ def test_a_view_that_fails_is_a_note_in_its_place_and_the_others_go_on(insp, qtb
     assert words.problem is None and "a: 4" in words.value.text()
 
 
+def test_a_self_view_that_fails_says_why_and_the_probes_go_on(insp, qtbot, monkeypatch):
+    from dmm_studio.gui.inspect.selfview import SelfView
+
+    def boom(self, *a, **k):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(SelfView, "set_matrix", boom)
+    count = insp.add_probe(COUNT)
+    insp.recorder.start(0, state(0))
+    for t in range(1, 4):
+        tick(qtbot, insp, t)
+        assert count.value.text().strip().startswith(f"t = {t}:")
+        assert insp.self_view.info.text() == f"t = {t}: cannot show W: ZeroDivisionError: division by zero"
+
+
 def test_a_probe_that_cannot_be_recorded_says_so_and_the_others_go_on(insp, qtbot):
     words, count = insp.add_probe(WORDS), insp.add_probe(COUNT)
     insp.recorder.start(0, state(0))
