@@ -33,8 +33,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dmm_studio.engine.auto import AutoEngine as CompiledEngine  # noqa: E402
 from dmm_studio.engine.base import NetworkHalted  # noqa: E402
-from dmm_studio.engine.compiled import CompiledEngine  # noqa: E402
 from dmm_studio.engine.reference import ReferenceEngine  # noqa: E402
 from dmm_studio.fileformat import load_network  # noqa: E402
 

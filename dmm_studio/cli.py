@@ -2,7 +2,7 @@
 
     dmm-studio                          open the studio on an empty network
     dmm-studio open FILE [...]          open the studio on a network
-    dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME]
+    dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME] [--threads N]
     dmm-studio sweep SPEC --out DIR     many runs of a network (docs/sweeps.md)
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
@@ -22,6 +22,8 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
+
+from tqdm import tqdm
 
 from .engine import ENGINES, NetworkHalted, StepError
 from .fileformat import NetworkFileError, TraceWriter, load_network
@@ -61,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--device", default="auto", choices=["auto", "cpu", "cuda"], help="for the compiled engine"
+    )
+    run.add_argument(
+        "--threads",
+        type=_nonneg_int,
+        default=None,
+        help="torch threads for the compiled engine (default: by size and load, one for small "
+        "networks; 0 leaves torch's own setting)",
     )
     run.add_argument(
         "--allow-outside-files",
@@ -122,7 +131,9 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, object]:
     from .engine import DEFAULT_ENGINE
 
     name = args.engine or DEFAULT_ENGINE
-    return {"device": args.device} if name != "reference" else {}
+    if name == "reference":
+        return {}
+    return {"device": args.device, "threads": getattr(args, "threads", None)}
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -137,9 +148,10 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT
     try:
-        machine = net.machine(
-            engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
-        )
+        with _warnings_as_lines(err, args.file):  # a network the fast engine cannot run: one line
+            machine = net.machine(
+                engine=args.engine, allow_outside_files=args.allow_outside_files, **_engine_kwargs(args)
+            )
     except (ValueError, RuntimeError) as e:
         err.write(f"dmm-studio: {args.file}: {e}\n")
         return EXIT_BAD_INPUT
@@ -150,7 +162,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         return EXIT_BAD_INPUT
 
     show = err.isatty() if args.progress is None else args.progress
-    bar = _Progress(args.steps, err) if show and args.steps else None
+    bar = tqdm(total=args.steps, file=err, unit="step", mininterval=0.1) if show and args.steps else None
     status = 0
     start = time.perf_counter()
     watch = True  # for the first NaN or infinity
@@ -163,7 +175,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
                 watch = False
                 if not args.allow_nonfinite:
                     if bar:
-                        bar.done()
+                        bar.close()
                     err.write(
                         f"dmm-studio: {args.file}: {_nonfinite_text(hit)} (--allow-nonfinite goes on)\n"
                     )
@@ -174,14 +186,14 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             if trace:
                 trace.write(machine.t, machine.state)
             if bar:
-                bar.update(machine.t)
+                bar.update()
     except NetworkHalted as e:
         if bar:
-            bar.done()
+            bar.close()
         out.write(f"{args.file}: {e}\n")
     except StepError as e:
         if bar:
-            bar.done()
+            bar.close()
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
     finally:
@@ -189,7 +201,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         if trace:
             trace.close()
     if bar:
-        bar.done()
+        bar.close()
     elapsed = time.perf_counter() - start
     stats = machine.stats()
     rate = f"{machine.t / elapsed:,.0f} steps/s" if elapsed > 0 and machine.t else "-"
@@ -215,33 +227,6 @@ def _warnings_as_lines(err: TextIO, file: str) -> Iterator[None]:
 def _nonfinite_text(hit: NonFiniteValue) -> str:
     """``step t: neuron f/n: nan in f/n/o at path``: where a run first went non-finite."""
     return f"step {hit.t}: neuron {hit.neuron[0]}/{hit.neuron[1]}: {hit.message}"
-
-
-class _Progress:
-    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream = total, stream
-        self.start = self.last = time.perf_counter()
-
-    def update(self, n: int) -> None:
-        now = time.perf_counter()
-        if now - self.last < 0.1 and n < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = int(width * n / self.total)
-        rate = n / (now - self.start) if now > self.start else 0.0
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} steps, {rate:,.0f} steps/s"
-        )
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.stream:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.stream = None  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

@@ -342,7 +342,10 @@ class TraceWriter:
             outputs = trace_json(state)
         except ValueError as e:
             raise TraceError(t, f"cannot write the trace: {e}") from None
-        line = json.dumps({"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False)
+        # keys sorted: a state gives the same line whatever the engine's dict order
+        line = json.dumps(
+            {"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False, sort_keys=True
+        )
         self._fh.write(line + "\n")
 
     def close(self) -> None:

@@ -13,6 +13,19 @@ V = vv.VValue
 P = Mapping[str, Any]
 
 
+def _batched(name: str) -> Any:
+    """The batched form ``name`` of ``_kernels`` (imported on the first call:
+    it needs torch, which loading the registry does not)."""
+
+    def kernel(x: Any, params: Any) -> Any:
+        from . import _kernels
+
+        return getattr(_kernels, name)(x, params)
+
+    kernel.__name__ = kernel.__qualname__ = f"{name}_batched"
+    return kernel
+
+
 @neuron(
     "identity",
     inputs=["single"],
@@ -21,6 +34,7 @@ P = Mapping[str, Any]
     variadic_outputs=True,
     mirror=True,
     family="core",
+    batched=_batched("identity"),
 )
 def identity(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Each input is passed to the output of the same name. Wired to itself
@@ -28,19 +42,25 @@ def identity(x: Mapping[str, V], p: P) -> dict[str, V]:
     return dict(x)
 
 
-@neuron("accum", inputs=["accum", "delta"], outputs=["single"], family="core")
+@neuron("accum", inputs=["accum", "delta"], outputs=["single"], family="core", batched=_batched("accum"))
 def accum(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Accumulator: single = accum + delta (wire single back to accum with 1)."""
     return {"single": vv.add_canonical(x["accum"], x["delta"])}
 
 
-@neuron("max_norm", inputs=["in"], outputs=["norm"], family="core")
+@neuron("max_norm", inputs=["in"], outputs=["norm"], family="core", batched=_batched("max_norm"))
 def max_norm(x: Mapping[str, V], p: P) -> dict[str, V]:
     """The largest absolute leaf of the input, as a scalar."""
     return {"norm": {vv.NUMBER: vv.max_norm(x["in"])}}
 
 
-@neuron("less_or_equal", inputs=["left", "right"], outputs=["true", "false"], family="core")
+@neuron(
+    "less_or_equal",
+    inputs=["left", "right"],
+    outputs=["true", "false"],
+    family="core",
+    batched=_batched("less_or_equal"),
+)
 def less_or_equal(x: Mapping[str, V], p: P) -> dict[str, V]:
     """true = 1, false = 0 when right - left has no negative leaf; else the reverse."""
     diff = vv.add(x["right"], vv.scale(-1, x["left"]))
@@ -48,7 +68,9 @@ def less_or_equal(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"true": {vv.NUMBER: 1 if le else 0}, "false": {vv.NUMBER: 0 if le else 1}}
 
 
-@neuron("mult_mask", inputs=["mask", "main"], outputs=["single"], family="core")
+@neuron(
+    "mult_mask", inputs=["mask", "main"], outputs=["single"], family="core", batched=_batched("mult_mask")
+)
 def mult_mask(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Fuzzy if: main seen through mask (a mask leaf scales the subtree under it)."""
     return {"single": vv.mult_mask(x["mask"], x["main"])}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Engine, NetworkHalted, StepError, matrix_neurons, matrix_of
 
 if TYPE_CHECKING:
+    from .auto import AutoEngine, SlowPathWarning
     from .compiled import CompiledEngine
     from .reference import ReferenceEngine
 
@@ -39,17 +40,25 @@ class EngineTable(Mapping[str, type[Engine]]):
         return len(self._where)
 
 
+# "compiled" is AutoEngine: the compiled engine where it pays, the reference's code elsewhere
 ENGINES: Mapping[str, type[Engine]] = EngineTable(
-    {"reference": (".reference", "ReferenceEngine"), "compiled": (".compiled", "CompiledEngine")}
+    {"reference": (".reference", "ReferenceEngine"), "compiled": (".auto", "AutoEngine")}
 )
 DEFAULT_ENGINE = "compiled"
 
 
+_LAZY = {
+    "AutoEngine": (".auto", "AutoEngine"),
+    "SlowPathWarning": (".auto", "SlowPathWarning"),
+    "CompiledEngine": (".compiled", "CompiledEngine"),
+    "ReferenceEngine": (".reference", "ReferenceEngine"),
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "CompiledEngine":
-        return ENGINES["compiled"]
-    if name == "ReferenceEngine":
-        return ENGINES["reference"]
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module, __name__), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -64,6 +73,8 @@ def make_engine(name: str | None, state: Any, **kwargs: Any) -> Engine:
 
 
 __all__ = [
+    "AutoEngine",
+    "SlowPathWarning",
     "ENGINES",
     "DEFAULT_ENGINE",
     "CompiledEngine",

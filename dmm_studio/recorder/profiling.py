@@ -58,22 +58,6 @@ class NodeProfiler:
         return {k: 1000.0 * v / steps for k, v in acc.items()} if steps else {}
 
 
-def _builtin_kernel(ntype: Any) -> Any:
-    """The compiled engine's own batched kernel for a built-in type (it uses it
-    only while the type's function is the built-in one, which the timing
-    wrapper replaces: so the wrapper passes the kernel on explicitly)."""
-    try:
-        from ..engine._batched import BUILTIN_KERNELS
-        from ..engine.compiled import _builtin_fn
-    except ImportError:
-        return None
-    kernel = BUILTIN_KERNELS.get(ntype.id)
-    try:
-        return kernel if kernel is not None and _builtin_fn(ntype.id) is ntype.fn else None
-    except Exception:
-        return None
-
-
 class _TimingRegistry:
     """A registry whose types time their function into a NodeProfiler."""
 
@@ -90,8 +74,6 @@ class _TimingRegistry:
 
     def _timed(self, ntype: Any) -> Any:
         prof, fn, batched = self._profiler, ntype.fn, ntype.batched
-        if batched is None:
-            batched = _builtin_kernel(ntype)
 
         def timed_fn(x: Any, p: Any) -> Any:
             t0 = time.perf_counter()

@@ -4,12 +4,14 @@ Equal means: the same canonical structure (same types, names, outputs, keys
 at every level, same tensor shapes and dtypes), numbers within 1e-6 (relative
 to the value beyond magnitude 1: random networks that multiply values square
 them every step, and float64 cannot hold 1e30 to 1e-6; NaN and inf where the
-reference has them), the same active part, ints where the reference has ints (on the examples and the networks
-written here; on random networks ints and floats of equal value are not told
-apart, because there the reference's type can depend on the order of partial
-sums: ``-1 + 1.0`` cancels to nothing and a later ``+ 5`` gives the int 5,
-where the compiled engine, which sums all terms at once, says 5.0); and the same exception (type and
-step) when the reference raises: NetworkHalted, StepError, VValueError.
+reference has them), the same active part, exactly the same integer where the
+reference has an int (so that traces, which print integral values as
+integers, are the same; on the examples and the networks written here: on
+random networks the reference's int can come from partial sums that cancel,
+``-1 + 1.0`` then ``+ 5``, which float64 sums in another order); and the same
+exception (type and step) when the reference raises: NetworkHalted,
+StepError, VValueError. Int or float is not compared: the compiled form
+holds float64 (docs/semantics.md: not part of a V-value's meaning).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from hypothesis import strategies as st
 
 from dmm_studio import vvalue as vv
 from dmm_studio.engine import DEFAULT_ENGINE, ENGINES, make_engine
+from dmm_studio.engine.auto import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS, AutoEngine
 from dmm_studio.engine.base import FieldGains, NetworkHalted, StepError
-from dmm_studio.engine.compiled import CompiledEngine
 from dmm_studio.engine.reference import ReferenceEngine
 from dmm_studio.fileformat import load_network
 from dmm_studio.registry import Registry, neuron, self_neuron
@@ -39,16 +41,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.dmm.json"))
 TOL = 1e-6
 
 
-def _order_dependent_type(path: tuple[str, ...]) -> bool:
-    """The reference's max_norm returns whichever of an int and an equal float
-    it meets first, in dict order (``max(1, 1.0)`` is ``1``, ``max(1.0, 1)`` is
-    ``1.0``): a tie's type is not part of the V-value, so only its value is checked."""
-    return len(path) >= 3 and path[0] == "max_norm" and path[2] == "norm"
-
-
 def assert_same(a: Any, b: Any, path: tuple[str, ...] = (), types: bool = True) -> None:
-    """Strict structure, numbers within TOL, ints where ``a`` has ints (unless
-    ``types`` is False)."""
+    """Strict structure, numbers within TOL, exactly the integer where ``a``
+    has an int (unless ``types`` is False)."""
     where = "/".join(path) or "/"
     if isinstance(a, dict):
         assert isinstance(b, dict), f"{where}: {type(b).__name__} instead of a dict"
@@ -70,9 +65,12 @@ def assert_same(a: Any, b: Any, path: tuple[str, ...] = (), types: bool = True) 
             assert diff <= TOL, f"{where}: tensors differ by {diff} (relative beyond 1)"
     else:
         assert vv.is_number(b), f"{where}: {b!r} instead of a number"
-        assert abs(a - b) <= TOL * max(1, abs(a)), f"{where}: {a} != {b}"
-        if types and not _order_dependent_type(path):
-            assert type(a) is type(b), f"{where}: {a!r} ({type(a).__name__}) vs {b!r} ({type(b).__name__})"
+        if a != a or abs(a) == float("inf"):  # NaN and inf where the reference has them
+            assert (b != b) if a != a else b == a, f"{where}: {a} != {b}"
+        else:
+            assert abs(a - b) <= TOL * max(1, abs(a)), f"{where}: {a} != {b}"
+        if types and type(a) is int:
+            assert b == a, f"{where}: {b!r} is not exactly the integer {a}"
 
 
 def _has_huge_int(v: Any) -> bool:
@@ -86,15 +84,16 @@ def run_both(
     y0: Any,
     steps: int,
     ref_cls: type = ReferenceEngine,
-    cmp_cls: type = CompiledEngine,
+    cmp_cls: type = AutoEngine,
     types: bool = True,
     threshold: int = 0,
     **kwargs: Any,
 ) -> tuple[int, str | None]:
     """Step both engines and compare after every step; returns (steps done, how
     it ended). ``types=False``: ints and floats of equal value are not told apart.
-    ``threshold``: the compiled engine's size-based dispatch (0, the default
-    here: always the compiled form, which is what these tests are about)."""
+    ``threshold``: AutoEngine's size-based dispatch (0, the default here:
+    always the compiled form where W is regular, which is what these tests
+    are about)."""
     ref = ref_cls(y0, **kwargs)
     cmp = cmp_cls(y0, device="cpu", threshold=threshold, **kwargs)
     assert_same(ref.state(), cmp.state(), types=types)
@@ -162,7 +161,7 @@ class _RefWithFields(ReferenceEngine):
         return _gains_for(self.t)
 
 
-class _CmpWithFields(CompiledEngine):
+class _CmpWithFields(AutoEngine):
     def field_gains(self) -> FieldGains:
         return _gains_for(self.t)
 
@@ -188,7 +187,7 @@ def _scale_batched(x: Any, params: Any) -> Any:
 
     k = params["k"]
     num = col.num * k
-    return {"out": Column(num, (col.isint & params.isint("k")) | (num == 0))}
+    return {"out": Column(num)}
 
 
 SCALE_PLAIN = neuron("test.scale", inputs=["in"], outputs=["out"], params={"k": 2.0})(_scale_fn)
@@ -202,7 +201,7 @@ class _RefParamFields(ReferenceEngine):
         return FieldGains(params={("test.scale", "b", "k"): 0.5 * (self.t + 1)})
 
 
-class _CmpParamFields(CompiledEngine):
+class _CmpParamFields(AutoEngine):
     def field_gains(self) -> FieldGains:
         return FieldGains(params={("test.scale", "b", "k"): 0.5 * (self.t + 1)})
 
@@ -227,9 +226,7 @@ def _scale_net() -> dict[str, Any]:
 def test_params_and_param_gains(ntype: Any, with_fields: bool) -> None:
     reg = Registry([self_neuron, *core.TYPES, ntype])
     params = {"test.scale": {"a": {"k": 3}, "c": {"k": -0.25}}}
-    ref_cls, cmp_cls = (
-        (_RefParamFields, _CmpParamFields) if with_fields else (ReferenceEngine, CompiledEngine)
-    )
+    ref_cls, cmp_cls = (_RefParamFields, _CmpParamFields) if with_fields else (ReferenceEngine, AutoEngine)
     run_both(_scale_net(), 6, ref_cls, cmp_cls, params=params, registry=reg)
 
 
@@ -237,7 +234,7 @@ def test_set_param_between_steps() -> None:
     reg = Registry([self_neuron, *core.TYPES, SCALE_BATCHED])
     ref, cmp = (
         ReferenceEngine(_scale_net(), registry=reg),
-        CompiledEngine(_scale_net(), registry=reg, device="cpu", threshold=0),
+        AutoEngine(_scale_net(), registry=reg, device="cpu", threshold=0),
     )
     for k in (1.5, -2, 0.25):
         for e in (ref, cmp):
@@ -257,7 +254,7 @@ def test_failing_neuron_is_named() -> None:
     y0 = _scale_net()
     w = y0["self"]["self"]["network_matrix"]
     w["test.boom"] = {"z": {"in": {"identity": {"one": {"single": 1}}}}}
-    ref, cmp = ReferenceEngine(y0, registry=reg), CompiledEngine(y0, registry=reg, device="cpu", threshold=0)
+    ref, cmp = ReferenceEngine(y0, registry=reg), AutoEngine(y0, registry=reg, device="cpu", threshold=0)
     with pytest.raises(StepError) as e_ref:
         ref.step()
     with pytest.raises(StepError) as e_cmp:
@@ -293,7 +290,7 @@ def test_unknown_type_is_a_step_error() -> None:
         }
     }
     for y in (y0, y1):
-        ref, cmp = ReferenceEngine(y), CompiledEngine(y, device="cpu", threshold=0)
+        ref, cmp = ReferenceEngine(y), AutoEngine(y, device="cpu", threshold=0)
         with pytest.raises(StepError) as e_ref:
             ref.step()
         with pytest.raises(StepError) as e_cmp:
@@ -334,14 +331,15 @@ def _chain(n: int, delta_size: int, step_value: float = 0.5) -> dict[str, Any]:
 
 def test_value_edits_do_not_rebuild_the_matrix() -> None:
     y0 = _chain(50, 10)
-    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=0)
-    version = cmp._A.version
+    ref, cmp = ReferenceEngine(y0), AutoEngine(y0, device="cpu", threshold=0)
+    assert cmp.inner is not None
+    version = cmp.inner._A.version
     for _ in range(5):
         ref.step()
         cmp.step()
         assert_same(ref.state(), cmp.state())
-    assert cmp._A.version == version, "value-only edits changed the sparsity pattern"
-    assert not cmp._slow
+    assert cmp.inner is not None and not cmp.why
+    assert cmp.inner._A.version == version, "value-only edits changed the sparsity pattern"
 
 
 def test_states_handed_out_never_change() -> None:
@@ -352,7 +350,7 @@ def test_states_handed_out_never_change() -> None:
     y0["identity"]["frag"]["single"]["accum"]["a19"] = {
         "accum": {"accum": {"a3": {"single": 1}}}
     }  # a new entry
-    cmp = CompiledEngine(y0, device="cpu", threshold=0)
+    cmp = AutoEngine(y0, device="cpu", threshold=0)
     held = [cmp.state(), cmp.matrix()]
     frozen = copy.deepcopy(held)
     for _ in range(3):
@@ -368,12 +366,12 @@ def test_structural_edits_are_patched() -> None:
     y0 = _chain(50, 0)
     frag = {"accum": {f"a{k}": {"delta": {"accum": {f"a{(k + 7) % 50}": {"single": 0.5}}}} for k in range(3)}}
     y0["identity"]["frag"]["single"] = frag  # new entries, then their weights grow
-    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=0)
+    ref, cmp = ReferenceEngine(y0), AutoEngine(y0, device="cpu", threshold=0)
     for _ in range(4):
         ref.step()
         cmp.step()
         assert_same(ref.state(), cmp.state())
-    assert cmp._A.nnz == 50 * 2 + 3 + 3
+    assert cmp.inner is not None and cmp.inner._A.nnz == 50 * 2 + 3 + 3
 
 
 # ---------------------------------------------------------------- tensors, engine registration, CLI
@@ -394,7 +392,7 @@ def test_tensor_streams_batched() -> None:
 
 
 def test_registered_and_default() -> None:
-    assert ENGINES["compiled"] is CompiledEngine
+    assert ENGINES["compiled"] is AutoEngine
     assert DEFAULT_ENGINE == "compiled"
     e = make_engine(
         "compiled", load_network(ROOT / "examples" / "counter.dmm.json").outputs, device="cpu", threshold=0
@@ -404,7 +402,7 @@ def test_registered_and_default() -> None:
 
 
 def test_auto_device() -> None:
-    e = CompiledEngine({}, device="auto")
+    e = AutoEngine({}, device="auto")
     assert e.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -433,6 +431,30 @@ def test_cli_trace_matches_reference(tmp_path: Path) -> None:
         traces[engine] = out.read_text()
     assert len(traces["compiled"].splitlines()) == 12
     assert traces["compiled"] == traces["reference"]  # byte for byte: ints, key order
+
+
+# lightweight_pure sums float32 tensors by a sparse product, in another order
+# than the reference: the last bits differ (its values are compared within TOL above)
+EXACT = [p for p in EXAMPLES if p.name != "lightweight_pure.dmm.json"]
+
+
+@pytest.mark.parametrize("path", EXACT, ids=[p.name for p in EXACT])
+def test_compiled_traces_are_the_reference_traces(path: Path, tmp_path: Path) -> None:
+    """Compiled (float64 inside), the examples write the reference's traces
+    byte for byte: integral values as integers, keys in one order."""
+    from dmm_studio.fileformat import TraceWriter
+
+    net = load_network(path)
+    texts = []
+    for make in (ReferenceEngine, lambda y, **kw: AutoEngine(y, device="cpu", threshold=0, **kw)):
+        e = make(net.outputs, params=net.params, fields=net.fields, layout=net.layout)
+        out = tmp_path / "trace.jsonl"
+        with TraceWriter(out) as tw:
+            for _ in range(12):
+                e.step()
+                tw.write(e.t, e.state())
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1]
 
 
 @given(st.integers(0, 3))
@@ -507,10 +529,10 @@ def test_dispatch_switches_both_ways(base: int) -> None:
     compiled between 10 and 20 (base 14: hysteresis). Equal to the reference
     at every step, ints included."""
     y0 = _breathing(base, 24)
-    ref, cmp = ReferenceEngine(y0), CompiledEngine(y0, device="cpu", threshold=20)
+    ref, cmp = ReferenceEngine(y0), AutoEngine(y0, device="cpu", threshold=20)
     nnz0 = ref.stats()["nonzeros"]
     assert nnz0 <= 10 if base == 8 else 10 < nnz0 <= 20
-    assert cmp._small and cmp._ref is not None
+    assert cmp.small and cmp.inner is None
     modes = []
     for _ in range(9):
         ref.step()
@@ -519,10 +541,10 @@ def test_dispatch_switches_both_ways(base: int) -> None:
         assert ref.stats() == cmp.stats()
         assert sorted(ref.active()) == sorted(cmp.active())
         nnz = ref.stats()["nonzeros"]
-        modes.append((nnz, cmp._small))
-        assert cmp._small == (cmp._ref is not None)
+        modes.append((nnz, cmp.small))
+        assert cmp.small == (cmp.inner is None)
         if nnz > 20:
-            assert not cmp._small, modes
+            assert not cmp.small, modes
     big = [small for nnz, small in modes if nnz > 20]
     back = [small for nnz, small in modes if nnz <= 20]
     assert big and back and not any(big)
@@ -537,11 +559,9 @@ def test_dispatch_switches_both_ways(base: int) -> None:
 def test_dispatch_default_and_forced() -> None:
     """By default the examples run small (the reference's code); threshold=0
     always compiles; a state with tensors beyond the element limit compiles."""
-    from dmm_studio.engine.compiled import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS
-
     y0 = load_network(ROOT / "examples" / "waves.dmm.json").outputs
-    assert CompiledEngine(y0, device="cpu")._small
-    assert not CompiledEngine(y0, device="cpu", threshold=0)._small
+    assert AutoEngine(y0, device="cpu").small
+    assert not AutoEngine(y0, device="cpu", threshold=0).small
     big = {
         "identity": {"i": {"single": {":tensor": torch.zeros(SMALL_TENSOR_ELEMENTS + 1)}}},
         "self": {
@@ -553,8 +573,8 @@ def test_dispatch_default_and_forced() -> None:
             }
         },
     }
-    e = CompiledEngine(big, device="cpu")
-    assert not e._small
+    e = AutoEngine(big, device="cpu")
+    assert not e.small
     run_both(big, 2, threshold=SMALL_WEIGHTS)
 
 

@@ -1,0 +1,278 @@
+"""How the compiled engine scales: ratios to a hand-written torch loop, in one run.
+
+    python bench/scaling.py [--max 1e6] [--threads 1] [--device cpu|cuda|auto] [--steps 30]
+
+For k weights from 1e2 up to ``--max`` (x10 each), two networks:
+
+* **counters**: k/2 accumulators, each adding a constant 1 to itself;
+* **random**: k/10 identity neurons, each reading 10 random others.
+
+Each is stepped by the engine the CLI and the studio use (``make_engine("compiled")``),
+beside a hand-written torch loop doing the same work (one CSR matvec, then
+the elementwise accumulate of the counters), and beside the reference
+engine while it takes under ``--ref-limit`` seconds a step. Printed per size:
+
+* ``fixed``: ms per step with W fixed, and compiled / hand-written (target <= 2);
+* ``first``: building the engine (from the dicts) and its first step, seconds;
+* ``delta``: a 10-entry delta whose entries appear and vanish every step,
+  over the fixed-W step (target <= 1.5);
+* ``neuron``: one neuron appearing and vanishing every step, over the fixed-W
+  step (target <= 2);
+* ``1.0/1``: Self's accum weight written 1.0 instead of 1, over 1 (target 1).
+* ``ref``: reference / compiled, where the reference finishes.
+
+``--load`` also writes the counters network to a file per size and times
+loading it (``load_network``) and building the engine from it, with the
+peak memory of a process that does just that.
+
+A benchmark, not a test: it prints figures and asserts nothing. Quote the
+load average (printed) with the figures: the ratios are measured side by
+side, in alternating rounds, so load falls on both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine import side_by_side  # noqa: E402
+
+from dmm_studio.engine import make_engine  # noqa: E402
+from dmm_studio.engine.compiled import resolve_device  # noqa: E402
+from dmm_studio.engine.reference import ReferenceEngine  # noqa: E402
+
+SELF = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}
+
+
+def counters(k: int, self_weight: float = 1) -> dict[str, Any]:
+    """k/2 counters: ``c_j.accum <- c_j`` and ``c_j.delta <- one`` (k weights in all)."""
+    n = max(1, k // 2)
+    w: dict[str, Any] = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": self_weight}}}}}}
+    w["identity"] = {"one": {"single": {"identity": {"one": {"single": 1}}}}}
+    w["accum"] = {
+        f"c{j}": {"accum": {"accum": {f"c{j}": {"single": 1}}}, "delta": {"identity": {"one": {"single": 1}}}}
+        for j in range(n)
+    }
+    return {"identity": {"one": {"single": {":number": 1}}}, "self": {"self": {"network_matrix": w}}}
+
+
+def random_net(k: int, fan_in: int = 10, seed: int = 0) -> dict[str, Any]:
+    n = max(fan_in + 1, k // fan_in)
+    rng = random.Random(seed)
+    scale = 0.9 / fan_in**0.5 / 0.58
+    rows = {
+        f"n{r}": {
+            "single": {
+                "identity": {
+                    f"n{c}": {"single": rng.uniform(-1, 1) * scale} for c in rng.sample(range(n), fan_in)
+                }
+            }
+        }
+        for r in range(n)
+    }
+    w = {**SELF, "identity": rows}
+    y = {"identity": {f"n{j}": {"single": {":number": rng.uniform(-1, 1)}} for j in range(n)}}
+    return {**y, "self": {"self": {"network_matrix": w}}}
+
+
+def with_flip(y0: dict[str, Any], frag: dict[str, Any], wired: bool) -> dict[str, Any]:
+    """y0 plus a constant neuron whose output alternates ``frag`` and ``-frag``
+    (wired into Self's delta when ``wired``: W is W_0, W_0 + frag, W_0, ...)."""
+    w = dict(y0["self"]["self"]["network_matrix"])
+    w["identity"] = {**w["identity"], "flip": {"single": {"identity": {"flip": {"single": -1}}}}}
+    if wired:
+        w["self"] = {"self": {**SELF["self"]["self"], "delta": {"identity": {"flip": {"single": 1}}}}}
+    y = dict(y0)
+    y["identity"] = {**y0["identity"], "flip": {"single": frag}}
+    y["self"] = {"self": {"network_matrix": w}}
+    return y
+
+
+def new_entries(y0: dict[str, Any], size: int) -> dict[str, Any]:
+    """``size`` entries that W_0 lacks (weight 1e-3): rows of W_0 reading an
+    output of their own neuron that nothing emits (new entries, new columns)."""
+    w = y0["self"]["self"]["network_matrix"]
+    rows = [(f, n, i) for f, ns in w.items() if f != "self" for n, ins in ns.items() for i in ins]
+    frag: dict[str, Any] = {}
+    for j in range(size):
+        f, n, i = rows[(j * 7919) % len(rows)]
+        frag.setdefault(f, {}).setdefault(n, {}).setdefault(i, {}).setdefault(f, {}).setdefault(n, {})[
+            f"x{j}"
+        ] = 1e-3
+    return frag
+
+
+def one_neuron() -> dict[str, Any]:
+    """A counter ``extra`` that reads itself and the constant (2 entries)."""
+    return {
+        "accum": {
+            "extra": {
+                "accum": {"accum": {"extra": {"single": 1}}},
+                "delta": {"identity": {"one": {"single": 1}}},
+            }
+        }
+    }
+
+
+def hand_counters(k: int, device: torch.device) -> Any:
+    """The counters by hand: one CSR matvec, the accumulate, the constant."""
+    n = max(1, k // 2)
+    # rows: 2j accum, 2j+1 delta of counter j, 2n the constant's; cols: j counter j, n the constant
+    rows = torch.arange(2 * n + 1)
+    cols = torch.cat([torch.stack([torch.arange(n), torch.full((n,), n)], 1).flatten(), torch.tensor([n])])
+    a = torch.sparse_coo_tensor(
+        torch.stack([rows, cols]), torch.ones(2 * n + 1, dtype=torch.float64), (2 * n + 1, n + 1)
+    )
+    a = a.coalesce().to_sparse_csr().to(device)
+    y = torch.zeros(n + 1, dtype=torch.float64, device=device)
+    y[n] = 1
+
+    def step() -> None:
+        nonlocal y
+        x = a @ y
+        new = torch.empty_like(y)
+        new[:n] = x[0 : 2 * n : 2] + x[1 : 2 * n : 2]
+        new[n] = x[2 * n]
+        y = new
+
+    return step
+
+
+def hand_random(y0: dict[str, Any], device: torch.device) -> Any:
+    names = {n: j for j, n in enumerate(y0["identity"])}
+    ij: list[tuple[int, int]] = []
+    vals: list[float] = []
+    for n, row in y0["self"]["self"]["network_matrix"]["identity"].items():
+        for m, o in row["single"]["identity"].items():
+            ij.append((names[n], names[m]))
+            vals.append(o["single"])
+    size = len(names)
+    a = torch.sparse_coo_tensor(torch.tensor(ij).T, torch.tensor(vals, dtype=torch.float64), (size, size))
+    a = a.coalesce().to_sparse_csr().to(device)
+    y = torch.rand(size, dtype=torch.float64, device=device)
+
+    def step() -> None:
+        nonlocal y
+        y = a @ y
+
+    return step
+
+
+def engine(y: dict[str, Any], device: torch.device) -> Any:
+    return make_engine("compiled", y, device=str(device))
+
+
+def row(
+    name: str, k: int, y0: dict[str, Any], hand: Any, args: argparse.Namespace, device: torch.device
+) -> None:
+    t0 = time.perf_counter()
+    eng = engine(y0, device)
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    eng.step()
+    first = time.perf_counter() - t0
+    steps = max(3, min(args.steps, int(2e6 / k)))
+    t_fix, t_hand = side_by_side([eng.step, hand], steps, device)
+    flips = with_flip(y0, new_entries(y0, 10), True), with_flip(y0, new_entries(y0, 10), False)
+    nrn = with_flip(y0, one_neuron(), True), with_flip(y0, one_neuron(), False)
+    engines = [engine(y, device) for y in (*flips, *nrn)]
+    t_d, t_df, t_n, t_nf = side_by_side([e.step for e in engines], steps, device)
+    hook = counters(k, 1.0) if name == "counters" else None
+    ratio_hook = ""
+    if hook is not None:
+        e1, e2 = engine(counters(k, 1), device), engine(hook, device)
+        a, b = side_by_side([e1.step, e2.step], steps, device)
+        ratio_hook = f"{b / a:6.2f}"
+    ref = ""
+    if k <= args.ref_limit_k:
+        r = ReferenceEngine(y0)
+        t_ref = side_by_side([r.step], 1, device, warmup=1, rounds=2)[0]
+        ref = f"{t_ref / t_fix:9,.0f}x"
+    print(
+        f"{name:9} {k:>9,} {t_fix * 1e3:9.3f} {t_hand * 1e3:9.3f} {t_fix / t_hand:6.2f} "
+        f"{built:7.2f} {first * 1e3:8.1f} {t_d / t_df:6.2f} {t_n / t_nf:6.2f} {ratio_hook:>6} {ref:>10}",
+        flush=True,
+    )
+
+
+def load_row(k: int, device: torch.device) -> None:
+    """Write the counters file, then load and build in a fresh process."""
+    from dmm_studio.fileformat import dumps_network
+    from dmm_studio.network import Network
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "counters.dmm.json"
+        path.write_text(dumps_network(Network(outputs=counters(k))))
+        code = (
+            "import sys,time,resource,json;t0=time.perf_counter();"
+            "from dmm_studio.fileformat import load_network;from dmm_studio.engine import make_engine;"
+            "t1=time.perf_counter();net=load_network(sys.argv[1]);t2=time.perf_counter();"
+            "e=make_engine('compiled',net.outputs,device=sys.argv[2]);t3=time.perf_counter();e.step();t4=time.perf_counter();"
+            "print(json.dumps([t2-t1,t3-t2,t4-t3,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path), str(device)], capture_output=True, text=True
+        )
+        if out.returncode:
+            print(f"load {k:,}: failed: {out.stderr.strip().splitlines()[-1:]}")
+            return
+        load, build, first, rss = json.loads(out.stdout.strip().splitlines()[-1])
+        size = path.stat().st_size / 1e6
+        print(
+            f"load+compile counters {k:>9,} weights ({size:.0f} MB file): load {load:.2f} s, "
+            f"build {build:.2f} s, first step {first:.3f} s, peak memory {rss / 1024:.0f} MB",
+            flush=True,
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--max", type=float, default=1e5, help="largest k (weights), default 1e5")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--ref-limit-k", type=float, default=1e4, help="run the reference up to this k")
+    ap.add_argument("--load", action="store_true", help="also time loading a counters file per size")
+    ap.add_argument("--only", default="counters,random")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    print(
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'network':9} {'k':>9} {'ms/step':>9} {'by hand':>9} {'ratio':>6} {'build s':>7} {'first ms':>8} "
+        f"{'delta':>6} {'neuron':>6} {'1.0/1':>6} {'ref/cmp':>10}"
+    )
+    sizes = [10**e for e in range(2, 7) if 10**e <= args.max]
+    for k in sizes:
+        if "counters" in args.only:
+            row("counters", k, counters(k), hand_counters(k, device), args, device)
+        if "random" in args.only:
+            y0 = random_net(k)
+            row("random", k, y0, hand_random(y0, device), args, device)
+    if args.load:
+        for k in sizes:
+            load_row(k, device)
+    print(
+        f"load average at the end {os.getloadavg()[0]:.2f}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The compiled engine's tables: ports and neurons interned to numbers.
+
+A :class:`TypeTable` holds the neurons of one type (their places, and their
+ports by input and output name as arrays over the places); a :class:`Plan`
+is what one step's batched call of a type needs, rebuilt from the table
+(numpy, no per-neuron Python) when its version changes. :class:`Grow` is the
+growable array they are kept in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._batched import Index
+from .base import Port
+
+
+class Grow:
+    """A growable int64 array: appends go to a list, moved into the array
+    (whose capacity doubles) when it is read; ``fill`` where nothing was put."""
+
+    __slots__ = ("a", "n", "fill", "pending")
+
+    def __init__(self, fill: int = 0) -> None:
+        self.a, self.n, self.fill, self.pending = np.full(16, fill, np.int64), 0, fill, []
+
+    def __len__(self) -> int:
+        return self.n + len(self.pending)
+
+    def append(self, v: int) -> None:
+        self.pending.append(v)
+
+    def put(self, k: int, v: int) -> None:
+        if k == self.n + len(self.pending):
+            self.pending.append(v)
+            return
+        self._reserve(k + 1)
+        self.view()
+        self.a[k] = v
+        self.n = max(self.n, k + 1)
+
+    def _reserve(self, size: int) -> None:
+        if size > len(self.a):
+            self.a = np.concatenate([self.a, np.full(max(size, 2 * len(self.a)) - len(self.a), self.fill)])
+
+    def view(self) -> np.ndarray:
+        if self.pending:
+            k = len(self.pending)
+            self._reserve(self.n + k)
+            self.a[self.n : self.n + k] = self.pending
+            self.n += k
+            self.pending = []
+        return self.a[: self.n]
+
+
+@dataclass
+class Ports:
+    """Ports interned to indices (the rows or the columns of A), with their neuron."""
+
+    index: dict[Port, int] = field(default_factory=dict)
+    keys: list[Port] = field(default_factory=list)
+    nid: Grow = field(default_factory=Grow)
+
+
+@dataclass
+class Plan:
+    """One type's batched call: its active instances and where their values are."""
+
+    local: np.ndarray  # the active instances' places in the TypeTable
+    inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
+    outputs: dict[str, Index]  # output -> ports of y
+    out_ports: dict[str, list[int]]
+
+
+@dataclass
+class TypeTable:
+    """The neurons of one type: their names, numbers, and ports by name."""
+
+    type_id: str
+    declared: tuple[str, ...] = ()  # the type's declared outputs
+    mirror: bool = False
+    names: list[str] = field(default_factory=list)
+    local: dict[str, int] = field(default_factory=dict)
+    nids: Grow = field(default_factory=Grow)
+    inputs: dict[str, Grow] = field(default_factory=dict)  # input -> place -> row (-1: none)
+    outputs: dict[str, Grow] = field(default_factory=dict)  # output -> place -> column (-1)
+    version: int = 0
+    plan: tuple[int, Plan] | None = None
+
+
+def port_index(ports: np.ndarray, device: torch.device) -> Index:
+    """Ports as a slice when evenly spaced (a view, no gather), else a tensor."""
+    n = len(ports)
+    if n and ports[0] >= 0:
+        step = int(ports[1] - ports[0]) if n > 1 else 1
+        if step > 0 and (n == 1 or np.array_equal(ports, np.arange(ports[0], ports[0] + step * n, step))):
+            return slice(int(ports[0]), int(ports[0]) + step * (n - 1) + 1, step)
+    return torch.from_numpy(ports).to(device)
+
+
+class Names:
+    """The names of a plan's instances, listed when first asked for."""
+
+    def __init__(self, names: list[str], local: np.ndarray) -> None:
+        self._all, self._local = names, local
+        self._list: list[str] | None = None
+
+    def __getitem__(self, r: int) -> str:
+        return self.list()[r]
+
+    def __iter__(self) -> Any:
+        return iter(self.list())
+
+    def list(self) -> list[str]:
+        if self._list is None:
+            self._list = [self._all[j] for j in self._local.tolist()]
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._local)
+
+
+def at(g: Grow, local: np.ndarray) -> np.ndarray:
+    """``g[local]`` (``local`` sorted), the fill beyond what ``g`` holds."""
+    g.view()
+    if len(local):
+        g._reserve(int(local[-1]) + 1)
+    return g.a[local]
