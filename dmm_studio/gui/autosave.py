@@ -149,7 +149,9 @@ class Autosave(QObject):
         doc = self.window.doc
         if doc.undo_stack.isClean():
             return False
-        info = {"path": doc.path, "title": doc.title(), "saved_at": time.time(), "pid": os.getpid()}
+        # an absolute path: the next studio may start in another folder
+        path = os.path.abspath(doc.path) if doc.path else None
+        info = {"path": path, "title": doc.title(), "saved_at": time.time(), "pid": os.getpid()}
         try:
             self.file.with_name(self.session + ".json").write_text(json.dumps(info), encoding="utf-8")
             save_network(doc.network, self.file)

@@ -58,17 +58,15 @@ def list_examples(folder: Path = EXAMPLES_DIR) -> list[Example]:
 
 
 def open_example(window: Any, example: Example) -> bool:
-    """Open an example in the window as an untitled copy (after asking to save
-    the open design's unsaved changes: False when the user cancels)."""
-    maybe_save = getattr(window, "maybe_save", None)
-    if maybe_save is not None and not maybe_save():
-        return False
+    """Open an example in the window as an untitled copy (the window asks to
+    save the open design's unsaved changes first: False when the user cancels)."""
     try:
         net = load_network(example.path, window.doc.registry)
     except NetworkFileError as e:
         window.show_message(str(e))
         return False
-    window.open_network(net, None)
+    if window.open_network(net, None) is False:
+        return False
     window.canvas.frame_all()
     window.show_message(f"opened the example {example.title!r} (Save As to keep your changes)")
     return True

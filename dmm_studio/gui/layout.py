@@ -69,6 +69,9 @@ class KeepView(QObject):
 
     # QGraphicsView.fitInView leaves a margin of 2 pixels on each side
     MARGIN = 4
+    # what this relies on in NodeGraphQt's NodeViewer (checked by a test, as
+    # canvas/ngqt.py's PRIVATES are): its attributes, and the lines of its resizeEvent
+    PRIVATES = ("self._scene_range", "self._last_size", "self._set_viewer_zoom(delta)")
 
     def __init__(self, viewer: Any) -> None:
         super().__init__(viewer)

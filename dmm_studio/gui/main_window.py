@@ -15,7 +15,8 @@ For other parts of the studio (inspectors, library):
   for the neurons that only the running matrix has, ``frame_all()``)
 - ``window.save_snapshot(path)``: the running state as a network file, without
   waiting for the current step (``snapshot_saved(path, t)`` once written)
-- ``window.open_network(network, path=None)`` shows a Network (e.g. an example)
+- ``window.open_network(network, path=None) -> bool`` shows a Network (e.g. an
+  example), after asking to save unsaved changes (False: the user kept them)
 - ``window.menus["File"|"Edit"|"Run"|"View"]``: QMenus to add actions to
 - ``window.front_docks``: docks that ``tidy_docks`` raises last (asked for on
   the command line)
@@ -236,9 +237,15 @@ class MainWindow(QMainWindow):
             if dock.height() < want:
                 self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
 
-    def open_network(self, net: Network, path: str | None = None) -> None:
+    def open_network(self, net: Network, path: str | None = None, ask: bool = True) -> bool:
+        """Show ``net`` in place of the open design. Unsaved changes are offered
+        to be saved first (``maybe_save``; ``ask=False``: the caller has asked);
+        False, and nothing changes, when the user cancels."""
+        if ask and not self.maybe_save():
+            return False
         self.runner.pause()
         self.doc.set_network(net, path)
+        return True
 
     # ------------------------------------------------------------- actions
     def _act(self, menu: str, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
@@ -274,7 +281,9 @@ class MainWindow(QMainWindow):
             "Ctrl+Shift+N",
             "the running state as a new network file",
         )
-        self._act("File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background")
+        self._act(
+            "File", "S&weep...", lambda: open_sweep_dialog(self), tip="run a *.sweep.json in the background"
+        )
         self.menus["File"].addSeparator()
         self._act("File", "&Quit", self.close, K.Quit)
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
@@ -371,13 +380,10 @@ class MainWindow(QMainWindow):
         return answer == B.Discard
 
     def new_network(self) -> bool:
-        if not self.maybe_save():
-            return False
-        self.open_network(Network.empty())
-        return True
+        return self.open_network(Network.empty())
 
-    def open_file(self, path: str) -> bool:
-        """Open a network file (no question asked: see ``maybe_save``)."""
+    def open_file(self, path: str, ask: bool = True) -> bool:
+        """Open a network file (unsaved changes: see ``open_network``)."""
         try:
             net = load_network(path, self.doc.registry)
         except NetworkFileError as e:
@@ -385,7 +391,8 @@ class MainWindow(QMainWindow):
             if self.asks_user and self.isVisible():
                 QMessageBox.warning(self, "Cannot open", str(e))
             return False
-        self.open_network(net, path)
+        if not self.open_network(net, path, ask=ask):
+            return False
         self.canvas.frame_all()
         return True
 
@@ -396,7 +403,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(
             self, "Open network", start, "DMM networks (*.dmm.json);;JSON (*.json)"
         )
-        return self.open_file(path) if path else False
+        return self.open_file(path, ask=False) if path else False
 
     def open_recent(self, path: str) -> bool:
         """File -> Open Recent: a file that is gone is said so and leaves the list."""
@@ -408,7 +415,7 @@ class MainWindow(QMainWindow):
             if self.asks_user:
                 QMessageBox.warning(self, "Cannot open", f"{path} is gone (moved or deleted).")
             return False
-        return self.open_file(path)
+        return self.open_file(path, ask=False)
 
     def _rebuild_recent(self) -> None:
         m = self.recent_menu
@@ -724,7 +731,7 @@ class MainWindow(QMainWindow):
         except NetworkFileError as e:
             self.show_message(f"cannot restore the autosave: {e}")
             return False
-        self.open_network(net, rec.path)
+        self.open_network(net, rec.path, ask=False)
         self.doc.undo_stack.resetClean()  # unsaved: the file on disk is older
         self._update_title()
         if self.autosave is not None:

@@ -93,10 +93,27 @@ def test_select_all_delete_and_undo_a_large_selection(win, qtbot):
         assert canvas.node_pos(nid) == (pos[0], pos[1])
     assert "extra" in canvas.nodes[("identity", "n1")].inputs()
 
+    assert_wires_drawn(canvas)
+
     win.doc.undo_stack.redo()
     assert net.neurons() == [("self", "self")] and list(canvas.nodes) == [("self", "self")]
     win.doc.undo_stack.undo()
     assert snapshot(net) == before and canvas.shown == drawn
+    assert_wires_drawn(canvas)
+
+
+def assert_wires_drawn(canvas):
+    """Every drawn wire is a pipe in the scene between the right ports, and
+    NodeGraphQt's own bookkeeping agrees (what a drag or a cut relies on)."""
+    scene = canvas.viewer.scene()
+    for (to, frm), pipe in canvas.pipes.items():
+        ip, op = canvas.nodes[to[:2]].get_input(to[2]), canvas.nodes[frm[:2]].get_output(frm[2])
+        assert pipe.scene() is scene and pipe.input_port is ip.view and pipe.output_port is op.view
+        assert op in ip.connected_ports() and ip in op.connected_ports()
+        assert pipe in ip.view.connected_pipes and pipe in op.view.connected_pipes
+        assert pipe.weight == canvas.shown[(to, frm)]
+    pipes = [i for i in scene.items() if i.__class__.__name__ == "WeightPipe"]
+    assert len(pipes) == len(canvas.pipes)  # no pipe left behind
 
 
 def test_removing_neurons_is_a_cascade_of_child_commands(win):

@@ -242,3 +242,17 @@ def test_without_a_display_the_studio_says_so_in_one_line(tmp_path):
     assert len(lines) == 1, proc.stderr
     assert "cannot start its 'xcb' platform plugin" in lines[0]
     assert "libxcb-icccm4 libxcb-keysyms1" in lines[0] and "--screenshot" in lines[0]
+
+
+def test_what_keepview_relies_on_in_nodegraphqt_is_there():
+    import inspect
+
+    from NodeGraphQt.widgets.viewer import NodeViewer
+
+    from dmm_studio.gui.layout import KeepView
+
+    source = inspect.getsource(NodeViewer)
+    resize = inspect.getsource(NodeViewer.resizeEvent)
+    for name in KeepView.PRIVATES:
+        assert name in source, f"NodeViewer no longer has {name}"
+    assert "self._last_size" in resize and "self._set_viewer_zoom(delta)" in resize

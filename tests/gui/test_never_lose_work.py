@@ -135,7 +135,12 @@ def do_close(win, tmp_path, monkeypatch):
     win.close()
 
 
-REPLACING = {"new": do_new, "open": do_open, "example": do_example, "recent": do_recent}
+def do_api(win, tmp_path, monkeypatch):
+    # what any panel calls to show a network (e.g. File > Sweep opening a run)
+    win.open_network(Network.load(EXAMPLES / "counter.dmm.json"))
+
+
+REPLACING = {"new": do_new, "open": do_open, "example": do_example, "recent": do_recent, "api": do_api}
 ALL = {**REPLACING, "close": do_close}
 
 
@@ -343,9 +348,10 @@ def _leave_a_crashed_autosave(qtbot, path=None):
 def test_discard_after_a_crash_forgets_it(qtbot, home, monkeypatch, tmp_path):
     from dmm_studio.gui.autosave import recoverable
 
-    _leave_a_crashed_autosave(qtbot, path=str(tmp_path / "work.dmm.json"))
+    monkeypatch.chdir(tmp_path)
+    _leave_a_crashed_autosave(qtbot, path="work.dmm.json")  # as given on the command line
     (found,) = recoverable(home["recovery"])
-    assert found.path == str(tmp_path / "work.dmm.json")
+    assert found.path == str(tmp_path / "work.dmm.json")  # wherever the next studio starts
     texts = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: texts.append(box.text()) or B.Discard)
     w = make_window(qtbot, remember=True)

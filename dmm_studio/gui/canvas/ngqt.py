@@ -67,6 +67,11 @@ PRIVATES: list[tuple[str, str | None, str]] = [
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "end_live_connection"),
     ("NodeGraphQt.base.graph", "NodeGraph", "_model"),
     ("NodeGraphQt.base.model", "NodeGraphModel", "nodes"),  # put_back
+    ("NodeGraphQt.base.model", "PortModel", "connected_ports"),  # link, unlink
+    ("NodeGraphQt.qgraphics.port", "PortItem", "connected_pipes"),
+    ("NodeGraphQt.qgraphics.pipe", "PipeItem", "set_connections"),
+    ("NodeGraphQt.qgraphics.pipe", "PipeItem", "delete"),
+    ("NodeGraphQt.qgraphics.pipe", "PipeItem", "reset"),
     ("NodeGraphQt.base.graph", "NodeGraph", "_on_connection_changed"),
     ("NodeGraphQt.base.graph", "NodeGraph", "_on_connection_sliced"),
     ("NodeGraphQt.base.graph", "NodeGraph", "_on_insert_node"),
@@ -453,6 +458,39 @@ class DMMGraph(NodeGraph):
     # names are the model's business (unique per type, not per graph)
     def get_unique_name(self, name: str) -> str:
         return name
+
+    def link(self, ip: Any, op: Any, pipe: WeightPipe | None = None) -> WeightPipe | None:
+        """Connect input port ``ip`` to output port ``op`` as NodeGraphQt's own
+        undo does (its bookkeeping, then the items): no checks, no command, no
+        signal. ``pipe``: a pipe taken out with ``unlink`` to put back instead of
+        building a new one. Returns the pipe."""
+        ip.model.connected_ports[op.node().id].append(op.name())
+        op.model.connected_ports[ip.node().id].append(ip.name())
+        if pipe is None:
+            ip.view.connect_to(op.view)
+            return next((p for p in ip.view.connected_pipes if p.output_port is op.view), None)
+        self.scene().addItem(pipe)
+        pipe.set_connections(ip.view, op.view)
+        if pipe.isSelected():
+            pipe.setSelected(False)
+        if pipe.active() or pipe.highlighted():
+            pipe.reset()
+        pipe.draw_path(pipe.input_port, pipe.output_port)
+        return pipe
+
+    def unlink(self, ip: Any, op: Any) -> WeightPipe | None:
+        """Disconnect ``ip`` from ``op`` (the reverse of ``link``); returns the
+        pipe taken out of the scene (kept whole, for ``link`` to put back)."""
+        names = ip.model.connected_ports.get(op.node().id)
+        if names and op.name() in names:
+            names.remove(op.name())
+        names = op.model.connected_ports.get(ip.node().id)
+        if names and ip.name() in names:
+            names.remove(ip.name())
+        pipe = next((p for p in ip.view.connected_pipes if p.output_port is op.view), None)
+        if pipe is not None:
+            pipe.delete()
+        return pipe
 
     def put_back(self, node: Any, pos: tuple[float, float]) -> None:
         """Put a node taken out with ``remove_node`` back, with its items as they

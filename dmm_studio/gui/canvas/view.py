@@ -89,6 +89,7 @@ class Canvas(LiveOverlay, Interaction, QObject):
         self.shown: dict[WireKey, Any] = {}  # the wires drawn, with their weights
         self._wires_at: dict[NeuronId, set[WireKey]] = {}  # the drawn wires of each neuron
         self._spare: dict[NeuronId, NeuronNode] = {}  # removed design nodes, until rebuild
+        self._spare_pipes: dict[WireKey, WeightPipe] = {}  # erased design wires, until rebuild
         self._dimmed: set[NeuronId] = set()
         # run-time neurons: in W_t, not in the design (see show_matrix)
         self.runtime: dict[NeuronId, NeuronNode] = {}
@@ -153,6 +154,7 @@ class Canvas(LiveOverlay, Interaction, QObject):
         self.shown.clear()
         self._wires_at.clear()
         self._spare.clear()
+        self._spare_pipes.clear()
         self._dimmed.clear()
         net = self.doc.network
         ids = net.neurons()
@@ -311,10 +313,14 @@ class Canvas(LiveOverlay, Interaction, QObject):
             return
         pipe = self.pipes.get(key)
         if pipe is None or pipe.scene() is None:
-            ip.connect_to(op, push_undo=False, emit_signal=False)
-            pipe = self._pipe_between(ip, op)
+            pipe = self._pipe_between(ip, op)  # the viewer may have drawn it itself
             if pipe is None:
-                return
+                # a pipe taken out earlier (undo of a delete) goes back as it was
+                pipe = self.graph.link(ip, op, self._spare_pipes.pop(key, None))
+                if pipe is None:
+                    return
+                if pipe.label is not None:
+                    pipe.label.setVisible(self.viewer.labels_shown)
             self.pipes[key] = pipe
         pipe.set_weight(w, self.live is not None and self.doc.network.weight(*key) != w)
         self.shown[key] = w
@@ -339,8 +345,10 @@ class Canvas(LiveOverlay, Interaction, QObject):
         if a is None or b is None:
             return
         ip, op = a.get_input(to[2]), b.get_output(frm[2])
-        if ip is not None and op is not None and op in ip.connected_ports():
-            ip.disconnect_from(op, push_undo=False, emit_signal=False)
+        if ip is not None and op is not None:
+            pipe = self.graph.unlink(ip, op)
+            if pipe is not None and to[:2] in self.nodes and frm[:2] in self.nodes:
+                self._spare_pipes[key] = pipe  # kept for an undo (design wires only)
 
     def _apply_wires(self, target: dict[WireKey, Any], partial: bool = False) -> None:
         """Make the drawn wires equal ``target`` (only its keys when ``partial``)."""
