@@ -351,8 +351,12 @@ class SweepView(QWidget):
 
     # ------------------------------------------------------------- opening a run
     def open_run(self, run: int) -> bool:
-        """Open run ``run``'s network on the window's canvas as an untitled copy."""
+        """Open run ``run``'s network on the window's canvas as an untitled copy
+        (after asking to save the open design's changes: False on Cancel)."""
         if self.window is None or not 0 <= run < len(self.points):
+            return False
+        maybe_save = getattr(self.window, "maybe_save", None)  # the open design's unsaved changes
+        if maybe_save is not None and not maybe_save():
             return False
         point = self.points[run]
         try:

@@ -96,9 +96,9 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         for key in watch:
             series[key] = [[] for _ in watch[key]]
         breaks = Breaks([condition_from_dict(b) for b in collect.get("breaks", [])])
-        trace = TraceWriter(task["trace"]) if task["trace"] else None
-        if trace:
+        if task["trace"]:
             Path(task["trace"]).parent.mkdir(parents=True, exist_ok=True)
+        trace = TraceWriter(task["trace"]) if task["trace"] else None
         prev = machine.engine.state_view() if breaks else None
         timeout = task["timeout_s"]
         for _ in range(task["steps"]):

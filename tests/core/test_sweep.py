@@ -310,6 +310,32 @@ def test_a_half_written_row_is_cut_and_run_again(tmp_path):
     assert [r["run"] for r in read_rows(runs)] == [0, 1, 2]
 
 
+def test_traces_kept_on_request(tmp_path):
+    from dmm_studio.fileformat import read_trace
+
+    path = write(tmp_path, counter_spec())
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--in-process", "--keep-traces"]) == 0
+    assert [r["status"] for r in read_rows(tmp_path / "out" / "runs.csv")] == ["ok"] * 3
+    steps = list(read_trace(tmp_path / "out" / "traces" / "run00002.jsonl"))  # w = 3
+    assert [t for t, _ in steps] == [1, 2, 3, 4, 5]
+    assert steps[-1][1]["accum"]["count"]["single"] == {":number": 15}
+    assert main(["sweep", str(path), "--out", str(tmp_path / "plain"), "--in-process"]) == 0
+    assert not (tmp_path / "plain" / "traces").exists()  # only on request
+
+
+def test_parquet(tmp_path, capsys):
+    path = write(tmp_path, counter_spec())
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--parquet"]) == 2
+        assert "--parquet needs pyarrow" in capsys.readouterr().err
+        return
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--in-process", "--parquet"]) == 0
+    table = pq.read_table(tmp_path / "out" / "runs.parquet").to_pylist()
+    assert [(r["w"], r["out:accum/count/single"]) for r in table] == [(1, 5.0), (2, 10.0), (3, 15.0)]
+
+
 def test_a_folder_of_another_sweep_is_refused(tmp_path, capsys):
     Sweep(spec_from_json(counter_spec()), tmp_path / "out").run(use_ray=False)
     other = write(tmp_path, counter_spec(steps=6))

@@ -74,6 +74,10 @@ def test_file_sweep_runs_in_the_background_and_opens_a_run(win, qtbot, tmp_path,
     assert net.weight(("accum", "count", "delta"), ("identity", "one", "single")) == 2
     assert net.outputs["identity"]["one"]["single"] == {":number": 10}
     assert win.doc.path is None  # an untitled copy: saving never overwrites anything
+    # unsaved changes: the studio asks first, and Cancel keeps the open design
+    monkeypatch.setattr(win, "maybe_save", lambda: False)
+    assert not view.open_run(0)
+    assert win.doc.network is net
 
 
 def test_existing_rows_show_and_a_stopped_sweep_resumes(win, qtbot, tmp_path):
