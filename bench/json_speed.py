@@ -36,7 +36,7 @@ VARIANTS = {
     "orjson.loads": "import orjson; orjson.loads(text)",
     "parse_json, standard library only": (
         "from dmm_studio import jsonio\n"
-        "jsonio._parse_fast = lambda t: jsonio._REFUSED\n"
+        "jsonio._parse_fast = lambda t, d: jsonio._REFUSED\n"
         "jsonio.parse_json(text)"
     ),
     "parse_json (orjson + pair count: the loader's parse)": (
@@ -75,6 +75,7 @@ def make_file(path: Path, neurons: int, seed: int = 0) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--neurons", type=int, default=2074)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
         "--before",
         type=Path,
@@ -96,27 +97,33 @@ def main(argv: list[str] | None = None) -> int:
                     str(args.before),
                 )
             )
-        for name, code, before in variants:
-            if code.startswith("import orjson"):
-                try:
-                    import orjson  # noqa: F401
-                except ImportError:
-                    print(f"{name:<52} (orjson not installed)")
+        times: dict[str, list[float]] = {}
+        rss: dict[str, int] = {}
+        for _ in range(args.rounds):  # rounds interleaved: a burst of load hits every variant alike
+            for name, code, before in variants:
+                if code.startswith("import orjson"):
+                    try:
+                        import orjson  # noqa: F401
+                    except ImportError:
+                        continue
+                env = dict(os.environ, PYTHONPATH=before) if before else None
+                out = subprocess.run(
+                    [sys.executable, "-c", CHILD.format(code=code), str(f)],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                if out.returncode:
+                    print(f"{name[:60]:<60} failed: {out.stderr.strip().splitlines()[-1]}")
                     continue
-            env = dict(os.environ, PYTHONPATH=before) if before else None
-            out = subprocess.run(
-                [sys.executable, "-c", CHILD.format(code=code), str(f)],
-                capture_output=True,
-                text=True,
-                env=env,
-            )
-            if out.returncode:
-                print(f"{name:<52} failed: {out.stderr.strip().splitlines()[-1]}")
-                continue
-            secs, rss_kib = out.stdout.split()
-            s = float(secs)
+                secs, rss_kib = out.stdout.split()
+                times.setdefault(name, []).append(float(secs))
+                rss[name] = max(rss.get(name, 0), int(rss_kib))
+        for name, ts in times.items():
+            s = min(ts)
             base = base or s
-            print(f"{name[:60]:<60} {s:7.2f} s  x{s / base:5.2f}  peak RSS {int(rss_kib) / 2**20:5.2f} GiB")
+            print(f"{name[:60]:<60} {s:7.2f} s  x{s / base:5.2f}  peak RSS {rss[name] / 2**20:5.2f} GiB")
+        print(f"(the best of {args.rounds} interleaved rounds; load at the end: {os.getloadavg()[0]:.2f})")
     return 0
 
 

@@ -92,7 +92,9 @@ def outside_paths(
 ) -> list[tuple[str, str, str, str]]:
     """Every data path in ``params`` that leads outside ``folder``, as
     ``(type, name, param, path)``: what the studio asks the user about before
-    a run (then it creates the machine with ``allow_outside_files=True``)."""
+    a run (then it sets ``network.allow_outside_files = True`` before handing
+    the network to the runner, or makes the machine with
+    ``allow_outside_files=True``)."""
     rule = FileAccess(Path(folder))
     found = []
     for f, keys in PATH_PARAMS.items():

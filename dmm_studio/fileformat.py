@@ -245,9 +245,20 @@ def network_to_json(net: Network) -> dict[str, Any]:
 
 def dumps_network(net: Network) -> str:
     """The text of a network file. Raises ValueError naming the JSON path of
-    a number that a network file cannot hold (NaN, infinity, an integer of
-    magnitude >= 2**1024: a snapshot of a run whose values blew up)."""
-    data = network_to_json(net)
+    what a network file cannot hold, so that what saves can be opened again:
+    a number that is not finite or not a float64 (NaN, infinity, an integer
+    of magnitude >= 2**1024: a snapshot of a run whose values blew up), or
+    nesting deeper than ``MAX_DEPTH``."""
+    parts = {"meta": net.meta, "outputs": net.outputs, "params": net.params}
+    parts.update(fields=net.fields, layout=net.layout)
+    for doc in (parts, None):  # in memory first (the conversion recurses), then as written
+        data = network_to_json(net) if doc is None else doc
+        deep = depth_beyond(data, MAX_DEPTH)
+        if deep is not None:
+            raise ValueError(
+                f"cannot save: {json_path_str(deep)} nests too deep (a network file may nest at most "
+                f"{MAX_DEPTH} levels, so it could not be opened again)"
+            )
     try:
         return json.dumps(data, indent=1, allow_nan=False) + "\n"
     except ValueError:
@@ -340,12 +351,14 @@ class TraceWriter:
         with exit 1 and one line) for a state no trace can hold."""
         try:
             outputs = trace_json(state)
+            # keys sorted: a state gives the same line whatever the engine's dict order
+            line = json.dumps(
+                {"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False, sort_keys=True
+            )
         except ValueError as e:
             raise TraceError(t, f"cannot write the trace: {e}") from None
-        # keys sorted: a state gives the same line whatever the engine's dict order
-        line = json.dumps(
-            {"step": t, "outputs": outputs}, separators=(",", ":"), allow_nan=False, sort_keys=True
-        )
+        except RecursionError:
+            raise TraceError(t, "cannot write the trace: the state nests too deep for JSON") from None
         self._fh.write(line + "\n")
 
     def close(self) -> None:

@@ -47,7 +47,7 @@ class Machine:
     ) -> None:
         self.network = network
         self.folder = Path(network.source).parent if network.source else Path.cwd()
-        self.allow_outside_files = allow_outside_files
+        self.allow_outside_files = allow_outside_files or network.allow_outside_files
         # the network's bounds (its file's "limits" over the defaults) unless given
         self.limits = limits if limits is not None else Limits.from_dict(network.limits)
         self._bounds: LimitCheck | None = None

@@ -129,6 +129,9 @@ class Network:
     # the file it was loaded from (None: built in code); its data files are
     # read relative to that file's folder (dmm_studio.datafiles)
     source: str | None = field(default=None, repr=False, compare=False)
+    # the user allowed its data files outside that folder (asked by the studio;
+    # never saved: a file cannot give itself this permission)
+    allow_outside_files: bool = field(default=False, repr=False, compare=False)
     # bounds on the running size (dmm_studio.limits): only those that differ
     # from the defaults, as the file's "limits" holds them
     limits: dict[str, Any] = field(default_factory=dict)
@@ -459,6 +462,7 @@ class Network:
         )
         net._extra = dict(self._extra)
         net.source = self.source
+        net.allow_outside_files = self.allow_outside_files
         net.limits = dict(self.limits)
         return net
 

@@ -30,9 +30,20 @@ def first_non_finite(
     (a constant image); the finite ones summed now go into ``keep``."""
     if type(v) is dict and _all_finite(v, seen, keep):
         return None
-    stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
+    # depth first, in order; a path is kept as links to its parent's (a deep
+    # value would otherwise copy its path at every level)
+    links: list[tuple[int, str]] = [(-1, "")]
+
+    def path_of(i: int, *more: str) -> tuple[str, ...]:
+        keys: list[str] = []
+        while i > 0:
+            i, k = links[i]
+            keys.append(k)
+        return (*reversed(keys), *more)
+
+    stack: list[tuple[int, Any]] = [(0, v)]
     while stack:
-        path, node = stack.pop()
+        at, node = stack.pop()
         t = type(node)
         if t is dict:
             for k, x in reversed(node.items()):
@@ -41,45 +52,78 @@ def first_non_finite(
                     continue
                 if tx is float:
                     if x - x != 0:
-                        return path + (k,), x
+                        return path_of(at, k), x
                     continue
-                stack.append((path + (k,), x))
+                links.append((at, k))
+                stack.append((len(links) - 1, x))
         elif t is float:
             if node - node != 0:
-                return path, node
+                return path_of(at), node
         elif is_tensor(node):
             found = _tensor_non_finite(node)
             if found is not None:
-                return path + found[0], found[1]
+                return path_of(at, *found[0]), found[1]
         elif is_number(node) and not math.isfinite(node):
-            return path, node
+            return path_of(at), node
     return None
 
 
 def _all_finite(node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
+    """Whether every leaf under ``node`` is finite: recursive while it can
+    (fast), a stack for V-values nested deeper than Python's recursion limit
+    (a long list: 10,000 items are 20,000 levels)."""
+    try:
+        return _all_finite_rec(node, seen, keep, 0)
+    except RecursionError:
+        pass
+    stack = [node]
+    while stack:
+        for x in stack.pop().values():
+            if type(x) is dict:
+                stack.append(x)
+            elif not _leaf_finite(x, seen, keep):
+                return False
+    return True
+
+
+def _all_finite_rec(
+    node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None, depth: int
+) -> bool:
+    if depth > 200:
+        raise RecursionError  # the stack walk takes over
     for x in node.values():
         tx = type(x)
         if tx is float:
             if x - x != 0:
                 return False
         elif tx is dict:
-            if not _all_finite(x, seen, keep):
+            if not _all_finite_rec(x, seen, keep, depth + 1):
                 return False
         elif tx is int:
             continue
-        elif is_tensor(x):
-            if seen is not None:
-                e = seen.get(id(x))
-                if e is not None and e[0] is x and e[1] == x._version:
-                    keep[id(x)] = e  # type: ignore[index]
-                    continue
-            if _tensor_non_finite(x) is not None:
-                return False
-            if keep is not None:
-                keep[id(x)] = (x, x._version)
-        elif not math.isfinite(x):
+        elif not _leaf_finite(x, seen, keep):
             return False
     return True
+
+
+def _leaf_finite(x: Any, seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
+    tx = type(x)
+    if tx is float:
+        return x - x == 0
+    if tx is int:
+        return True
+    if is_tensor(x):
+        if seen is not None:
+            e = seen.get(id(x))
+            if e is not None and e[0] is x and e[1] == x._version:
+                keep[id(x)] = e  # type: ignore[index]
+                return True
+        if _tensor_non_finite(x) is not None:
+            return False
+        if keep is not None:
+            keep[id(x)] = (x, x._version)
+        return True
+    return bool(math.isfinite(x))
 
 
 def _tensor_non_finite(leaf: Any) -> tuple[tuple[str, ...], float] | None:

@@ -469,6 +469,7 @@ def _from_json(data: Any, path: Path, max_depth: int | None = None) -> Any:
     if not isinstance(data, dict):
         raise VValueError(f"{_describe(data)} is not a V-value", path)
     limit = max_depth if max_depth is not None else -1
+    lo, hi = -_FLOAT_LIMIT, _FLOAT_LIMIT
     keys: list[str] = []  # the labels from ``data`` down to the dict being read
     root: dict[str, Any] = {}
     stack: list[tuple[Any, dict[str, Any]]] = [(iter(data.items()), root)]
@@ -477,14 +478,14 @@ def _from_json(data: Any, path: Path, max_depth: int | None = None) -> Any:
         for k, x in items:
             tx = type(x)
             if (tx is int or tx is float) and type(k) is str and (k[:1] != ":" or k == NUMBER):
-                if not _fits_float(x):
+                if (x - x != 0) if tx is float else not (lo < x < hi):
                     raise VValueError(_bad_number(x), (*path, *keys, k))
                 if x != 0:
                     out[k] = x
                 continue
             if type(k) is not str:
                 raise VValueError(f"key {k!r} is not a string", (*path, *keys))
-            if k.startswith(":"):
+            if k[:1] == ":":
                 if k == TENSOR:
                     out[k] = tensor_from_json(x, (*path, *keys, k))
                     continue
@@ -494,6 +495,20 @@ def _from_json(data: Any, path: Path, max_depth: int | None = None) -> Any:
             if tx is dict:
                 if len(stack) == limit:
                     raise VValueError(f"nested deeper than {max_depth} levels", (*path, *keys, k))
+                # the common case read in place: a dict of numbers under plain labels
+                leaf: dict[str, Any] = {}
+                for k2, x2 in x.items():
+                    t2 = type(x2)
+                    if not ((t2 is int or t2 is float) and type(k2) is str and k2[:1] != ":"):
+                        break
+                    if (x2 - x2 != 0) if t2 is float else not (lo < x2 < hi):
+                        break
+                    if x2 != 0:
+                        leaf[k2] = x2
+                else:
+                    if leaf:
+                        out[k] = leaf
+                    continue
                 keys.append(k)
                 stack.append((iter(x.items()), {}))
                 break

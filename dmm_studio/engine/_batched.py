@@ -122,19 +122,19 @@ class Column:
         n = self.n
         if isinstance(idx, slice):
             out = Column(self.num[idx])
-            start, _, step = idx.indices(n)
+            start, stop, step = idx.indices(n)
+
+            def place(rows: torch.Tensor) -> torch.Tensor:  # row -> its place in the slice, or -1
+                rel = rows - start
+                return torch.where((rel >= 0) & (rows < stop) & (rel % step == 0), rel // step, -1)
         else:
-            ext = torch.where(idx < 0, n, idx)  # -1 -> n, the zero row appended
-            out = Column(torch.cat([self.num, self.num.new_zeros(1)])[ext])
+            out = Column(torch.cat([self.num, self.num.new_zeros(1)])[torch.where(idx < 0, n, idx)])
+            if self.tensors or self.rest:
+                place = inverse_index(idx, n).__getitem__
         if not self.tensors and not self.rest:
             return out
-        if isinstance(idx, slice):  # row r -> (r - start) / step where it falls on the slice
-            inverse = torch.full((n + 1,), -1, dtype=torch.long, device=self.num.device)
-            inverse[:n][idx] = torch.arange(out.n, device=self.num.device)
-        else:
-            inverse = inverse_index(idx, n)
         for k, (rows, data) in self.tensors.items():
-            new_rows = inverse[rows]
+            new_rows = place(rows)
             keep = new_rows >= 0
             if bool(keep.all()):
                 out.tensors[k] = (new_rows, data)
@@ -142,7 +142,7 @@ class Column:
                 out.tensors[k] = (new_rows[keep], data[keep])
         if self.rest:
             keys = list(self.rest)
-            where = inverse[torch.tensor(keys, dtype=torch.long, device=inverse.device)].tolist()
+            where = place(torch.tensor(keys, dtype=torch.long, device=self.num.device)).tolist()
             out.rest = {w: self.rest[r] for r, w in zip(keys, where, strict=True) if w >= 0}
         return out
 

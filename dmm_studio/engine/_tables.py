@@ -73,7 +73,7 @@ class Plan:
     local: np.ndarray  # the active instances' places in the TypeTable
     inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
     outputs: dict[str, Index]  # output -> ports of y
-    out_ports: dict[str, list[int]]
+    out_ports: dict[str, np.ndarray]  # the same, as an array
 
 
 @dataclass

@@ -209,6 +209,13 @@ class AutoEngine(Engine):
             return super().stats()
         return {**self.inner.stats(), "t": self.t}
 
+    def footprint(self) -> tuple[int, int]:
+        """(the compiled form's counts, without exporting the state: Machine checks them every step)"""
+        return self.inner.footprint() if self.inner is not None else super().footprint()
+
+    def all_finite(self) -> bool | None:
+        return self.inner.all_finite() if self.inner is not None else super().all_finite()
+
     def edit_matrix(self, delta: Mapping[str, Any]) -> None:
         """``W_t += delta`` between steps (compiled: applied in place, as Self's delta)."""
         if self.inner is None:

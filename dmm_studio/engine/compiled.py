@@ -121,7 +121,7 @@ class CompiledEngine(Engine):
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        col_of, intern_out = self._cols.index.get, self._intern_out
+        col_of, intern_out, row_of = self._cols.index.get, self._intern_out, self._rows.index
         for f, names in w.items():  # first the rows: a type's instances then lie in row order
             for n, ins in names.items():
                 for i in ins:
@@ -129,7 +129,7 @@ class CompiledEngine(Engine):
         for f, names in w.items():
             for n, ins in names.items():
                 for i, row in ins.items():
-                    r = self._intern_in((f, n, i))
+                    r = row_of[(f, n, i)]
                     for g, ms in row.items():
                         for m, os in ms.items():
                             for o, x in os.items():
@@ -179,7 +179,10 @@ class CompiledEngine(Engine):
             self._rows.nid.append(nid)
             self._row_count.append(0)
             table = self._nid_type[nid]
-            table.inputs.setdefault(i, Grow(-1)).put(table.local[n], p)
+            places = table.inputs.get(i)
+            if places is None:
+                places = table.inputs[i] = Grow(-1)
+            places.put(table.local[n], p)
             table.version += 1
             if table.mirror:
                 self._intern_out((f, n, i))
@@ -194,7 +197,10 @@ class CompiledEngine(Engine):
             self._cols.keys.append(port)
             self._cols.nid.append(nid)
             table = self._nid_type[nid]
-            table.outputs.setdefault(o, Grow(-1)).put(table.local[n], p)
+            places = table.outputs.get(o)
+            if places is None:
+                places = table.outputs[o] = Grow(-1)
+            places.put(table.local[n], p)
         return p
 
     def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: int) -> None:
@@ -234,7 +240,7 @@ class CompiledEngine(Engine):
         x = self._down(y, t)
         if gains is not None and gains.inputs:
             x = x.scaled(self._gains(gains.inputs, self._rows))
-        outputs: list[tuple[Index, list[int] | None, Column]] = []
+        outputs: list[tuple[Index, Any, Column]] = []
         for table in list(self._tables.values()):
             if table.type_id == SELF_TYPE:
                 continue
@@ -286,12 +292,12 @@ class CompiledEngine(Engine):
             if (rows >= 0).any():
                 inputs[i] = port_index(rows, self.device)
         outputs: dict[str, Index] = {}
-        out_ports: dict[str, list[int]] = {}
+        out_ports: dict[str, np.ndarray] = {}
         for o, places in table.outputs.items():
             ports = at(places, local)
             if (ports >= 0).all():
                 outputs[o] = port_index(ports, self.device)
-                out_ports[o] = ports.tolist()
+                out_ports[o] = ports
         plan = Plan(local, inputs, outputs, out_ports)
         table.plan = (table.version, plan)
         return plan
@@ -329,7 +335,7 @@ class CompiledEngine(Engine):
                 raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, names[r])) from e
         return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
 
-    def _assemble(self, outputs: list[tuple[Index, list[int] | None, Column]]) -> Column:
+    def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
         """The new y from the output columns at their ports."""
         num = torch.zeros(len(self._cols.keys), dtype=torch.float64, device=self.device)
         pieces: dict[Kind, list[tuple[torch.Tensor, torch.Tensor]]] = {}
@@ -340,7 +346,7 @@ class CompiledEngine(Engine):
                 at = rows * idx.step + idx.start if isinstance(idx, slice) else idx[rows]
                 pieces.setdefault(kind, []).append((at, data))
             for r, v in col.rest.items():
-                rest[ports[r]] = v
+                rest[int(ports[r])] = v
         tens = {  # one piece (the usual case): no copy
             k: ps[0] if len(ps) == 1 else (torch.cat([p for p, _ in ps]), torch.cat([d for _, d in ps]))
             for k, ps in pieces.items()
@@ -357,7 +363,7 @@ class CompiledEngine(Engine):
         if y.rest:  # the children, along the columns that hold any
             rows, cols, ws = A.entries_in(list(y.rest))
             for r, c, w in zip(rows.tolist(), cols.tolist(), ws.tolist(), strict=True):
-                s = vv._add(x.rest.get(r), vv._scale(w, y.rest[c]))
+                s = vv._add(x.rest.get(r), y.rest[c] if w == 1 else vv._scale(w, y.rest[c]))
                 if s is None:
                     x.rest.pop(r, None)
                 else:

@@ -12,7 +12,7 @@ import pytest
 from dmm_studio.cli import main
 from dmm_studio.datafiles import FileAccessError, file_access, outside_paths, resolve_data_path
 from dmm_studio.engine import StepError
-from dmm_studio.fileformat import load_network
+from dmm_studio.fileformat import dumps_network, load_network
 
 SECRET = "s3cret"
 
@@ -93,6 +93,12 @@ def test_the_machine_flag_allows_it_after_asking(layout):
     m.allow_outside_files = True
     m.step()
     assert m.output("data.text_reader", "reader", "token") == {SECRET[0]: 1}
+    # or on the network, before it goes to a runner (not saved with it)
+    net.allow_outside_files = True
+    m = net.copy().machine(engine="reference")
+    m.step()
+    assert m.output("data.text_reader", "reader", "token") == {SECRET[0]: 1}
+    assert "allow" not in dumps_network(net)
 
 
 def test_a_network_built_in_code_reads_from_the_current_directory(layout):

@@ -668,3 +668,30 @@ def test_a_fuzz_sample_of_mutated_example_files_gives_no_traceback():
     counts = fuzz.fuzz(files=150, seed=11, quiet=True)
     assert counts["traceback"] == 0 and counts["bad-message"] == 0 and counts["roundtrip-failed"] == 0
     assert counts["refused"] > 50 and counts["accepted"] > 5  # the sample exercises both sides
+
+
+def test_what_saves_can_be_opened_again_nesting_deeper_than_the_limit_is_refused_at_save():
+    from dmm_studio.fileformat import MAX_DEPTH, dumps_network
+
+    deep: dict = {"x": 1}
+    for _ in range(2000):  # a value the run built, deeper than any file may nest
+        deep = {"x": deep}
+    net = Network.empty()
+    net.meta["deep"] = deep
+    with pytest.raises(ValueError, match=rf"cannot save: \$\.meta\.deep.* at most {MAX_DEPTH} levels"):
+        dumps_network(net)
+    net.meta["deep"] = {"x": 1}
+    assert loads_network(dumps_network(net)).meta == net.meta
+
+
+def test_a_state_too_deep_for_json_stops_the_trace_with_one_line(tmp_path):
+    from dmm_studio.fileformat import TraceError
+
+    deep: dict = {"x": 1}
+    for _ in range(5000):
+        deep = {"x": deep}
+    with (
+        TraceWriter(tmp_path / "t.jsonl") as tw,
+        pytest.raises(TraceError, match="step 3: cannot write the trace"),
+    ):
+        tw.write(3, {"identity": {"a": {"single": deep}}})

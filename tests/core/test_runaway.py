@@ -96,3 +96,36 @@ def test_the_cli_reports_an_integer_beyond_float_range_in_one_line(tmp_path, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "step 3: neuron accum/c" in err and "float range" in err
     assert len(trace.read_text().splitlines()) == 2
+
+
+def test_the_check_walks_values_nested_deeper_than_the_recursion_limit():
+    """A data.cons list of 10,000 items is 20,000 levels deep: the NaN/Inf check
+    (on by default in the CLI) finds a NaN at its bottom, and passes it when finite."""
+    from dmm_studio.nonfinite import NonFiniteWatch, first_non_finite
+
+    v: dict = {}
+    node = v
+    for _ in range(20_000):
+        node["tail"] = {"head": 1.5}
+        node = node["tail"]
+    assert first_non_finite(v) is None
+    node["head"] = float("nan")
+    path, x = first_non_finite(v)
+    assert x != x and len(path) == 20_001 and path[-1] == "head"
+    hit = NonFiniteWatch().check(3, {"data.cons": {"l": {"list": v}}})
+    assert hit.neuron == ("data.cons", "l") and hit.output == "list"
+
+
+def test_a_compiled_integer_that_outgrows_float_range_is_reported_not_a_crash(tmp_path, capsys):
+    """Compiled, numbers are float64: the counter's int sum becomes inf, which
+    the NaN/Inf check names (the reference refuses the step, see above)."""
+    net = counter(10**300)
+    w = net.outputs["self"]["self"]["network_matrix"]
+    consts = {"identity": {f"c{k}": {"single": {"identity": {f"c{k}": {"single": 1}}}} for k in range(80)}}
+    net.outputs["self"]["self"]["network_matrix"] = add(w, consts)
+    net.outputs["identity"].update({f"c{k}": {"single": k + 1} for k in range(80)})
+    f = tmp_path / "big.dmm.json"
+    save_network(net, f)
+    assert main(["run", str(f), "--steps", "5", "--engine", "compiled"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "step 3: neuron accum/c: inf in accum/c/single" in err, err
