@@ -6,17 +6,20 @@ keeps its zoom and centre when its size changes.
 - ``place_on_screen(window)``: that size, centred on the window's screen.
 - ``inside_screen(window) -> bool``: the whole frame lies on one screen's
   available area.
-- ``KeepView(viewer)``: an event filter that keeps a NodeGraphQt viewer's scale
-  and the scene point at its centre when it is resized (a dock opened or
+- ``KeepView(viewer, refit)``: an event filter that keeps a NodeGraphQt viewer's
+  scale and the scene point at its centre when it is resized (a dock opened or
   closed, the window resized). NodeGraphQt's own resize keeps the scene range
-  instead, so that the view zooms out when it gets smaller.
+  instead, so that the view zooms out when it gets smaller. While the window
+  settles (``settle(ms)``, from its first show until the user touches the
+  canvas or ``ms`` pass) a resize calls ``refit`` instead: a window manager
+  that gives the window its size late must not leave the network half in view.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, QTimer
 from PySide6.QtGui import QGuiApplication
 
 DEFAULT_SIZE = QSize(1400, 900)
@@ -73,13 +76,32 @@ class KeepView(QObject):
     # canvas/ngqt.py's PRIVATES are): its attributes, and the lines of its resizeEvent
     PRIVATES = ("self._scene_range", "self._last_size", "self._set_viewer_zoom(delta)")
 
-    def __init__(self, viewer: Any) -> None:
+    USER = (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress)
+
+    def __init__(self, viewer: Any, refit: Any = None) -> None:
         super().__init__(viewer)
         self.viewer = viewer
+        self.refit = refit
+        self.settling = False
+        viewer.installEventFilter(self)
+        viewer.viewport().installEventFilter(self)
+
+    def settle(self, ms: int) -> None:
+        """Until the user touches the canvas, or ``ms`` pass: a resize refits."""
+        self.settling = True
+        QTimer.singleShot(ms, self.stop_settling)
+
+    def stop_settling(self) -> None:
+        self.settling = False
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        if obj is self.viewer and event.type() == QEvent.Type.Resize:
+        kind = event.type()
+        if obj is self.viewer and kind == QEvent.Type.Resize:
             self._keep(event.size())
+            if self.settling and self.refit is not None:
+                QTimer.singleShot(0, self.refit)
+        elif kind in self.USER:
+            self.settling = False
         return False
 
     def _keep(self, new: QSize) -> None:

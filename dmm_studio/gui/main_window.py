@@ -74,6 +74,7 @@ NeuronId = tuple[str, str]
 LAYOUT_VERSION = 1
 # the room a dock gets when it opens: side docks this wide (and never squeezed
 # below SIDE_MIN_HEIGHT between others), bottom docks a third of the window
+SETTLE_MS = 2000  # after the first show, resizes refit the canvas (KeepView.settle)
 SIDE_WIDTH = {"Neurons": 230, "Self view": 560}
 SIDE_DEFAULT_WIDTH = 360
 SIDE_MIN_HEIGHT = 360
@@ -104,8 +105,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._restoring = False
-        self.keep_view = lay.KeepView(self.canvas.viewer)
-        self.canvas.viewer.installEventFilter(self.keep_view)
+        self.keep_view = lay.KeepView(self.canvas.viewer, refit=lambda: self.canvas.frame_all())
         self.palette = Palette(self.doc.registry)
         self.properties = PropertiesPanel(self.doc)
         self.palette_dock = self.add_dock("Neurons", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -643,6 +643,9 @@ class MainWindow(QMainWindow):
         if self._placed:
             return
         self._placed = True
+        # the whole network in view once the window has its size and its docks
+        # (late, from some window managers): then the canvas keeps its zoom
+        self.keep_view.settle(SETTLE_MS)
         self._default_layout = self.saveState(LAYOUT_VERSION)
         if self.remember:
             if not self._restore_layout():

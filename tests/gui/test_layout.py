@@ -14,7 +14,7 @@ import textwrap
 
 import platformdirs
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from dmm_studio.network import Network
@@ -156,6 +156,9 @@ def test_the_canvas_keeps_its_zoom_and_centre(win, qtbot):
     win.open_network(Network.load(EXAMPLES / "waves.dmm.json"))
     qtbot.wait(50)
     win.canvas.frame_all()
+    # the user clicks the canvas: the window has settled (no refit from now on)
+    qtbot.mouseClick(win.canvas.viewer.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    assert not win.keep_view.settling
     scale, cx, cy = _view(win)
     assert win.canvas.viewer.labels_shown
     # the window gets smaller, a wide dock opens, it closes, the window grows
@@ -256,3 +259,29 @@ def test_what_keepview_relies_on_in_nodegraphqt_is_there():
     for name in KeepView.PRIVATES:
         assert name in source, f"NodeViewer no longer has {name}"
     assert "self._last_size" in resize and "self._set_viewer_zoom(delta)" in resize
+
+
+def test_the_whole_network_is_in_view_when_the_studio_opens(qtbot):
+    """The canvas keeps its zoom through resizes, so the first framing waits for
+    the docks asked for on the command line (a wide Self view, probes)."""
+    import argparse
+
+    from dmm_studio.gui import _inspect_hook
+
+    w = window(qtbot)
+    try:
+        w.open_network(Network.load(EXAMPLES / "waves.dmm.json"))
+        _inspect_hook(w, argparse.Namespace(probe=["identity/update-1/single"], self_view=True))
+        w.tidy_docks()
+        w.resize(1400, 900)
+        w.show()
+        w.canvas.frame_all()  # as launch does
+        qtbot.wait(50)
+        w.resize(1256, 706)  # the size a window manager gives it later (1366 x 768 screen)
+        qtbot.wait(300)
+        v = w.canvas.viewer
+        seen = v.mapToScene(v.viewport().rect()).boundingRect()
+        for nid, node in w.canvas.nodes.items():
+            assert seen.contains(node.view.sceneBoundingRect()), nid
+    finally:
+        close(w)
