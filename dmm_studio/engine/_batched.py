@@ -32,7 +32,7 @@ the parts separately.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +44,6 @@ from ..vvalue import NUMBER, TENSOR
 Kind = tuple[tuple[int, ...], torch.dtype]
 Rows = dict[Kind, tuple[torch.Tensor, torch.Tensor]]
 Index = torch.Tensor | slice  # rows of a column: an index tensor (-1: none) or a slice
-
-
-def kind_of(t: torch.Tensor) -> Kind:
-    return (tuple(t.shape), t.dtype)
-
-
-def stack_rows(by_kind: Mapping[Kind, tuple[list[int], list[torch.Tensor]]], device: Any) -> Rows:
-    """``{kind: (rows, [tensors])}`` stacked into ``{kind: (rows, data)}``."""
-    return {
-        k: (torch.tensor(rows, dtype=torch.long, device=device), torch.stack([t.to(device) for t in ts]))
-        for k, (rows, ts) in by_kind.items()
-    }
 
 
 @dataclass
@@ -71,10 +59,6 @@ class Column:
         return int(self.num.shape[0])
 
     @staticmethod
-    def zeros(n: int, device: torch.device | str = "cpu") -> Column:
-        return Column(torch.zeros(n, dtype=torch.float64, device=device))
-
-    @staticmethod
     def from_values(values: list[Any], device: torch.device | str = "cpu") -> Column:
         """A column from canonical V-values (``{}``/None for zero)."""
         by_kind: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
@@ -82,14 +66,18 @@ class Column:
         for r, v in enumerate(values):
             t = v.get(TENSOR) if v else None
             if t is not None:
-                rows, ts = by_kind.setdefault(kind_of(t), ([], []))
+                rows, ts = by_kind.setdefault((tuple(t.shape), t.dtype), ([], []))
                 rows.append(r)
                 ts.append(t)
             if v and len(v) > (NUMBER in v) + (t is not None):
                 rest[r] = {k: c for k, c in v.items() if k != NUMBER and k != TENSOR}
         nums = [float(v.get(NUMBER, 0)) if v else 0.0 for v in values]
         num = torch.tensor(nums, dtype=torch.float64, device=device)
-        return Column(num, stack_rows(by_kind, device), rest)
+        tensors = {
+            k: (torch.tensor(rows, dtype=torch.long, device=device), torch.stack([t.to(device) for t in ts]))
+            for k, (rows, ts) in by_kind.items()
+        }
+        return Column(num, tensors, rest)
 
     def present_rows(self) -> list[int]:
         """The rows with a value (sorted)."""
@@ -129,8 +117,11 @@ class Column:
                 return torch.where((rel >= 0) & (rows < stop) & (rel % step == 0), rel // step, -1)
         else:
             out = Column(torch.cat([self.num, self.num.new_zeros(1)])[torch.where(idx < 0, n, idx)])
-            if self.tensors or self.rest:
-                place = inverse_index(idx, n).__getitem__
+            if self.tensors or self.rest:  # row of this column -> its place in idx, or -1
+                inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
+                inverse[torch.where(idx < 0, n, idx)] = torch.arange(idx.shape[0], device=idx.device)
+                inverse[n] = -1
+                place = inverse.__getitem__
         if not self.tensors and not self.rest:
             return out
         for k, (rows, data) in self.tensors.items():
@@ -166,50 +157,37 @@ class Column:
         return Column(self.num * g, tensors, rest)
 
 
-def inverse_index(idx: torch.Tensor, n: int) -> torch.Tensor:
-    """Row r of an n-row column -> its place in ``idx`` (or -1); length n + 1."""
-    inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
-    inverse[torch.where(idx < 0, n, idx)] = torch.arange(idx.shape[0], device=idx.device)
-    inverse[n] = -1
-    return inverse
-
-
+@dataclass
 class ParamTable:
     """The params of a type's active instances: ``[name]`` a float64 column
     (numeric params only), ``row(r)`` one instance's params (defaults merged).
     Built lazily: a type that reads no params costs nothing."""
 
-    def __init__(
-        self,
-        defaults: Mapping[str, Any],
-        overrides: Mapping[str, Mapping[str, Any]],
-        names: list[str],
-        device: torch.device | str = "cpu",
-    ) -> None:
-        self._defaults, self._overrides, self._names, self._device = defaults, overrides, names, device
-        self._columns: dict[str, torch.Tensor] = {}
+    defaults: Mapping[str, Any]
+    overrides: Mapping[str, Mapping[str, Any]]  # instance name -> its params
+    names: Callable[[], Sequence[str]]  # the instances' names, listed when first read
+    device: torch.device | str = "cpu"
+    columns: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def row(self, r: int) -> dict[str, Any]:
-        p = dict(self._defaults)
-        own = self._overrides.get(self._names[r])
-        if own:
-            p.update(own)
-        return p
+        return {**self.defaults, **self.overrides.get(self.names()[r], {})}
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        col = self._columns.get(name)
+        col = self.columns.get(name)
         if col is None:
-            default = self._defaults.get(name)
-            values = [float(self._overrides.get(n, {}).get(name, default)) for n in self._names]
-            col = self._columns[name] = torch.tensor(values, dtype=torch.float64, device=self._device)
+            default = self.defaults.get(name)
+            values = [float(self.overrides.get(n, {}).get(name, default)) for n in self.names()]
+            col = self.columns[name] = torch.tensor(values, dtype=torch.float64, device=self.device)
         return col
 
 
+@dataclass
 class Batch:
     """The inputs of ``n`` instances of one type, one Column per input name."""
 
-    def __init__(self, n: int, columns: Mapping[str, Column], device: torch.device | str = "cpu") -> None:
-        self.n, self.columns, self.device = n, dict(columns), device
+    n: int
+    columns: dict[str, Column]
+    device: torch.device | str = "cpu"
 
     @property
     def names(self) -> list[str]:
@@ -217,7 +195,7 @@ class Batch:
 
     def __getitem__(self, name: str) -> Column:
         col = self.columns.get(name)
-        return col if col is not None else Column.zeros(self.n, self.device)
+        return col if col is not None else Column(torch.zeros(self.n, dtype=torch.float64, device=self.device))
 
 
 # ------------------------------------------------------------ column algebra

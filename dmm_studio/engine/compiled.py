@@ -49,7 +49,7 @@ from ..registry import SELF_NAME, SELF_TYPE, NeuronType, Registry, RegistryError
 from ..vvalue import TENSOR, VValueError
 from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
 from ._sparse import PatchedCSR, keys_of
-from ._tables import Grow, Names, Plan, Ports, TypeTable, at, port_index
+from ._tables import Grow, Plan, Ports, TypeTable, port_index
 from .base import (
     MATRIX_OUTPUT,
     Engine,
@@ -172,36 +172,31 @@ class CompiledEngine(Engine):
     def _intern_in(self, port: Port) -> int:
         p = self._rows.index.get(port)
         if p is None:
-            f, n, i = port
-            nid = self._neuron(f, n)
-            p = self._rows.index[port] = len(self._rows.keys)
-            self._rows.keys.append(port)
-            self._rows.nid.append(nid)
+            p, table = self._intern(port, self._rows, True)
             self._row_count.append(0)
-            table = self._nid_type[nid]
-            places = table.inputs.get(i)
-            if places is None:
-                places = table.inputs[i] = Grow(-1)
-            places.put(table.local[n], p)
             table.version += 1
             if table.mirror:
-                self._intern_out((f, n, i))
+                self._intern_out(port)
         return p
 
     def _intern_out(self, port: Port) -> int:
         p = self._cols.index.get(port)
-        if p is None:
-            f, n, o = port
-            nid = self._neuron(f, n)
-            p = self._cols.index[port] = len(self._cols.keys)
-            self._cols.keys.append(port)
-            self._cols.nid.append(nid)
-            table = self._nid_type[nid]
-            places = table.outputs.get(o)
-            if places is None:
-                places = table.outputs[o] = Grow(-1)
-            places.put(table.local[n], p)
-        return p
+        return self._intern(port, self._cols, False)[0] if p is None else p
+
+    def _intern(self, port: Port, ports: Ports, is_input: bool) -> tuple[int, TypeTable]:
+        """A new row (input port) or column (output port), placed in its type's table."""
+        f, n, name = port
+        nid = self._neuron(f, n)
+        p = ports.index[port] = len(ports.keys)
+        ports.keys.append(port)
+        ports.nid.append(nid)
+        table = self._nid_type[nid]
+        by_name = table.inputs if is_input else table.outputs
+        places = by_name.get(name)
+        if places is None:
+            places = by_name[name] = Grow(-1)
+        places.put(table.local[n], p)
+        return p, table
 
     def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: int) -> None:
         """Count entries added (sign 1) or removed (-1) into the entries per
@@ -250,18 +245,17 @@ class CompiledEngine(Engine):
             try:
                 ntype = registry.get(table.type_id)
             except RegistryError as e:
-                raise StepError(t, str(e), (table.type_id, table.names[plan.local[0]])) from None
-            names = Names(table.names, plan.local)
+                raise StepError(t, str(e), (table.type_id, plan.names[0])) from None
             batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
-            table_p = ParamTable(ntype.params, params.get(ntype.id, {}), names, self.device)
-            result = self._run_type(ntype, batch, table_p, plan, names, t)
+            table_p = ParamTable(ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device)
+            result = self._run_type(ntype, batch, table_p, plan, t)
             for o, col in result.items():
                 if o in plan.outputs:
                     outputs.append((plan.outputs[o], plan.out_ports[o], col))
                 else:  # an output not declared: ports for the instances that emit it
                     rows = col.present_rows()
                     if rows:
-                        ports = [self._intern_out((ntype.id, names[r], o)) for r in rows]
+                        ports = [self._intern_out((ntype.id, plan.names[r], o)) for r in rows]
                         sub = col.take(torch.tensor(rows, device=self.device))
                         outputs.append((torch.tensor(ports, device=self.device), ports, sub))
         d = self._rows.index.get(DELTA_PORT)
@@ -287,23 +281,23 @@ class CompiledEngine(Engine):
         row_count = self._row_count.view()
         inputs: dict[str, Index] = {}
         for i, places in table.inputs.items():
-            rows = at(places, local)
+            rows = places.at(local)
             rows = np.where((rows >= 0) & (row_count[np.maximum(rows, 0)] > 0), rows, -1)
             if (rows >= 0).any():
                 inputs[i] = port_index(rows, self.device)
         outputs: dict[str, Index] = {}
         out_ports: dict[str, np.ndarray] = {}
         for o, places in table.outputs.items():
-            ports = at(places, local)
+            ports = places.at(local)
             if (ports >= 0).all():
                 outputs[o] = port_index(ports, self.device)
                 out_ports[o] = ports
-        plan = Plan(local, inputs, outputs, out_ports)
+        plan = Plan(local, inputs, outputs, out_ports, table.names)
         table.plan = (table.version, plan)
         return plan
 
     def _run_type(
-        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, names: Names, t: int
+        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, t: int
     ) -> dict[str, Column]:
         if ntype.batched is not None:
             try:
@@ -332,7 +326,7 @@ class CompiledEngine(Engine):
                     if c:
                         outs.setdefault(o, [None] * batch.n)[r] = c
             except Exception as e:  # a neuron's fault is reported, never a crash
-                raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, names[r])) from e
+                raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, plan.names[r])) from e
         return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
 
     def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
@@ -458,7 +452,7 @@ class CompiledEngine(Engine):
         return float(old), float(new)
 
     # ================================================================ reading
-    def _matrix(self) -> vv.VValue:
+    def matrix(self) -> vv.VValue:
         """W as a V-value, handed out, not copied: from now on Self's edits
         copy the dicts along the paths they change."""
         self._w_shared = True
@@ -472,7 +466,7 @@ class CompiledEngine(Engine):
                 f, n, o = keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = self._export(v)
         if self._w:
-            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self._matrix()
+            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self.matrix()
         return out
 
     def _export(self, v: vv.VValue) -> vv.VValue:
@@ -482,12 +476,9 @@ class CompiledEngine(Engine):
             v[TENSOR] = t.cpu()
         return v
 
-    def matrix(self) -> vv.VValue:
-        return self._matrix()
-
     def output(self, type: str, name: str, output: str) -> vv.VValue:
         if (type, name, output) == M_PORT:
-            return self._matrix()
+            return self.matrix()
         p = self._cols.index.get((type, name, output))
         return {} if p is None or p >= self._y.n else self._export(self._y.value(p))
 
