@@ -107,25 +107,20 @@ class Column:
     def take(self, idx: Index) -> Column:
         """Rows ``idx`` of this column (a slice, or an index tensor where -1
         gives a zero row)."""
-        n = self.n
         if isinstance(idx, slice):
-            out = Column(self.num[idx])
-            start, stop, step = idx.indices(n)
-
-            def place(rows: torch.Tensor) -> torch.Tensor:  # row -> its place in the slice, or -1
-                rel = rows - start
-                return torch.where((rel >= 0) & (rows < stop) & (rel % step == 0), rel // step, -1)
-        else:
-            out = Column(torch.cat([self.num, self.num.new_zeros(1)])[torch.where(idx < 0, n, idx)])
-            if self.tensors or self.rest:  # row of this column -> its place in idx, or -1
-                inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
-                inverse[torch.where(idx < 0, n, idx)] = torch.arange(idx.shape[0], device=idx.device)
-                inverse[n] = -1
-                place = inverse.__getitem__
+            if not self.tensors and not self.rest:
+                return Column(self.num[idx])  # a view, no gather
+            idx = torch.arange(self.n, device=self.num.device)[idx]
+        n = self.n
+        at = torch.where(idx < 0, n, idx)
+        out = Column(torch.cat([self.num, self.num.new_zeros(1)])[at])
         if not self.tensors and not self.rest:
             return out
+        place = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)  # row -> its place in idx
+        place[at] = torch.arange(idx.shape[0], device=idx.device)
+        place[n] = -1
         for k, (rows, data) in self.tensors.items():
-            new_rows = place(rows)
+            new_rows = place[rows]
             keep = new_rows >= 0
             if bool(keep.all()):
                 out.tensors[k] = (new_rows, data)
@@ -133,7 +128,7 @@ class Column:
                 out.tensors[k] = (new_rows[keep], data[keep])
         if self.rest:
             keys = list(self.rest)
-            where = place(torch.tensor(keys, dtype=torch.long, device=self.num.device)).tolist()
+            where = place[torch.tensor(keys, dtype=torch.long, device=self.num.device)].tolist()
             out.rest = {w: self.rest[r] for r, w in zip(keys, where, strict=True) if w >= 0}
         return out
 
@@ -204,17 +199,11 @@ class Batch:
 def kind_conflict(a: Column, b: Column) -> bool:
     """Whether some row holds tensors of two different kinds in a and b (the
     reference then promotes dtypes or raises: left to the per-instance path)."""
-    if not a.tensors or not b.tensors:
-        return False
-    mark = torch.full((a.n,), -1, dtype=torch.long, device=a.num.device)
-    ids = {k: i for i, k in enumerate({**a.tensors, **b.tensors})}
-    for k, (rows, _) in a.tensors.items():
-        mark[rows] = ids[k]
-    for k, (rows, _) in b.tensors.items():
-        seen = mark[rows]
-        if bool(((seen >= 0) & (seen != ids[k])).any()):
-            return True
-    return False
+    return any(
+        ka != kb and bool(torch.isin(ra, rb).any())
+        for ka, (ra, _) in a.tensors.items()
+        for kb, (rb, _) in b.tensors.items()
+    )
 
 
 def add_rows(ra: torch.Tensor, da: torch.Tensor, rb: torch.Tensor, db: torch.Tensor) -> tuple[Any, Any]:

@@ -39,15 +39,13 @@ def keys_of(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 class PatchedCSR:
     """``A`` (``n_rows`` x ``n_cols``, float64) = main CSR + patch."""
 
-    def __init__(self, device: torch.device | str = "cpu") -> None:
-        self.device = torch.device(device)
-        self.n_rows = self.n_cols = 0
+    def __init__(
+        self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int, device: torch.device
+    ) -> None:
+        """The entries: distinct ``(row, col)`` pairs, no zeros."""
+        self.device = device
         self.version = 0  # bumps when the sparsity pattern changes
         self.stamp = 0  # bumps on every change
-        self.load(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0, 0)
-
-    def load(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int) -> None:
-        """Replace every entry (distinct ``(row, col)`` pairs, no zeros)."""
         self._watch: dict[int, set[int]] = {}  # columns kept indexed: col -> its rows
         self._build(keys_of(rows, cols), vals, n_rows, n_cols)
 
@@ -159,15 +157,6 @@ class PatchedCSR:
         cs = np.array([c for _, c in pairs], dtype=np.int64)
         return rows, cs, self.get(keys_of(rows, cs))
 
-    def _patch_terms(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        if self._patch_arrays is None and self._patch:
-            keys = np.fromiter(self._patch, np.int64, len(self._patch))
-            vals = np.fromiter(self._patch.values(), np.float64, len(self._patch))
-            self._patch_arrays = tuple(  # type: ignore[assignment]
-                torch.from_numpy(a).to(self.device) for a in (keys >> 32, keys & 0xFFFFFFFF, vals)
-            )
-        return self._patch_arrays if self._patch else None
-
     def matvec(self, y: torch.Tensor) -> torch.Tensor:
         """``A @ y`` (y: float64 [n_cols]) -> float64 [n_rows]."""
         if self.n_rows * self.n_cols <= _DENSE_MAX:
@@ -185,9 +174,14 @@ class PatchedCSR:
                 )
             )
         x = self._main @ y
-        patch = self._patch_terms()
-        if patch is not None:
-            rows, cols, vals = patch
+        if self._patch:
+            if self._patch_arrays is None:
+                keys = np.fromiter(self._patch, np.int64, len(self._patch))
+                vals = np.fromiter(self._patch.values(), np.float64, len(self._patch))
+                self._patch_arrays = tuple(  # type: ignore[assignment]
+                    torch.from_numpy(a).to(self.device) for a in (keys >> 32, keys & 0xFFFFFFFF, vals)
+                )
+            rows, cols, vals = self._patch_arrays  # type: ignore[misc]
             x.index_add_(0, rows, vals * y[cols])
         return x
 

@@ -77,25 +77,17 @@ class Uncovered(RuntimeError):
     ``AutoEngine`` runs that step with the reference's code."""
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    d = torch.device(device)
-    if d.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
-    return d
-
-
 class CompiledEngine(Engine):
-    """Sparse-matrix, batched engine for a regular W (``device``: "auto", "cpu", "cuda")."""
+    """Sparse-matrix, batched engine for a regular W (``device``: a torch device;
+    ``AutoEngine`` resolves "auto")."""
 
     name = "compiled"
 
     def __init__(
-        self, state: Mapping[str, Any], *, device: str = "auto", checked: bool = False, **kwargs: Any
+        self, state: Mapping[str, Any], *, device: str = "cpu", checked: bool = False, **kwargs: Any
     ) -> None:
         """``checked``: ``state`` is canonical and runs compiled (``AutoEngine`` checked it)."""
-        self.device = resolve_device(device)
+        self.device = torch.device(device)
         self._checked = checked
         super().__init__(state, **kwargs)
 
@@ -115,7 +107,6 @@ class CompiledEngine(Engine):
         self._tables: dict[str, TypeTable] = {}
         self._count, self._row_count = Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
-        self._A = PatchedCSR(self.device)
         # W is the caller's: the first delta copies the dicts along its paths
         self._w, self._w_shared, self._owned = w, True, None
         rows: list[int] = []
@@ -138,18 +129,15 @@ class CompiledEngine(Engine):
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
-        self._A.load(r_arr, c_arr, np.array(vals, np.float64), len(self._rows.keys), len(self._cols.keys))
+        self._A = PatchedCSR(r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device)
         self._counted(r_arr, c_arr, 1)
         self._intern_out(M_PORT)
         self._y = self._column_of(y)
 
     def _column_of(self, y: State) -> Column:
-        ports = [(self._intern_out((f, n, o)), v) for f, ns in y.items() for n, outs in ns.items()
-                 for o, v in outs.items() if (f, n, o) != M_PORT]  # fmt: skip
-        values: list[Any] = [None] * len(self._cols.keys)
-        for p, v in ports:
-            values[p] = v
-        return Column.from_values(values, self.device)
+        at = {self._intern_out((f, n, o)): v for f, ns in y.items() for n, outs in ns.items()
+              for o, v in outs.items() if (f, n, o) != M_PORT}  # fmt: skip
+        return Column.from_values([at.get(p) for p in range(len(self._cols.keys))], self.device)
 
     # ---------------------------------------------------------------- interning
     def _neuron(self, f: str, n: str) -> int:
