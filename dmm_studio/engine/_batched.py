@@ -190,7 +190,9 @@ class Batch:
 
     def __getitem__(self, name: str) -> Column:
         col = self.columns.get(name)
-        return col if col is not None else Column(torch.zeros(self.n, dtype=torch.float64, device=self.device))
+        return (
+            col if col is not None else Column(torch.zeros(self.n, dtype=torch.float64, device=self.device))
+        )
 
 
 # ------------------------------------------------------------ column algebra

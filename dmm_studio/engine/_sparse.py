@@ -40,7 +40,13 @@ class PatchedCSR:
     """``A`` (``n_rows`` x ``n_cols``, float64) = main CSR + patch."""
 
     def __init__(
-        self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int, device: torch.device
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray,
+        n_rows: int,
+        n_cols: int,
+        device: torch.device,
     ) -> None:
         """The entries: distinct ``(row, col)`` pairs, no zeros."""
         self.device = device

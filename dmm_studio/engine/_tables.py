@@ -65,6 +65,7 @@ class Ports:
 class Plan:
     """One type's batched call: its active instances and where their values are."""
 
+    type_id: str
     local: np.ndarray  # the active instances' places in the TypeTable
     inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
     outputs: dict[str, Index]  # output -> ports of y

@@ -36,6 +36,7 @@ Threads: call an engine from one thread at a time.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,8 +46,8 @@ import torch
 from .. import vvalue as vv
 from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
 from ..nonfinite import first_non_finite
-from ..registry import SELF_NAME, SELF_TYPE, NeuronType, Registry, RegistryError
-from ..vvalue import TENSOR, VValueError
+from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError
+from ..vvalue import TENSOR
 from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
 from ._sparse import PatchedCSR, keys_of
 from ._tables import Grow, Plan, Ports, TypeTable, port_index
@@ -63,6 +64,7 @@ from .base import (
     canonical_state,
     matrix_wires,
 )
+from .reference import up_movement
 from .regular import matrix_problem, self_problem
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
@@ -129,7 +131,9 @@ class CompiledEngine(Engine):
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
-        self._A = PatchedCSR(r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device)
+        self._A = PatchedCSR(
+            r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device
+        )
         self._counted(r_arr, c_arr, 1)
         self._intern_out(M_PORT)
         self._y = self._column_of(y)
@@ -235,8 +239,15 @@ class CompiledEngine(Engine):
             except RegistryError as e:
                 raise StepError(t, str(e), (table.type_id, plan.names[0])) from None
             batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
-            table_p = ParamTable(ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device)
-            result = self._run_type(ntype, batch, table_p, plan, t)
+            result = None
+            if ntype.batched is not None:
+                table_p = ParamTable(
+                    ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
+                )
+                with contextlib.suppress(Exception):  # found again, and named, instance by instance
+                    result = ntype.batched(batch, table_p)
+            if result is None:
+                result = self._one_by_one(plan, batch, params, registry, t)
             for o, col in result.items():
                 if o in plan.outputs:
                     outputs.append((plan.outputs[o], plan.out_ports[o], col))
@@ -280,42 +291,24 @@ class CompiledEngine(Engine):
             if (ports >= 0).all():
                 outputs[o] = port_index(ports, self.device)
                 out_ports[o] = ports
-        plan = Plan(local, inputs, outputs, out_ports, table.names)
+        plan = Plan(table.type_id, local, inputs, outputs, out_ports, table.names)
         table.plan = (table.version, plan)
         return plan
 
-    def _run_type(
-        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, t: int
+    def _one_by_one(
+        self, plan: Plan, x: Batch, params: Params, registry: Registry, t: int
     ) -> dict[str, Column]:
-        if ntype.batched is not None:
-            try:
-                result = ntype.batched(batch, table)
-            except Exception:  # found again, and named, instance by instance
-                result = None
-            if result is not None:
-                return result
-        values = {i: col.values() for i, col in batch.columns.items()}
-        has = {
-            i: [True] * batch.n if isinstance(idx, slice) else (idx >= 0).tolist()
-            for i, idx in plan.inputs.items()
+        """A type instance by instance, by the reference's own up movement."""
+        f, names = plan.type_id, plan.names
+        values = {i: col.values() for i, col in x.columns.items()}
+        has = {i: None if isinstance(idx, slice) else (idx >= 0).tolist() for i, idx in plan.inputs.items()}
+        xs = {
+            n: {i: vs[r] for i, vs in values.items() if has[i] is None or has[i][r]}
+            for r, n in enumerate(names)
         }
-        outs: dict[str, list[Any]] = {}
-        for r in range(batch.n):
-            x = {i: vs[r] for i, vs in values.items() if has[i][r]}
-            try:
-                result = ntype.call(x, table.row(r))
-                if not isinstance(result, Mapping):
-                    raise TypeError(f"returned {type(result).__name__}, not a map of outputs")
-                for o, v in result.items():
-                    try:
-                        c = vv.canon(v)
-                    except VValueError as e:
-                        raise VValueError(f"output {o!r}: {e}") from None
-                    if c:
-                        outs.setdefault(o, [None] * batch.n)[r] = c
-            except Exception as e:  # a neuron's fault is reported, never a crash
-                raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, plan.names[r])) from e
-        return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
+        y = up_movement([(f, n) for n in names], {f: xs}, params, registry, t).get(f, {})
+        outs = {o for v in y.values() for o in v}
+        return {o: Column.from_values([y.get(n, {}).get(o) for n in names], self.device) for o in outs}
 
     def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
         """The new y from the output columns at their ports."""
