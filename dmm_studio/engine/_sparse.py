@@ -52,7 +52,7 @@ class PatchedCSR:
         self.device = device
         self.version = 0  # bumps when the sparsity pattern changes
         self.stamp = 0  # bumps on every change
-        self._watch: dict[int, set[int]] = {}  # columns kept indexed: col -> its rows
+        self._watch: dict[int, dict[int, float]] = {}  # columns kept indexed: col -> row -> weight
         self._build(keys_of(rows, cols), vals, n_rows, n_cols)
 
     def _build(self, keys: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int) -> None:
@@ -64,10 +64,8 @@ class PatchedCSR:
         self._patch_arrays: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._t_vals = torch.from_numpy(self._vals).to(self.device)
         self._t_cols = torch.from_numpy(self._keys & 0xFFFFFFFF).to(self.device)
-        counts = np.bincount(self._keys >> 32, minlength=n_rows) if len(keys) else np.zeros(n_rows, np.int64)
-        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)).to(
-            self.device
-        )
+        counts = np.bincount(self._keys >> 32, minlength=n_rows)
+        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)])).to(self.device)
         self._main: torch.Tensor | None = None
         self._dense: tuple[int, torch.Tensor] | None = None
         self.version += 1
@@ -84,15 +82,6 @@ class PatchedCSR:
             self.n_rows, self.n_cols = n_rows, n_cols
             self._main = None
             self._patch_arrays = None
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The weights at ``keys`` (``row << 32 | col``; 0 where there is none)."""
-        out = np.zeros(len(keys))
-        pos, hit = self._find(keys)
-        out[hit] = self._vals[pos[hit]]
-        for k in np.flatnonzero(~hit).tolist():
-            out[k] = self._patch.get(int(keys[k]), 0.0)
-        return out
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(self._keys, keys)
@@ -127,11 +116,11 @@ class PatchedCSR:
         if self._watch:
             cols = keys & 0xFFFFFFFF
             for k in np.flatnonzero(np.isin(cols, np.fromiter(self._watch, np.int64))).tolist():
-                rows = self._watch[int(cols[k])]
+                entries, r = self._watch[int(cols[k])], int(keys[k] >> 32)
                 if vals[k] == 0:
-                    rows.discard(int(keys[k] >> 32))
+                    entries.pop(r, None)
                 else:
-                    rows.add(int(keys[k] >> 32))
+                    entries[r] = float(vals[k])
         dead = len(self._keys) - self._live
         if len(self._patch) > max(256, self.nnz // 16) or dead > max(1024, len(self._keys) // 4):
             rows, cols, vals = self.coo()
@@ -147,21 +136,17 @@ class PatchedCSR:
             vals = np.concatenate([vals, np.fromiter(self._patch.values(), np.float64, len(self._patch))])
         return keys >> 32, keys & 0xFFFFFFFF, vals
 
-    def entries_in(self, cols: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The live entries of the columns ``cols``: rows, cols, values. The
+    def entries_in(self, cols: list[int]) -> list[tuple[int, int, float]]:
+        """The live entries ``(row, col, weight)`` of the columns ``cols``. The
         first call for a column scans A; the column is then kept indexed."""
         new = [c for c in cols if c not in self._watch]
         if new:
-            rows, c, _ = self.coo()
-            sel = np.isin(c, new)
-            for c_new in new:
-                self._watch[c_new] = set()
-            for r, c_ in zip(rows[sel].tolist(), c[sel].tolist(), strict=True):
-                self._watch[c_].add(r)
-        pairs = [(r, c) for c in cols for r in self._watch[c]]
-        rows = np.array([r for r, _ in pairs], dtype=np.int64)
-        cs = np.array([c for _, c in pairs], dtype=np.int64)
-        return rows, cs, self.get(keys_of(rows, cs))
+            self._watch.update((c, {}) for c in new)
+            rows, cs, vals = self.coo()
+            sel = np.isin(cs, new)
+            for r, c, v in zip(rows[sel].tolist(), cs[sel].tolist(), vals[sel].tolist(), strict=True):
+                self._watch[c][r] = v
+        return [(r, c, w) for c in cols for r, w in self._watch[c].items()]
 
     def matvec(self, y: torch.Tensor) -> torch.Tensor:
         """``A @ y`` (y: float64 [n_cols]) -> float64 [n_rows]."""

@@ -224,7 +224,7 @@ class CompiledEngine(Engine):
             y = Column(torch.cat([y.num, y.num.new_zeros(n_out - y.n)]), y.tensors, y.rest)
         if gains is not None and gains.outputs:
             y = y.scaled(self._gains(gains.outputs, self._cols))
-        x = self._down(y, t)
+        x = self._down(y)
         if gains is not None and gains.inputs:
             x = x.scaled(self._gains(gains.inputs, self._rows))
         outputs: list[tuple[Index, Any, Column]] = []
@@ -329,15 +329,14 @@ class CompiledEngine(Engine):
         return Column(num, tens, rest)
 
     # ---------------------------------------------------------------- down movement
-    def _down(self, y: Column, t: int) -> Column:
+    def _down(self, y: Column) -> Column:
         A = self._A
         A.resize(len(self._rows.keys), len(self._cols.keys))
         x = Column(A.matvec(y.num))
         if y.tensors:
-            x.tensors = self._down_tensors(y, t)
+            x.tensors = self._down_tensors(y)
         if y.rest:  # the children, along the columns that hold any
-            rows, cols, ws = A.entries_in(list(y.rest))
-            for r, c, w in zip(rows.tolist(), cols.tolist(), ws.tolist(), strict=True):
+            for r, c, w in A.entries_in(list(y.rest)):
                 s = vv._add(x.rest.get(r), y.rest[c] if w == 1 else vv._scale(w, y.rest[c]))
                 if s is None:
                     x.rest.pop(r, None)
@@ -345,7 +344,7 @@ class CompiledEngine(Engine):
                     x.rest[r] = s
         return x
 
-    def _down_tensors(self, y: Column, t: int) -> Rows:
+    def _down_tensors(self, y: Column) -> Rows:
         """One sparse product per tensor kind (the columns of A that hold it)."""
         out: Rows = {}
         for kind, (ports, data) in y.tensors.items():
@@ -402,7 +401,7 @@ class CompiledEngine(Engine):
         self._counted(rows[(old != 0) & (new == 0)], cols[(old != 0) & (new == 0)], -1)
         if touches_self:
             m = self._cols.index[M_PORT]
-            self.problem = self_problem(self._w, self.registry, len(self._A.entries_in([m])[0]))
+            self.problem = self_problem(self._w, self.registry, len(self._A.entries_in([m])))
 
     def _edit(self, path: tuple[str, ...], dw: float) -> tuple[float, float]:
         """One weight of the nested W: ``(old, new)`` (0 for none)."""
@@ -452,10 +451,7 @@ class CompiledEngine(Engine):
 
     def _export(self, v: vv.VValue) -> vv.VValue:
         t = v.get(TENSOR)
-        if t is not None and t.device.type != "cpu":
-            v = dict(v)
-            v[TENSOR] = t.cpu()
-        return v
+        return v if t is None or t.device.type == "cpu" else {**v, TENSOR: t.cpu()}
 
     def output(self, type: str, name: str, output: str) -> vv.VValue:
         if (type, name, output) == M_PORT:
@@ -464,9 +460,8 @@ class CompiledEngine(Engine):
         return {} if p is None or p >= self._y.n else self._export(self._y.value(p))
 
     def active(self) -> list[NeuronId]:
-        nids = np.flatnonzero(self._count.view() > 0).tolist()
         keys = list(self._neurons)
-        return [keys[k] for k in nids]
+        return [keys[k] for k in np.flatnonzero(self._count.view() > 0).tolist()]
 
     def footprint(self) -> tuple[int, int]:
         y = self._y
