@@ -79,14 +79,6 @@ class Column:
         }
         return Column(num, tensors, rest)
 
-    def present_rows(self) -> list[int]:
-        """The rows with a value (sorted)."""
-        rows = set(torch.nonzero(self.num).flatten().tolist())
-        for r, _ in self.tensors.values():
-            rows.update(r.tolist())
-        rows.update(self.rest)
-        return sorted(rows)
-
     def value(self, r: int) -> dict[str, Any]:
         """Row ``r`` as a canonical V-value (``{}`` for zero)."""
         return self.take(torch.tensor([r], device=self.num.device)).values()[0]
@@ -142,13 +134,12 @@ class Column:
                 rows, data, s = rows[keep], data[keep], s[keep]
             if rows.numel():
                 tensors[kind] = (rows, data * s.to(data.dtype).reshape((-1,) + (1,) * (data.dim() - 1)))
-        rest: dict[int, Any] = {}
-        if self.rest:
-            factors = g[torch.tensor(list(self.rest), device=g.device)].tolist()
-            for (r, children), c in zip(self.rest.items(), factors, strict=True):
-                s2 = vv._scale(c, children) if c != 0 else None
-                if s2 is not None:
-                    rest[r] = s2
+        factors = g[torch.tensor(list(self.rest), device=g.device)].tolist() if self.rest else []
+        rest = {
+            r: s2
+            for (r, children), c in zip(self.rest.items(), factors, strict=True)
+            if c != 0 and (s2 := vv._scale(c, children)) is not None
+        }
         return Column(self.num * g, tensors, rest)
 
 

@@ -8,9 +8,6 @@ value in place (found by ``searchsorted`` on the main keys); a removed entry
 of the main block becomes an explicit 0 until the next rebuild; a new one
 goes to the patch. The main block is rebuilt when the patch or the dead
 entries grow past a fraction of the whole: every edit costs O(k) amortised.
-
-Small matrices (rows x cols up to ``_DENSE_MAX``) are multiplied dense: a
-sparse product has a fixed cost of its own that a tiny dense one has not.
 """
 
 from __future__ import annotations
@@ -20,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
-_DENSE_MAX = 1 << 16
 
 
 def quiet_csr(make: Any) -> torch.Tensor:
@@ -67,7 +62,6 @@ class PatchedCSR:
         counts = np.bincount(self._keys >> 32, minlength=n_rows)
         self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)])).to(self.device)
         self._main: torch.Tensor | None = None
-        self._dense: tuple[int, torch.Tensor] | None = None
         self.version += 1
         self.stamp += 1
 
@@ -150,13 +144,6 @@ class PatchedCSR:
 
     def matvec(self, y: torch.Tensor) -> torch.Tensor:
         """``A @ y`` (y: float64 [n_cols]) -> float64 [n_rows]."""
-        if self.n_rows * self.n_cols <= _DENSE_MAX:
-            if self._dense is None or self._dense[0] != self.stamp:
-                rows, cols, vals = self.coo()
-                d = torch.zeros((self.n_rows, self.n_cols), dtype=torch.float64)
-                d[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.from_numpy(vals)
-                self._dense = (self.stamp, d.to(self.device))
-            return self._dense[1] @ y
         if self._main is None:
             shape = (self.n_rows, self.n_cols)
             self._main = quiet_csr(

@@ -27,9 +27,6 @@ class Grow:
     def __init__(self, fill: int = 0) -> None:
         self.a, self.n, self.fill = np.full(16, fill, np.int64), 0, fill
 
-    def __len__(self) -> int:
-        return self.n
-
     def append(self, v: int) -> None:
         self.put(self.n, v)
 

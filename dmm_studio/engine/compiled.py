@@ -252,7 +252,7 @@ class CompiledEngine(Engine):
                 if o in plan.outputs:
                     outputs.append((plan.outputs[o], plan.out_ports[o], col))
                 else:  # an output not declared: ports for the instances that emit it
-                    rows = col.present_rows()
+                    rows = [r for r, v in enumerate(col.values()) if v]
                     if rows:
                         ports = [self._intern_out((ntype.id, plan.names[r], o)) for r in rows]
                         sub = col.take(torch.tensor(rows, device=self.device))
@@ -466,8 +466,7 @@ class CompiledEngine(Engine):
     def footprint(self) -> tuple[int, int]:
         y = self._y
         nbytes = self._A.nnz * BYTES_PER_WEIGHT + int(y.num.numel()) * BYTES_PER_LEAF
-        for _, data in y.tensors.values():
-            nbytes += data.numel() * data.element_size()
+        nbytes += sum(data.numel() * data.element_size() for _, data in y.tensors.values())
         for v in y.rest.values():
             leaves, tb = leaves_and_bytes(v)
             nbytes += leaves * BYTES_PER_LEAF + tb
