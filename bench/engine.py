@@ -28,6 +28,12 @@ spread of (a) is the shared machine's). ``--quick`` sizes do not meet (a),
 (c), (d), before or after: at 10k neurons and 16 small images the fixed cost
 of a step (~0.2-0.4 ms) is most of it.
 
+Re-measured 2026-11-29 after the rewrite of the compiled engine (AutoEngine
+over a float64 CompiledEngine, issue 10/12; 1 thread, load average ~2.9):
+(a) 0.96 (1.31/1.26 ms), compile 3.5 s; (b) 4,910x; (c) 1.47 / 1.28;
+(d) 1.06. The revision before, the same day (load ~2.4-4): (a) 0.62
+(2.09/1.29 ms), compile 30.9 s; (b) 3,019x; (c) 1.50 / 1.09; (d) 0.94.
+
 With 2 threads and another process busy on one core, every parallel torch
 op waits for the preempted thread: then (c) has measured up to 7x. Use
 ``--threads 1`` on a shared machine.

@@ -26,6 +26,7 @@ RUNS_FILE = "runs.csv"
 PARQUET_FILE = "runs.parquet"
 SPEC_COPY = "sweep.json"
 STATUSES = ("ok", "halted", "break", "error", "timeout")
+HARD_SLACK_S = 5.0  # on Ray: seconds past twice timeout_s before a run's worker is ended
 
 
 class SweepOutError(ValueError):
@@ -344,6 +345,13 @@ class Sweep:
         return path
 
 
+def _lost_row(task: dict[str, Any], status: str, error: str) -> dict[str, Any]:
+    """The row of a run whose worker never answered (its steps are unknown)."""
+    row: dict[str, Any] = dict.fromkeys(task["columns"])
+    row.update(task["point"], run=task["run"], status=status, error=error)
+    return row
+
+
 def _ray_rows(
     sweep: Sweep,
     pending: list[int],
@@ -352,7 +360,10 @@ def _ray_rows(
     stop: Callable[[], bool] | None,
 ) -> Iterator[dict[str, Any]]:
     """Run the points as Ray tasks, yielding rows as they finish. A task whose
-    worker dies (a crash, out of memory) is that run's error row."""
+    worker dies (a crash, out of memory) is that run's error row; with a time
+    limit, a task still running at twice the limit plus ``HARD_SLACK_S`` (a
+    step that never returns, which the limit checked between steps cannot
+    stop) is cancelled, its worker ended, and its row says ``timeout``."""
     import ray
 
     started = False
@@ -370,25 +381,46 @@ def _ray_rows(
         started = True
     try:
         remote = ray.remote(run_point).options(max_retries=0)
-        refs: dict[Any, dict[str, Any]] = {}
-        for task in sweep.tasks(pending):
-            refs[remote.remote(task)] = task
-        waiting = list(refs)
-        while waiting:
+        # as many tasks in flight as Ray has CPUs: a task starts when it is
+        # submitted, so its age is its run's age (and a huge sweep is not all
+        # submitted at once)
+        slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        timeout = sweep.spec.timeout_s
+        hard = None if timeout is None else 2 * timeout + HARD_SLACK_S
+        queue = sweep.tasks(pending)
+        flying: dict[Any, tuple[dict[str, Any], float]] = {}
+        while True:
+            while len(flying) < slots:
+                task = next(queue, None)
+                if task is None:
+                    break
+                flying[remote.remote(task)] = (task, time.monotonic())
+            if not flying:
+                return
             if stop is not None and stop():
-                for r in waiting:
+                for r in flying:
                     ray.cancel(r, force=True)
                 return
-            ready, waiting = ray.wait(waiting, num_returns=1, timeout=0.5)
+            ready, _ = ray.wait(list(flying), num_returns=1, timeout=0.25)
             for r in ready:
+                task, _t0 = flying.pop(r)
                 try:
                     yield ray.get(r)
                 except Exception as e:  # the worker died: the run's error, not the sweep's
-                    task = refs[r]
-                    row = dict.fromkeys(task["columns"])
-                    row.update(task["point"], run=task["run"], status="error", steps=0)
-                    row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                    yield row
+                    text = str(e).splitlines()[0] if str(e) else ""
+                    yield _lost_row(task, "error", f"{type(e).__name__}: {text}")
+            if hard is not None:
+                now = time.monotonic()
+                for r, (task, t0) in list(flying.items()):
+                    if now - t0 > hard:  # a step that never returns: end its worker
+                        ray.cancel(r, force=True)
+                        del flying[r]
+                        yield _lost_row(
+                            task,
+                            "timeout",
+                            f"no step ended within {hard:g} s (twice the time limit, and "
+                            f"{HARD_SLACK_S:g} s): Ray ended the run's worker",
+                        )
     finally:
         if started:
             ray.shutdown()

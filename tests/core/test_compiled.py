@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from dmm_studio import vvalue as vv
 from dmm_studio.engine import DEFAULT_ENGINE, ENGINES, make_engine
-from dmm_studio.engine.auto import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS, AutoEngine
+from dmm_studio.engine.auto import SMALL_TENSOR_ELEMENTS, SMALL_WEIGHTS, AutoEngine, SlowPathWarning
 from dmm_studio.engine.base import FieldGains, NetworkHalted, StepError
 from dmm_studio.engine.reference import ReferenceEngine
 from dmm_studio.fileformat import load_network
@@ -612,3 +612,63 @@ def test_a_matrix_handed_out_never_changes_after_several_edits():
         for op in seq:
             ops[op](m)
         assert held == kept, seq
+
+
+# ---------------------------------------------------------------- which path, and saying why
+
+
+def _counters(n: int, self_weight: float) -> dict[str, Any]:
+    w: dict[str, Any] = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": self_weight}}}}}}
+    w["identity"] = {"one": {"single": {"identity": {"one": {"single": 1}}}}}
+    w["accum"] = {
+        f"c{j}": {"accum": {"accum": {f"c{j}": {"single": 1}}}, "delta": {"identity": {"one": {"single": 1}}}}
+        for j in range(n)
+    }
+    return {"identity": {"one": {"single": {":number": 1}}}, "self": {"self": {"network_matrix": w}}}
+
+
+@pytest.mark.parametrize("self_weight", [1, 1.0])
+def test_self_weight_1_or_1_0_takes_the_same_path(self_weight: float) -> None:
+    """Regression: Self's accum weight written 1.0 sent the whole network down
+    the reference's path (~1,000x slower at 10k weights)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no SlowPathWarning either
+        e = AutoEngine(_counters(100, self_weight), device="cpu")
+        e.run(3)
+    assert e.inner is not None and e.why == ""
+    assert e.output("accum", "c7", "single") == {":number": 3}
+
+
+def test_a_slow_path_says_why_once() -> None:
+    """A network beyond the small size that the compiled form cannot run (W
+    read by a neuron other than Self) warns once, naming why, and runs right."""
+    y0 = _counters(100, 1)
+    w = y0["self"]["self"]["network_matrix"]
+    w["identity"]["reader"] = {"single": {"self": {"self": {"network_matrix": 1}}}}
+    with pytest.warns(SlowPathWarning) as got:
+        e = AutoEngine(y0, device="cpu")
+        e.run(3)
+    assert [str(r.message) for r in got if r.category is SlowPathWarning] == [
+        "this network runs on the reference's (slower) code: W is read by other neurons"
+    ]
+    assert e.inner is None and e.why == "W is read by other neurons"
+    ref = ReferenceEngine(y0)
+    ref.run(3)
+    assert_same(ref.state(), e.state())
+
+
+def test_threads_by_size_and_by_hand() -> None:
+    """One torch thread for a small product; ``threads=N`` sets N."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        AutoEngine(_counters(100, 1), device="cpu")
+        assert torch.get_num_threads() == 1
+        AutoEngine(_counters(100, 1), device="cpu", threads=2)
+        assert torch.get_num_threads() == 2
+        AutoEngine(_counters(100, 1), device="cpu", threads=0)  # 0: torch's setting is left alone
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

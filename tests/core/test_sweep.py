@@ -374,12 +374,53 @@ def test_the_example_sweep_runs_and_shows_desynchronisation(tmp_path):
 # ------------------------------------------------------------------ Ray
 
 
-def test_on_ray_the_rows_equal_the_in_process_rows(tmp_path):
-    pytest.importorskip("ray")
-    spec = spec_from_json(counter_spec(axes=[{"name": "w", "path": WEIGHT, "values": [1, 2, 3, 4]}]))
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for this module's Ray tests (its start-up costs seconds)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+def test_on_ray_the_rows_equal_the_in_process_rows(tmp_path, local_ray):
+    spec = spec_from_json(counter_spec(axes=[{"name": "w", "path": WEIGHT, "values": [1, 2, 3, 4, 5]}]))
     Sweep(spec, tmp_path / "a").run(use_ray=False)
-    Sweep(spec, tmp_path / "b").run(use_ray=True, num_cpus=2)
+    Sweep(spec, tmp_path / "b").run(use_ray=True)
     drop = ("wall_s",)
     a = [{k: v for k, v in r.items() if k not in drop} for r in read_rows(tmp_path / "a" / "runs.csv")]
     b = [{k: v for k, v in r.items() if k not in drop} for r in read_rows(tmp_path / "b" / "runs.csv")]
     assert sorted(b, key=lambda r: r["run"]) == a
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_on_ray_a_step_that_never_returns_is_ended(tmp_path, local_ray, monkeypatch):
+    import dmm_studio.sweep.run as run
+
+    monkeypatch.setattr(run, "HARD_SLACK_S", 1.0)
+    (tmp_path / "words.dmm.json").write_bytes((EXAMPLES / "word_count.dmm.json").read_bytes())
+    (tmp_path / "a.txt").write_text("the cat sat on the mat", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe")  # reading it blocks for ever: no one writes
+    spec = spec_from_json(
+        {
+            "format": "dmm-studio-sweep/1",
+            "network": "words.dmm.json",
+            "steps": 3,
+            "engine": "reference",
+            "timeout_s": 0.5,
+            "axes": [
+                {
+                    "name": "file",
+                    "path": "params/data.text_reader/reader/path",
+                    "values": ["a.txt", "pipe", "a.txt"],
+                }
+            ],
+        },
+        folder=tmp_path,
+    )
+    start = time.monotonic()
+    Sweep(spec, tmp_path / "out").run(use_ray=True)
+    assert time.monotonic() - start < 30
+    rows = sorted(read_rows(tmp_path / "out" / "runs.csv"), key=lambda r: r["run"])
+    assert [r["status"] for r in rows] == ["ok", "timeout", "ok"]
+    assert "no step ended within 2 s" in rows[1]["error"] and rows[1]["file"] == "pipe"
