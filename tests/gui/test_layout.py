@@ -285,3 +285,11 @@ def test_the_whole_network_is_in_view_when_the_studio_opens(qtbot):
             assert seen.contains(node.view.sceneBoundingRect()), nid
     finally:
         close(w)
+
+
+def test_the_tests_keep_the_studio_out_of_the_users_home():
+    from dmm_studio.gui import settings as st
+
+    home = str(__import__("pathlib").Path.home())
+    for path in (st.settings().fileName(), str(st.state_dir())):
+        assert not path.startswith(os.path.join(home, ".")), path
