@@ -119,9 +119,8 @@ class Column:
             elif bool(keep.any()):
                 out.tensors[k] = (new_rows[keep], data[keep])
         if self.rest:
-            keys = list(self.rest)
-            where = place[torch.tensor(keys, dtype=torch.long, device=self.num.device)].tolist()
-            out.rest = {w: self.rest[r] for r, w in zip(keys, where, strict=True) if w >= 0}
+            where = place[torch.tensor(list(self.rest), dtype=torch.long, device=self.num.device)].tolist()
+            out.rest = {w: v for v, w in zip(self.rest.values(), where, strict=True) if w >= 0}
         return out
 
     def scaled(self, g: torch.Tensor) -> Column:

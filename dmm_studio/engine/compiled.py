@@ -37,6 +37,7 @@ Threads: call an engine from one thread at a time.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,7 +46,7 @@ import torch
 
 from .. import vvalue as vv
 from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
-from ..nonfinite import first_non_finite
+from ..nonfinite import _tensor_non_finite, first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError
 from ..vvalue import TENSOR
 from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
@@ -476,11 +477,12 @@ class CompiledEngine(Engine):
         """One isfinite per part of y_t (the dicts of its children are walked);
         W's own dict is not: it changes only by outputs, which are looked at."""
         y = self._y
-        if not bool(torch.isfinite(y.num).all()):
+        # a sum is finite only if every term is (~3 us for 10k numbers; isfinite
+        # over them ~30 us); when it is not, isfinite tells an overflow from a NaN
+        if not math.isfinite(y.num.sum().item()) and not bool(torch.isfinite(y.num).all()):
             return False
-        for _, data in y.tensors.values():
-            if (data.is_floating_point() or data.is_complex()) and not bool(torch.isfinite(data).all()):
-                return False
+        if any(_tensor_non_finite(data) is not None for _, data in y.tensors.values()):
+            return False
         return all(first_non_finite(v) is None for v in y.rest.values())
 
     def stats(self) -> dict[str, int]:

@@ -24,6 +24,10 @@ never go through NodeGraphQt properties, which relayout a node per call.
 Removing or adding many neurons is linear: the canvas keeps the drawn wires
 of each neuron (``_wires_at``), reads a neuron's ports from the model's wire
 index, and tells the selection once per burst, not once per removed node.
+Undo of a delete puts the removed nodes and pipes back (``_spare``,
+``_spare_pipes``, kept until the next ``rebuild``) instead of building them
+again, as NodeGraphQt's own undo does (bench/canvas.py --delete: Select all +
+Delete and Undo of 1,000 neurons beside NodeGraphQt's own).
 
 Scaling (see bench/canvas.py): the view repaints only what changed
 (``MinimalViewportUpdate``); wires paint in C++ without a pixmap cache;
