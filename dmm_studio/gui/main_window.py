@@ -101,9 +101,10 @@ class MainWindow(QMainWindow):
         self.runner = Runner(engine, parent=self, thread=not process)
         self.canvas = Canvas(self.doc, self)
         self.setCentralWidget(self.canvas.widget)
-        # the side docks take the whole height; the bottom ones sit under the canvas
+        # the Neurons take the whole height on the left; the bottom docks (probes,
+        # History) span the canvas and the right side, wide enough for two probes
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._restoring = False
         self.keep_view = lay.KeepView(self.canvas.viewer, refit=lambda: self.canvas.frame_all())
         self.palette = Palette(self.doc.registry)

@@ -109,6 +109,9 @@ def test_cost_badges_on_the_canvas_follow_the_view_menu(studio, qtbot):
 def test_hover_on_ports_and_wires_shows_the_value_in_brief(studio, qtbot):
     win, insp = studio
     step_to(qtbot, win, 2)
+    # the frame of step 2 can arrive before the engine's record of steps 1..2 (an input's value
+    # needs the step before): wait for the record, which a loaded machine sends later
+    qtbot.waitUntil(lambda: 1 in insp.recorder.history and 2 in insp.recorder.history, timeout=10_000)
     insp.frame(force=True)
     canvas = win.canvas
     canvas.viewer.resetTransform()  # zoomed in: ports and labels are drawn

@@ -211,13 +211,13 @@ def test_docks_opened_from_the_view_menu_get_room_to_read(qtbot):
         w.canvas.select([("identity", "update-1"), ("identity", "update-2")])
         probe_selection(w, insp)
         probes = insp.docks["probes"]
-        qtbot.waitUntil(lambda: probes.height() >= 280, timeout=3000)
+        qtbot.waitUntil(lambda: probes.height() >= 250, timeout=3000)
         for pw in insp.probes.widgets.values():
             assert pw.stack.currentWidget().height() >= 150  # the plot, bars or image
         # History, a tab beside the probes: as tall
         history = insp.docks["history"]
         history.toggleViewAction().trigger()
-        qtbot.waitUntil(lambda: history.isVisible() and history.height() >= 260, timeout=3000)
+        qtbot.waitUntil(lambda: history.isVisible() and history.height() >= 240, timeout=3000)
         # a splitter can still give the Self view more room
         w.resizeDocks([self_dock], [700], Qt.Orientation.Horizontal)
         qtbot.waitUntil(lambda: self_dock.width() >= 690, timeout=3000)
@@ -285,3 +285,11 @@ def test_the_whole_network_is_in_view_when_the_studio_opens(qtbot):
             assert seen.contains(node.view.sceneBoundingRect()), nid
     finally:
         close(w)
+
+
+def test_the_tests_keep_the_studio_out_of_the_users_home():
+    from dmm_studio.gui import settings as st
+
+    home = str(__import__("pathlib").Path.home())
+    for path in (st.settings().fileName(), str(st.state_dir())):
+        assert not path.startswith(os.path.join(home, ".")), path
