@@ -41,6 +41,9 @@ class EditError(NetworkFileError):
         self.json_path = json_path
         self.edit = edit
 
+    def __reduce__(self) -> Any:  # a copy sent between processes (the studio's runner)
+        return (EditError, (self.edit, self.reason, self.json_path))
+
 
 def _edit_fail(edit: str) -> Fail:
     return lambda message, *path: EditError(edit, message, tuple(path) or None)

@@ -39,6 +39,9 @@ class NetworkFileError(ValueError):
         where = f" at {json_path_str(json_path)}" if json_path else ""
         super().__init__(f"{self.source}{where}: {message}")
 
+    def __reduce__(self) -> Any:  # a copy sent between processes keeps its parts
+        return (NetworkFileError, (self.source, self.reason, self.json_path))
+
 
 def json_path_str(path: tuple[Any, ...]) -> str:
     """``("outputs", "identity", "a b")`` as ``$.outputs.identity["a b"]``;

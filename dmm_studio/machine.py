@@ -160,7 +160,9 @@ class Machine:
     def set_output(self, type: str, name: str, output: str, value: Any) -> None:
         """Replace one output of ``y_t`` (what the next step reads). Raises
         EditError for an unknown type or a value no file holds."""
-        value = check_output(self._reg(), type, name, output, value)
+        self._put(type, name, output, check_output(self._reg(), type, name, output, value))
+
+    def _put(self, type: str, name: str, output: str, value: vv.VValue) -> None:
         state = self.engine.state()
         outs = state.setdefault(type, {}).setdefault(name, {})
         outs[output] = value
@@ -180,8 +182,8 @@ class Machine:
         (``edit_matrix`` adds a delta instead, the DMM way, which the compiled
         engine applies incrementally; an exact set replaces the state.)
         """
-        check_weights(self._reg(), [(to, frm, weight)])
-        self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
+        check_weights(self._reg(), [(to, frm, weight)])  # the rest of W_t is as the run made it
+        self._put(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
 
     def edit_weight(self, to: Port, frm: Port, weight: float) -> None:
         """Make one weight of ``W_t`` exactly ``weight`` by a delta through Self

@@ -254,3 +254,32 @@ def test_every_live_edit_the_machine_accepts_leaves_a_snapshot_that_reloads(edit
     snap = m.snapshot()
     back = roundtrip(snap)
     assert equal_design(back, snap)
+
+
+def test_a_live_weight_edit_checks_its_weight_not_the_rest_of_a_blown_up_matrix():
+    from dmm_studio import vvalue as vv
+
+    net = Network.empty()
+    net.set_weight(W, F, 1)
+    m = net.machine(engine="reference")
+    state = m.state  # a run whose W_t blew up elsewhere (engines compute, edits do not)
+    state["self"]["self"]["network_matrix"] = vv.set_in(m.matrix, ("accum", "z", "delta", *F), math.nan)
+    m.engine.set_state(state)
+    m.set_weight(W, F, 5)  # the user mends the run: no refusal for the NaN they did not make
+    assert vv.get_in(m.matrix, W + F) == 5
+    assert math.isnan(vv.get_in(m.matrix, ("accum", "z", "delta", *F)))
+    refused(m.set_weight, W, F, math.nan, match="finite")
+
+
+def test_the_refusal_crosses_processes_whole():
+    import pickle
+
+    net = Network.empty()
+    with pytest.raises(EditError) as info:
+        net.set_param("nope", "a", "x", 1)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is EditError and str(again) == str(info.value)
+    assert again.json_path == ("params", "nope") and again.edit == info.value.edit
+    load = NetworkFileError("net.dmm.json", "no network matrix", ("outputs",))
+    back = pickle.loads(pickle.dumps(load))
+    assert str(back) == str(load) and back.reason == load.reason and back.json_path == ("outputs",)
