@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dmm_studio.engine._sparse import quiet_csr  # noqa: E402
 from dmm_studio.engine.auto import AutoEngine as CompiledEngine  # noqa: E402  (what "compiled" runs)
-from dmm_studio.engine.compiled import resolve_device  # noqa: E402
+from dmm_studio.engine.auto import resolve_device  # noqa: E402
 from dmm_studio.engine.reference import ReferenceEngine  # noqa: E402
 
 SELF_ROW = {"accum": {"self": {"self": {"network_matrix": 1}}}}

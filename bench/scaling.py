@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import side_by_side  # noqa: E402
 
 from dmm_studio.engine import make_engine  # noqa: E402
-from dmm_studio.engine.compiled import resolve_device  # noqa: E402
+from dmm_studio.engine.auto import resolve_device  # noqa: E402
 from dmm_studio.engine.reference import ReferenceEngine  # noqa: E402
 
 SELF = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}

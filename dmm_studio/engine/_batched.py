@@ -32,7 +32,7 @@ the parts separately.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +44,6 @@ from ..vvalue import NUMBER, TENSOR
 Kind = tuple[tuple[int, ...], torch.dtype]
 Rows = dict[Kind, tuple[torch.Tensor, torch.Tensor]]
 Index = torch.Tensor | slice  # rows of a column: an index tensor (-1: none) or a slice
-
-
-def kind_of(t: torch.Tensor) -> Kind:
-    return (tuple(t.shape), t.dtype)
-
-
-def stack_rows(by_kind: Mapping[Kind, tuple[list[int], list[torch.Tensor]]], device: Any) -> Rows:
-    """``{kind: (rows, [tensors])}`` stacked into ``{kind: (rows, data)}``."""
-    return {
-        k: (torch.tensor(rows, dtype=torch.long, device=device), torch.stack([t.to(device) for t in ts]))
-        for k, (rows, ts) in by_kind.items()
-    }
 
 
 @dataclass
@@ -71,10 +59,6 @@ class Column:
         return int(self.num.shape[0])
 
     @staticmethod
-    def zeros(n: int, device: torch.device | str = "cpu") -> Column:
-        return Column(torch.zeros(n, dtype=torch.float64, device=device))
-
-    @staticmethod
     def from_values(values: list[Any], device: torch.device | str = "cpu") -> Column:
         """A column from canonical V-values (``{}``/None for zero)."""
         by_kind: dict[Kind, tuple[list[int], list[torch.Tensor]]] = {}
@@ -82,22 +66,18 @@ class Column:
         for r, v in enumerate(values):
             t = v.get(TENSOR) if v else None
             if t is not None:
-                rows, ts = by_kind.setdefault(kind_of(t), ([], []))
+                rows, ts = by_kind.setdefault((tuple(t.shape), t.dtype), ([], []))
                 rows.append(r)
                 ts.append(t)
             if v and len(v) > (NUMBER in v) + (t is not None):
                 rest[r] = {k: c for k, c in v.items() if k != NUMBER and k != TENSOR}
         nums = [float(v.get(NUMBER, 0)) if v else 0.0 for v in values]
         num = torch.tensor(nums, dtype=torch.float64, device=device)
-        return Column(num, stack_rows(by_kind, device), rest)
-
-    def present_rows(self) -> list[int]:
-        """The rows with a value (sorted)."""
-        rows = set(torch.nonzero(self.num).flatten().tolist())
-        for r, _ in self.tensors.values():
-            rows.update(r.tolist())
-        rows.update(self.rest)
-        return sorted(rows)
+        tensors = {
+            k: (torch.tensor(rows, dtype=torch.long, device=device), torch.stack([t.to(device) for t in ts]))
+            for k, (rows, ts) in by_kind.items()
+        }
+        return Column(num, tensors, rest)
 
     def value(self, r: int) -> dict[str, Any]:
         """Row ``r`` as a canonical V-value (``{}`` for zero)."""
@@ -119,31 +99,28 @@ class Column:
     def take(self, idx: Index) -> Column:
         """Rows ``idx`` of this column (a slice, or an index tensor where -1
         gives a zero row)."""
-        n = self.n
         if isinstance(idx, slice):
-            out = Column(self.num[idx])
-            start, stop, step = idx.indices(n)
-
-            def place(rows: torch.Tensor) -> torch.Tensor:  # row -> its place in the slice, or -1
-                rel = rows - start
-                return torch.where((rel >= 0) & (rows < stop) & (rel % step == 0), rel // step, -1)
-        else:
-            out = Column(torch.cat([self.num, self.num.new_zeros(1)])[torch.where(idx < 0, n, idx)])
-            if self.tensors or self.rest:
-                place = inverse_index(idx, n).__getitem__
+            if not self.tensors and not self.rest:
+                return Column(self.num[idx])  # a view, no gather
+            idx = torch.arange(self.n, device=self.num.device)[idx]
+        n = self.n
+        at = torch.where(idx < 0, n, idx)
+        out = Column(torch.cat([self.num, self.num.new_zeros(1)])[at])
         if not self.tensors and not self.rest:
             return out
+        place = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)  # row -> its place in idx
+        place[at] = torch.arange(idx.shape[0], device=idx.device)
+        place[n] = -1
         for k, (rows, data) in self.tensors.items():
-            new_rows = place(rows)
+            new_rows = place[rows]
             keep = new_rows >= 0
             if bool(keep.all()):
                 out.tensors[k] = (new_rows, data)
             elif bool(keep.any()):
                 out.tensors[k] = (new_rows[keep], data[keep])
         if self.rest:
-            keys = list(self.rest)
-            where = place(torch.tensor(keys, dtype=torch.long, device=self.num.device)).tolist()
-            out.rest = {w: self.rest[r] for r, w in zip(keys, where, strict=True) if w >= 0}
+            where = place[torch.tensor(list(self.rest), dtype=torch.long, device=self.num.device)].tolist()
+            out.rest = {w: v for v, w in zip(self.rest.values(), where, strict=True) if w >= 0}
         return out
 
     def scaled(self, g: torch.Tensor) -> Column:
@@ -156,60 +133,46 @@ class Column:
                 rows, data, s = rows[keep], data[keep], s[keep]
             if rows.numel():
                 tensors[kind] = (rows, data * s.to(data.dtype).reshape((-1,) + (1,) * (data.dim() - 1)))
-        rest: dict[int, Any] = {}
-        if self.rest:
-            factors = g[torch.tensor(list(self.rest), device=g.device)].tolist()
-            for (r, children), c in zip(self.rest.items(), factors, strict=True):
-                s2 = vv._scale(c, children) if c != 0 else None
-                if s2 is not None:
-                    rest[r] = s2
+        factors = g[torch.tensor(list(self.rest), device=g.device)].tolist() if self.rest else []
+        rest = {
+            r: s2
+            for (r, children), c in zip(self.rest.items(), factors, strict=True)
+            if c != 0 and (s2 := vv._scale(c, children)) is not None
+        }
         return Column(self.num * g, tensors, rest)
 
 
-def inverse_index(idx: torch.Tensor, n: int) -> torch.Tensor:
-    """Row r of an n-row column -> its place in ``idx`` (or -1); length n + 1."""
-    inverse = torch.full((n + 1,), -1, dtype=torch.long, device=idx.device)
-    inverse[torch.where(idx < 0, n, idx)] = torch.arange(idx.shape[0], device=idx.device)
-    inverse[n] = -1
-    return inverse
-
-
+@dataclass
 class ParamTable:
     """The params of a type's active instances: ``[name]`` a float64 column
     (numeric params only), ``row(r)`` one instance's params (defaults merged).
     Built lazily: a type that reads no params costs nothing."""
 
-    def __init__(
-        self,
-        defaults: Mapping[str, Any],
-        overrides: Mapping[str, Mapping[str, Any]],
-        names: list[str],
-        device: torch.device | str = "cpu",
-    ) -> None:
-        self._defaults, self._overrides, self._names, self._device = defaults, overrides, names, device
-        self._columns: dict[str, torch.Tensor] = {}
+    defaults: Mapping[str, Any]
+    overrides: Mapping[str, Mapping[str, Any]]  # instance name -> its params
+    names: Callable[[], Sequence[str]]  # the instances' names, listed when first read
+    device: torch.device | str = "cpu"
+    columns: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def row(self, r: int) -> dict[str, Any]:
-        p = dict(self._defaults)
-        own = self._overrides.get(self._names[r])
-        if own:
-            p.update(own)
-        return p
+        return {**self.defaults, **self.overrides.get(self.names()[r], {})}
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        col = self._columns.get(name)
+        col = self.columns.get(name)
         if col is None:
-            default = self._defaults.get(name)
-            values = [float(self._overrides.get(n, {}).get(name, default)) for n in self._names]
-            col = self._columns[name] = torch.tensor(values, dtype=torch.float64, device=self._device)
+            default = self.defaults.get(name)
+            values = [float(self.overrides.get(n, {}).get(name, default)) for n in self.names()]
+            col = self.columns[name] = torch.tensor(values, dtype=torch.float64, device=self.device)
         return col
 
 
+@dataclass
 class Batch:
     """The inputs of ``n`` instances of one type, one Column per input name."""
 
-    def __init__(self, n: int, columns: Mapping[str, Column], device: torch.device | str = "cpu") -> None:
-        self.n, self.columns, self.device = n, dict(columns), device
+    n: int
+    columns: dict[str, Column]
+    device: torch.device | str = "cpu"
 
     @property
     def names(self) -> list[str]:
@@ -217,7 +180,9 @@ class Batch:
 
     def __getitem__(self, name: str) -> Column:
         col = self.columns.get(name)
-        return col if col is not None else Column.zeros(self.n, self.device)
+        return (
+            col if col is not None else Column(torch.zeros(self.n, dtype=torch.float64, device=self.device))
+        )
 
 
 # ------------------------------------------------------------ column algebra
@@ -226,17 +191,11 @@ class Batch:
 def kind_conflict(a: Column, b: Column) -> bool:
     """Whether some row holds tensors of two different kinds in a and b (the
     reference then promotes dtypes or raises: left to the per-instance path)."""
-    if not a.tensors or not b.tensors:
-        return False
-    mark = torch.full((a.n,), -1, dtype=torch.long, device=a.num.device)
-    ids = {k: i for i, k in enumerate({**a.tensors, **b.tensors})}
-    for k, (rows, _) in a.tensors.items():
-        mark[rows] = ids[k]
-    for k, (rows, _) in b.tensors.items():
-        seen = mark[rows]
-        if bool(((seen >= 0) & (seen != ids[k])).any()):
-            return True
-    return False
+    return any(
+        ka != kb and bool(torch.isin(ra, rb).any())
+        for ka, (ra, _) in a.tensors.items()
+        for kb, (rb, _) in b.tensors.items()
+    )
 
 
 def add_rows(ra: torch.Tensor, da: torch.Tensor, rb: torch.Tensor, db: torch.Tensor) -> tuple[Any, Any]:

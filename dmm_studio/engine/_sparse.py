@@ -8,9 +8,6 @@ value in place (found by ``searchsorted`` on the main keys); a removed entry
 of the main block becomes an explicit 0 until the next rebuild; a new one
 goes to the patch. The main block is rebuilt when the patch or the dead
 entries grow past a fraction of the whole: every edit costs O(k) amortised.
-
-Small matrices (rows x cols up to ``_DENSE_MAX``) are multiplied dense: a
-sparse product has a fixed cost of its own that a tiny dense one has not.
 """
 
 from __future__ import annotations
@@ -20,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
-_DENSE_MAX = 1 << 16
 
 
 def quiet_csr(make: Any) -> torch.Tensor:
@@ -39,16 +34,20 @@ def keys_of(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 class PatchedCSR:
     """``A`` (``n_rows`` x ``n_cols``, float64) = main CSR + patch."""
 
-    def __init__(self, device: torch.device | str = "cpu") -> None:
-        self.device = torch.device(device)
-        self.n_rows = self.n_cols = 0
+    def __init__(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray,
+        n_rows: int,
+        n_cols: int,
+        device: torch.device,
+    ) -> None:
+        """The entries: distinct ``(row, col)`` pairs, no zeros."""
+        self.device = device
         self.version = 0  # bumps when the sparsity pattern changes
         self.stamp = 0  # bumps on every change
-        self.load(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0, 0)
-
-    def load(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int) -> None:
-        """Replace every entry (distinct ``(row, col)`` pairs, no zeros)."""
-        self._watch: dict[int, set[int]] = {}  # columns kept indexed: col -> its rows
+        self._watch: dict[int, dict[int, float]] = {}  # columns kept indexed: col -> row -> weight
         self._build(keys_of(rows, cols), vals, n_rows, n_cols)
 
     def _build(self, keys: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int) -> None:
@@ -60,12 +59,9 @@ class PatchedCSR:
         self._patch_arrays: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._t_vals = torch.from_numpy(self._vals).to(self.device)
         self._t_cols = torch.from_numpy(self._keys & 0xFFFFFFFF).to(self.device)
-        counts = np.bincount(self._keys >> 32, minlength=n_rows) if len(keys) else np.zeros(n_rows, np.int64)
-        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)).to(
-            self.device
-        )
+        counts = np.bincount(self._keys >> 32, minlength=n_rows)
+        self._crow = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)])).to(self.device)
         self._main: torch.Tensor | None = None
-        self._dense: tuple[int, torch.Tensor] | None = None
         self.version += 1
         self.stamp += 1
 
@@ -80,15 +76,6 @@ class PatchedCSR:
             self.n_rows, self.n_cols = n_rows, n_cols
             self._main = None
             self._patch_arrays = None
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The weights at ``keys`` (``row << 32 | col``; 0 where there is none)."""
-        out = np.zeros(len(keys))
-        pos, hit = self._find(keys)
-        out[hit] = self._vals[pos[hit]]
-        for k in np.flatnonzero(~hit).tolist():
-            out[k] = self._patch.get(int(keys[k]), 0.0)
-        return out
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(self._keys, keys)
@@ -123,11 +110,11 @@ class PatchedCSR:
         if self._watch:
             cols = keys & 0xFFFFFFFF
             for k in np.flatnonzero(np.isin(cols, np.fromiter(self._watch, np.int64))).tolist():
-                rows = self._watch[int(cols[k])]
+                entries, r = self._watch[int(cols[k])], int(keys[k] >> 32)
                 if vals[k] == 0:
-                    rows.discard(int(keys[k] >> 32))
+                    entries.pop(r, None)
                 else:
-                    rows.add(int(keys[k] >> 32))
+                    entries[r] = float(vals[k])
         dead = len(self._keys) - self._live
         if len(self._patch) > max(256, self.nnz // 16) or dead > max(1024, len(self._keys) // 4):
             rows, cols, vals = self.coo()
@@ -143,40 +130,20 @@ class PatchedCSR:
             vals = np.concatenate([vals, np.fromiter(self._patch.values(), np.float64, len(self._patch))])
         return keys >> 32, keys & 0xFFFFFFFF, vals
 
-    def entries_in(self, cols: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The live entries of the columns ``cols``: rows, cols, values. The
+    def entries_in(self, cols: list[int]) -> list[tuple[int, int, float]]:
+        """The live entries ``(row, col, weight)`` of the columns ``cols``. The
         first call for a column scans A; the column is then kept indexed."""
         new = [c for c in cols if c not in self._watch]
         if new:
-            rows, c, _ = self.coo()
-            sel = np.isin(c, new)
-            for c_new in new:
-                self._watch[c_new] = set()
-            for r, c_ in zip(rows[sel].tolist(), c[sel].tolist(), strict=True):
-                self._watch[c_].add(r)
-        pairs = [(r, c) for c in cols for r in self._watch[c]]
-        rows = np.array([r for r, _ in pairs], dtype=np.int64)
-        cs = np.array([c for _, c in pairs], dtype=np.int64)
-        return rows, cs, self.get(keys_of(rows, cs))
-
-    def _patch_terms(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        if self._patch_arrays is None and self._patch:
-            keys = np.fromiter(self._patch, np.int64, len(self._patch))
-            vals = np.fromiter(self._patch.values(), np.float64, len(self._patch))
-            self._patch_arrays = tuple(  # type: ignore[assignment]
-                torch.from_numpy(a).to(self.device) for a in (keys >> 32, keys & 0xFFFFFFFF, vals)
-            )
-        return self._patch_arrays if self._patch else None
+            self._watch.update((c, {}) for c in new)
+            rows, cs, vals = self.coo()
+            sel = np.isin(cs, new)
+            for r, c, v in zip(rows[sel].tolist(), cs[sel].tolist(), vals[sel].tolist(), strict=True):
+                self._watch[c][r] = v
+        return [(r, c, w) for c in cols for r, w in self._watch[c].items()]
 
     def matvec(self, y: torch.Tensor) -> torch.Tensor:
         """``A @ y`` (y: float64 [n_cols]) -> float64 [n_rows]."""
-        if self.n_rows * self.n_cols <= _DENSE_MAX:
-            if self._dense is None or self._dense[0] != self.stamp:
-                rows, cols, vals = self.coo()
-                d = torch.zeros((self.n_rows, self.n_cols), dtype=torch.float64)
-                d[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.from_numpy(vals)
-                self._dense = (self.stamp, d.to(self.device))
-            return self._dense[1] @ y
         if self._main is None:
             shape = (self.n_rows, self.n_cols)
             self._main = quiet_csr(
@@ -185,9 +152,14 @@ class PatchedCSR:
                 )
             )
         x = self._main @ y
-        patch = self._patch_terms()
-        if patch is not None:
-            rows, cols, vals = patch
+        if self._patch:
+            if self._patch_arrays is None:
+                keys = np.fromiter(self._patch, np.int64, len(self._patch))
+                vals = np.fromiter(self._patch.values(), np.float64, len(self._patch))
+                self._patch_arrays = tuple(  # type: ignore[assignment]
+                    torch.from_numpy(a).to(self.device) for a in (keys >> 32, keys & 0xFFFFFFFF, vals)
+                )
+            rows, cols, vals = self._patch_arrays  # type: ignore[misc]
             x.index_add_(0, rows, vals * y[cols])
         return x
 

@@ -10,7 +10,7 @@ growable array they are kept in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -20,41 +20,33 @@ from .base import Port
 
 
 class Grow:
-    """A growable int64 array: appends go to a list, moved into the array
-    (whose capacity doubles) when it is read; ``fill`` where nothing was put."""
+    """A growable int64 array (its capacity doubles); ``fill`` where nothing was put."""
 
-    __slots__ = ("a", "n", "fill", "pending")
+    __slots__ = ("a", "n", "fill")
 
     def __init__(self, fill: int = 0) -> None:
-        self.a, self.n, self.fill, self.pending = np.full(16, fill, np.int64), 0, fill, []
-
-    def __len__(self) -> int:
-        return self.n + len(self.pending)
+        self.a, self.n, self.fill = np.full(16, fill, np.int64), 0, fill
 
     def append(self, v: int) -> None:
-        self.pending.append(v)
+        self.put(self.n, v)
 
     def put(self, k: int, v: int) -> None:
-        if k == self.n + len(self.pending):
-            self.pending.append(v)
-            return
-        self._reserve(k + 1)
-        self.view()
+        self.reserve(k + 1)
         self.a[k] = v
         self.n = max(self.n, k + 1)
 
-    def _reserve(self, size: int) -> None:
+    def reserve(self, size: int) -> None:
         if size > len(self.a):
             self.a = np.concatenate([self.a, np.full(max(size, 2 * len(self.a)) - len(self.a), self.fill)])
 
     def view(self) -> np.ndarray:
-        if self.pending:
-            k = len(self.pending)
-            self._reserve(self.n + k)
-            self.a[self.n : self.n + k] = self.pending
-            self.n += k
-            self.pending = []
         return self.a[: self.n]
+
+    def at(self, places: np.ndarray) -> np.ndarray:
+        """``self[places]`` (``places`` sorted), the fill beyond what was put."""
+        if len(places):
+            self.reserve(int(places[-1]) + 1)
+        return self.a[places]
 
 
 @dataclass
@@ -70,10 +62,17 @@ class Ports:
 class Plan:
     """One type's batched call: its active instances and where their values are."""
 
+    type_id: str
     local: np.ndarray  # the active instances' places in the TypeTable
     inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
     outputs: dict[str, Index]  # output -> ports of y
     out_ports: dict[str, np.ndarray]  # the same, as an array
+    all_names: list[str]  # the TypeTable's names
+
+    @cached_property
+    def names(self) -> list[str]:
+        """The active instances' names: listed when first asked for (params, errors)."""
+        return [self.all_names[j] for j in self.local.tolist()]
 
 
 @dataclass
@@ -100,33 +99,3 @@ def port_index(ports: np.ndarray, device: torch.device) -> Index:
         if step > 0 and (n == 1 or np.array_equal(ports, np.arange(ports[0], ports[0] + step * n, step))):
             return slice(int(ports[0]), int(ports[0]) + step * (n - 1) + 1, step)
     return torch.from_numpy(ports).to(device)
-
-
-class Names:
-    """The names of a plan's instances, listed when first asked for."""
-
-    def __init__(self, names: list[str], local: np.ndarray) -> None:
-        self._all, self._local = names, local
-        self._list: list[str] | None = None
-
-    def __getitem__(self, r: int) -> str:
-        return self.list()[r]
-
-    def __iter__(self) -> Any:
-        return iter(self.list())
-
-    def list(self) -> list[str]:
-        if self._list is None:
-            self._list = [self._all[j] for j in self._local.tolist()]
-        return self._list
-
-    def __len__(self) -> int:
-        return len(self._local)
-
-
-def at(g: Grow, local: np.ndarray) -> np.ndarray:
-    """``g[local]`` (``local`` sorted), the fill beyond what ``g`` holds."""
-    g.view()
-    if len(local):
-        g._reserve(int(local[-1]) + 1)
-    return g.a[local]

@@ -43,13 +43,24 @@ import torch
 from ..registry import SELF_NAME, SELF_TYPE
 from . import reference
 from .base import MATRIX_OUTPUT, Engine, State, canonical_state, matrix_of
-from .compiled import SELF, CompiledEngine, Uncovered, resolve_device
+from .compiled import SELF, CompiledEngine, Uncovered
 from .regular import IRREGULAR, NOT_CANONICAL, matrix_problem
 
 SMALL_WEIGHTS = 64
 SMALL_TENSOR_ELEMENTS = 16_384
 SMALL = "a small network"
 PARALLEL_WEIGHTS = 200_000
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device ("auto": CUDA where torch sees one, else the CPU).
+    Raises RuntimeError for "cuda" where torch sees no CUDA device."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    d = torch.device(device)
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return d
 
 
 def choose_threads(weights: int) -> int:

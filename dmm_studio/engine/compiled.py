@@ -36,6 +36,7 @@ Threads: call an engine from one thread at a time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -46,11 +47,11 @@ import torch
 from .. import vvalue as vv
 from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
 from ..nonfinite import _tensor_non_finite, first_non_finite
-from ..registry import SELF_NAME, SELF_TYPE, NeuronType, Registry, RegistryError
-from ..vvalue import TENSOR, VValueError
+from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError
+from ..vvalue import TENSOR
 from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
 from ._sparse import PatchedCSR, keys_of
-from ._tables import Grow, Names, Plan, Ports, TypeTable, at, port_index
+from ._tables import Grow, Plan, Ports, TypeTable, port_index
 from .base import (
     MATRIX_OUTPUT,
     Engine,
@@ -64,6 +65,7 @@ from .base import (
     canonical_state,
     matrix_wires,
 )
+from .reference import up_movement
 from .regular import matrix_problem, self_problem
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
@@ -78,25 +80,17 @@ class Uncovered(RuntimeError):
     ``AutoEngine`` runs that step with the reference's code."""
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    d = torch.device(device)
-    if d.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
-    return d
-
-
 class CompiledEngine(Engine):
-    """Sparse-matrix, batched engine for a regular W (``device``: "auto", "cpu", "cuda")."""
+    """Sparse-matrix, batched engine for a regular W (``device``: a torch device;
+    ``AutoEngine`` resolves "auto")."""
 
     name = "compiled"
 
     def __init__(
-        self, state: Mapping[str, Any], *, device: str = "auto", checked: bool = False, **kwargs: Any
+        self, state: Mapping[str, Any], *, device: str = "cpu", checked: bool = False, **kwargs: Any
     ) -> None:
         """``checked``: ``state`` is canonical and runs compiled (``AutoEngine`` checked it)."""
-        self.device = resolve_device(device)
+        self.device = torch.device(device)
         self._checked = checked
         super().__init__(state, **kwargs)
 
@@ -116,7 +110,6 @@ class CompiledEngine(Engine):
         self._tables: dict[str, TypeTable] = {}
         self._count, self._row_count = Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
-        self._A = PatchedCSR(self.device)
         # W is the caller's: the first delta copies the dicts along its paths
         self._w, self._w_shared, self._owned = w, True, None
         rows: list[int] = []
@@ -139,18 +132,17 @@ class CompiledEngine(Engine):
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
-        self._A.load(r_arr, c_arr, np.array(vals, np.float64), len(self._rows.keys), len(self._cols.keys))
+        self._A = PatchedCSR(
+            r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device
+        )
         self._counted(r_arr, c_arr, 1)
         self._intern_out(M_PORT)
         self._y = self._column_of(y)
 
     def _column_of(self, y: State) -> Column:
-        ports = [(self._intern_out((f, n, o)), v) for f, ns in y.items() for n, outs in ns.items()
-                 for o, v in outs.items() if (f, n, o) != M_PORT]  # fmt: skip
-        values: list[Any] = [None] * len(self._cols.keys)
-        for p, v in ports:
-            values[p] = v
-        return Column.from_values(values, self.device)
+        at = {self._intern_out((f, n, o)): v for f, ns in y.items() for n, outs in ns.items()
+              for o, v in outs.items() if (f, n, o) != M_PORT}  # fmt: skip
+        return Column.from_values([at.get(p) for p in range(len(self._cols.keys))], self.device)
 
     # ---------------------------------------------------------------- interning
     def _neuron(self, f: str, n: str) -> int:
@@ -173,36 +165,31 @@ class CompiledEngine(Engine):
     def _intern_in(self, port: Port) -> int:
         p = self._rows.index.get(port)
         if p is None:
-            f, n, i = port
-            nid = self._neuron(f, n)
-            p = self._rows.index[port] = len(self._rows.keys)
-            self._rows.keys.append(port)
-            self._rows.nid.append(nid)
+            p, table = self._intern(port, self._rows, True)
             self._row_count.append(0)
-            table = self._nid_type[nid]
-            places = table.inputs.get(i)
-            if places is None:
-                places = table.inputs[i] = Grow(-1)
-            places.put(table.local[n], p)
             table.version += 1
             if table.mirror:
-                self._intern_out((f, n, i))
+                self._intern_out(port)
         return p
 
     def _intern_out(self, port: Port) -> int:
         p = self._cols.index.get(port)
-        if p is None:
-            f, n, o = port
-            nid = self._neuron(f, n)
-            p = self._cols.index[port] = len(self._cols.keys)
-            self._cols.keys.append(port)
-            self._cols.nid.append(nid)
-            table = self._nid_type[nid]
-            places = table.outputs.get(o)
-            if places is None:
-                places = table.outputs[o] = Grow(-1)
-            places.put(table.local[n], p)
-        return p
+        return self._intern(port, self._cols, False)[0] if p is None else p
+
+    def _intern(self, port: Port, ports: Ports, is_input: bool) -> tuple[int, TypeTable]:
+        """A new row (input port) or column (output port), placed in its type's table."""
+        f, n, name = port
+        nid = self._neuron(f, n)
+        p = ports.index[port] = len(ports.keys)
+        ports.keys.append(port)
+        ports.nid.append(nid)
+        table = self._nid_type[nid]
+        by_name = table.inputs if is_input else table.outputs
+        places = by_name.get(name)
+        if places is None:
+            places = by_name[name] = Grow(-1)
+        places.put(table.local[n], p)
+        return p, table
 
     def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: int) -> None:
         """Count entries added (sign 1) or removed (-1) into the entries per
@@ -238,7 +225,7 @@ class CompiledEngine(Engine):
             y = Column(torch.cat([y.num, y.num.new_zeros(n_out - y.n)]), y.tensors, y.rest)
         if gains is not None and gains.outputs:
             y = y.scaled(self._gains(gains.outputs, self._cols))
-        x = self._down(y, t)
+        x = self._down(y)
         if gains is not None and gains.inputs:
             x = x.scaled(self._gains(gains.inputs, self._rows))
         outputs: list[tuple[Index, Any, Column]] = []
@@ -251,18 +238,24 @@ class CompiledEngine(Engine):
             try:
                 ntype = registry.get(table.type_id)
             except RegistryError as e:
-                raise StepError(t, str(e), (table.type_id, table.names[plan.local[0]])) from None
-            names = Names(table.names, plan.local)
+                raise StepError(t, str(e), (table.type_id, plan.names[0])) from None
             batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
-            table_p = ParamTable(ntype.params, params.get(ntype.id, {}), names, self.device)
-            result = self._run_type(ntype, batch, table_p, plan, names, t)
+            result = None
+            if ntype.batched is not None:
+                table_p = ParamTable(
+                    ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
+                )
+                with contextlib.suppress(Exception):  # found again, and named, instance by instance
+                    result = ntype.batched(batch, table_p)
+            if result is None:
+                result = self._one_by_one(plan, batch, params, registry, t)
             for o, col in result.items():
                 if o in plan.outputs:
                     outputs.append((plan.outputs[o], plan.out_ports[o], col))
                 else:  # an output not declared: ports for the instances that emit it
-                    rows = col.present_rows()
+                    rows = [r for r, v in enumerate(col.values()) if v]
                     if rows:
-                        ports = [self._intern_out((ntype.id, names[r], o)) for r in rows]
+                        ports = [self._intern_out((ntype.id, plan.names[r], o)) for r in rows]
                         sub = col.take(torch.tensor(rows, device=self.device))
                         outputs.append((torch.tensor(ports, device=self.device), ports, sub))
         d = self._rows.index.get(DELTA_PORT)
@@ -288,53 +281,35 @@ class CompiledEngine(Engine):
         row_count = self._row_count.view()
         inputs: dict[str, Index] = {}
         for i, places in table.inputs.items():
-            rows = at(places, local)
+            rows = places.at(local)
             rows = np.where((rows >= 0) & (row_count[np.maximum(rows, 0)] > 0), rows, -1)
             if (rows >= 0).any():
                 inputs[i] = port_index(rows, self.device)
         outputs: dict[str, Index] = {}
         out_ports: dict[str, np.ndarray] = {}
         for o, places in table.outputs.items():
-            ports = at(places, local)
+            ports = places.at(local)
             if (ports >= 0).all():
                 outputs[o] = port_index(ports, self.device)
                 out_ports[o] = ports
-        plan = Plan(local, inputs, outputs, out_ports)
+        plan = Plan(table.type_id, local, inputs, outputs, out_ports, table.names)
         table.plan = (table.version, plan)
         return plan
 
-    def _run_type(
-        self, ntype: NeuronType, batch: Batch, table: ParamTable, plan: Plan, names: Names, t: int
+    def _one_by_one(
+        self, plan: Plan, x: Batch, params: Params, registry: Registry, t: int
     ) -> dict[str, Column]:
-        if ntype.batched is not None:
-            try:
-                result = ntype.batched(batch, table)
-            except Exception:  # found again, and named, instance by instance
-                result = None
-            if result is not None:
-                return result
-        values = {i: col.values() for i, col in batch.columns.items()}
-        has = {
-            i: [True] * batch.n if isinstance(idx, slice) else (idx >= 0).tolist()
-            for i, idx in plan.inputs.items()
+        """A type instance by instance, by the reference's own up movement."""
+        f, names = plan.type_id, plan.names
+        values = {i: col.values() for i, col in x.columns.items()}
+        has = {i: None if isinstance(idx, slice) else (idx >= 0).tolist() for i, idx in plan.inputs.items()}
+        xs = {
+            n: {i: vs[r] for i, vs in values.items() if has[i] is None or has[i][r]}
+            for r, n in enumerate(names)
         }
-        outs: dict[str, list[Any]] = {}
-        for r in range(batch.n):
-            x = {i: vs[r] for i, vs in values.items() if has[i][r]}
-            try:
-                result = ntype.call(x, table.row(r))
-                if not isinstance(result, Mapping):
-                    raise TypeError(f"returned {type(result).__name__}, not a map of outputs")
-                for o, v in result.items():
-                    try:
-                        c = vv.canon(v)
-                    except VValueError as e:
-                        raise VValueError(f"output {o!r}: {e}") from None
-                    if c:
-                        outs.setdefault(o, [None] * batch.n)[r] = c
-            except Exception as e:  # a neuron's fault is reported, never a crash
-                raise StepError(t, f"{type(e).__name__}: {e}", (ntype.id, names[r])) from e
-        return {o: Column.from_values(vs, self.device) for o, vs in outs.items()}
+        y = up_movement([(f, n) for n in names], {f: xs}, params, registry, t).get(f, {})
+        outs = {o for v in y.values() for o in v}
+        return {o: Column.from_values([y.get(n, {}).get(o) for n in names], self.device) for o in outs}
 
     def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
         """The new y from the output columns at their ports."""
@@ -355,15 +330,14 @@ class CompiledEngine(Engine):
         return Column(num, tens, rest)
 
     # ---------------------------------------------------------------- down movement
-    def _down(self, y: Column, t: int) -> Column:
+    def _down(self, y: Column) -> Column:
         A = self._A
         A.resize(len(self._rows.keys), len(self._cols.keys))
         x = Column(A.matvec(y.num))
         if y.tensors:
-            x.tensors = self._down_tensors(y, t)
+            x.tensors = self._down_tensors(y)
         if y.rest:  # the children, along the columns that hold any
-            rows, cols, ws = A.entries_in(list(y.rest))
-            for r, c, w in zip(rows.tolist(), cols.tolist(), ws.tolist(), strict=True):
+            for r, c, w in A.entries_in(list(y.rest)):
                 s = vv._add(x.rest.get(r), y.rest[c] if w == 1 else vv._scale(w, y.rest[c]))
                 if s is None:
                     x.rest.pop(r, None)
@@ -371,7 +345,7 @@ class CompiledEngine(Engine):
                     x.rest[r] = s
         return x
 
-    def _down_tensors(self, y: Column, t: int) -> Rows:
+    def _down_tensors(self, y: Column) -> Rows:
         """One sparse product per tensor kind (the columns of A that hold it)."""
         out: Rows = {}
         for kind, (ports, data) in y.tensors.items():
@@ -428,7 +402,7 @@ class CompiledEngine(Engine):
         self._counted(rows[(old != 0) & (new == 0)], cols[(old != 0) & (new == 0)], -1)
         if touches_self:
             m = self._cols.index[M_PORT]
-            self.problem = self_problem(self._w, self.registry, len(self._A.entries_in([m])[0]))
+            self.problem = self_problem(self._w, self.registry, len(self._A.entries_in([m])))
 
     def _edit(self, path: tuple[str, ...], dw: float) -> tuple[float, float]:
         """One weight of the nested W: ``(old, new)`` (0 for none)."""
@@ -459,7 +433,7 @@ class CompiledEngine(Engine):
         return float(old), float(new)
 
     # ================================================================ reading
-    def _matrix(self) -> vv.VValue:
+    def matrix(self) -> vv.VValue:
         """W as a V-value, handed out, not copied: from now on Self's edits
         copy the dicts along the paths they change."""
         self._w_shared = True
@@ -473,35 +447,27 @@ class CompiledEngine(Engine):
                 f, n, o = keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = self._export(v)
         if self._w:
-            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self._matrix()
+            out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self.matrix()
         return out
 
     def _export(self, v: vv.VValue) -> vv.VValue:
         t = v.get(TENSOR)
-        if t is not None and t.device.type != "cpu":
-            v = dict(v)
-            v[TENSOR] = t.cpu()
-        return v
-
-    def matrix(self) -> vv.VValue:
-        return self._matrix()
+        return v if t is None or t.device.type == "cpu" else {**v, TENSOR: t.cpu()}
 
     def output(self, type: str, name: str, output: str) -> vv.VValue:
         if (type, name, output) == M_PORT:
-            return self._matrix()
+            return self.matrix()
         p = self._cols.index.get((type, name, output))
         return {} if p is None or p >= self._y.n else self._export(self._y.value(p))
 
     def active(self) -> list[NeuronId]:
-        nids = np.flatnonzero(self._count.view() > 0).tolist()
         keys = list(self._neurons)
-        return [keys[k] for k in nids]
+        return [keys[k] for k in np.flatnonzero(self._count.view() > 0).tolist()]
 
     def footprint(self) -> tuple[int, int]:
         y = self._y
         nbytes = self._A.nnz * BYTES_PER_WEIGHT + int(y.num.numel()) * BYTES_PER_LEAF
-        for _, data in y.tensors.values():
-            nbytes += data.numel() * data.element_size()
+        nbytes += sum(data.numel() * data.element_size() for _, data in y.tensors.values())
         for v in y.rest.values():
             leaves, tb = leaves_and_bytes(v)
             nbytes += leaves * BYTES_PER_LEAF + tb
@@ -515,9 +481,8 @@ class CompiledEngine(Engine):
         # over them ~30 us); when it is not, isfinite tells an overflow from a NaN
         if not math.isfinite(y.num.sum().item()) and not bool(torch.isfinite(y.num).all()):
             return False
-        for _, data in y.tensors.values():
-            if _tensor_non_finite(data) is not None:
-                return False
+        if any(_tensor_non_finite(data) is not None for _, data in y.tensors.values()):
+            return False
         return all(first_non_finite(v) is None for v in y.rest.values())
 
     def stats(self) -> dict[str, int]:

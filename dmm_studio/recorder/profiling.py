@@ -4,6 +4,7 @@ the registry wrapper that times each type's function into it. No Qt here.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from typing import Any
@@ -75,6 +76,7 @@ class _TimingRegistry:
     def _timed(self, ntype: Any) -> Any:
         prof, fn, batched = self._profiler, ntype.fn, ntype.batched
 
+        @functools.wraps(fn)  # ``__wrapped__``: the timed Self is still the built-in one (compiled path)
         def timed_fn(x: Any, p: Any) -> Any:
             t0 = time.perf_counter()
             try:

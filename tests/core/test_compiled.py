@@ -672,3 +672,21 @@ def test_threads_by_size_and_by_hand() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_profiling_keeps_a_network_on_the_compiled_path() -> None:
+    """Regression: the profiler's timed functions hid Self's ``__wrapped__``,
+    so a network set while profiling (an edit in the studio) left the
+    compiled path ("Self is not the built-in Self")."""
+    from dmm_studio.recorder import EngineTap, NodeProfiler, Recorder
+
+    e = AutoEngine(_counters(100, 1), device="cpu")
+    tap = EngineTap(Recorder(), NodeProfiler())
+    tap.profiling = True
+    tap.attach(e)
+    e.run(2)
+    e.set_state(e.state())  # checked again, with the timing registry in place
+    e.run(1)
+    assert e.inner is not None and e.why == ""
+    assert e.output("accum", "c7", "single") == {":number": 3}
+    assert tap.profiler is not None and tap.profiler.costs(), "the steps were not timed"
