@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
+from .designcheck import check_layout, check_matrix, check_params
 from .engine.base import StepError
 from .fields import field_problem
 from .jsonio import (
@@ -112,9 +113,9 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
     _check_matrix(outputs, reg, fail)
 
     params = data.get("params", {})
-    _check_params(params, reg, fail)
+    check_params(params, reg, fail)
     layout = data.get("layout", {})
-    _check_layout(layout, reg, fail)
+    check_layout(layout, reg, fail)
     limits = data.get("limits", {})
     try:  # bounds on the running size (dmm_studio.limits)
         Limits.from_dict(limits)
@@ -127,6 +128,7 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
         layout=layout,
         meta=data.get("meta", {}),
         limits=dict(limits),
+        registry=registry,  # its edits are checked against the types it was loaded with
     )
 
 
@@ -148,68 +150,7 @@ def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
 
 def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
     """Every neuron type that W_0 names is known; every weight is a number."""
-    w = vv.get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)) or {}
-    base = ("outputs", SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
-    for f, names in w.items():
-        if f not in reg:
-            raise fail(
-                f"the network matrix names the unknown neuron type {f!r}{reg.missing_hint(f)}", *base, f
-            )
-        if not isinstance(names, dict):
-            raise fail("the network matrix has a number where neuron names belong", *base, f)
-        for n, rows in names.items():
-            if not isinstance(rows, dict):
-                raise fail("the network matrix has a number where input names belong", *base, f, n)
-            for i, row in rows.items():
-                if not isinstance(row, dict):
-                    raise fail("the network matrix has a number where a row belongs", *base, f, n, i)
-                for g, ms in row.items():
-                    if g not in reg:
-                        raise fail(
-                            f"the network matrix names the unknown neuron type {g!r}{reg.missing_hint(g)}",
-                            *base,
-                            f,
-                            n,
-                            i,
-                            g,
-                        )
-                    if not isinstance(ms, dict):
-                        raise fail(
-                            "the network matrix has a number where neuron names belong", *base, f, n, i, g
-                        )
-                    for m, outs in ms.items():
-                        if not isinstance(outs, dict):
-                            raise fail(
-                                "the network matrix has a number where output names belong",
-                                *base,
-                                f,
-                                n,
-                                i,
-                                g,
-                                m,
-                            )
-
-
-def _check_params(params: Any, reg: Registry, fail: Any) -> None:
-    for f, names in params.items():
-        if f not in reg:
-            raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "params", f)
-        declared = reg.get(f).params
-        for n, ps in names.items():
-            for k in ps:
-                if k not in declared:
-                    known = ", ".join(sorted(declared)) or "none"
-                    raise fail(
-                        f"neuron type {f!r} has no param {k!r} (its params: {known})", "params", f, n, k
-                    )
-
-
-def _check_layout(layout: Any, reg: Registry, fail: Any) -> None:
-    """Every layout key names a neuron of a known type (the schema checked the form)."""
-    for key in layout:
-        f = key.split("/", 1)[0]
-        if f not in reg:
-            raise fail(f"the layout names the unknown neuron type {f!r}{reg.missing_hint(f)}", "layout", key)
+    check_matrix(vv.get_in(state, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)) or {}, reg, fail)
 
 
 # ------------------------------------------------------------------ saving

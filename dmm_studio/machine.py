@@ -17,12 +17,13 @@ from typing import Any
 
 from . import vvalue as vv
 from .datafiles import file_access
+from .designcheck import EditError, check_delta, check_name, check_output, check_param, check_weights
 from .engine import Engine, NetworkHalted, StepError, make_engine
 from .limits import LimitCheck, LimitExceeded, Limits
 from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
 from .network import Network
 from .nonfinite import NonFiniteValue, NonFiniteWatch
-from .registry import Registry
+from .registry import Registry, default_registry
 
 
 class Machine:
@@ -149,16 +150,27 @@ class Machine:
         return self._nonfinite.check(self.t, self.engine.state_view())
 
     # ------------------------------------------------------------- editing the running state
+    # Every edit refuses, before changing anything, what the loader would
+    # refuse in a snapshot's file (dmm_studio.designcheck): EditError, a
+    # NetworkFileError (so a ValueError), one line naming the edit and what
+    # is wrong.
+    def _reg(self) -> Registry:
+        return self.registry or self.network.registry or default_registry()
+
     def set_output(self, type: str, name: str, output: str, value: Any) -> None:
-        """Replace one output of ``y_t`` (what the next step reads)."""
+        """Replace one output of ``y_t`` (what the next step reads). Raises
+        EditError for an unknown type or a value no file holds."""
+        value = check_output(self._reg(), type, name, output, value)
         state = self.engine.state()
         outs = state.setdefault(type, {}).setdefault(name, {})
-        outs[output] = vv.canon(value)
+        outs[output] = value
         self.engine.set_state(state)
         self._edited()
 
     def edit_matrix(self, delta: Any) -> None:
-        """Add ``delta`` to ``W_t``, as if it had reached Self's delta input."""
+        """Add ``delta`` to ``W_t``, as if it had reached Self's delta input.
+        Raises EditError for a delta no file holds or sums that overflow."""
+        check_delta(self._reg(), self.matrix, delta)
         self.engine.edit_matrix(delta)
         self._edited()
 
@@ -168,26 +180,32 @@ class Machine:
         (``edit_matrix`` adds a delta instead, the DMM way, which the compiled
         engine applies incrementally; an exact set replaces the state.)
         """
-        if not vv.is_number(weight):
-            raise ValueError(f"a weight must be a number, not {weight!r}")
+        check_weights(self._reg(), [(to, frm, weight)])
         self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, vv.set_in(self.matrix, to + frm, weight))
 
     def edit_weight(self, to: Port, frm: Port, weight: float) -> None:
         """Make one weight of ``W_t`` exactly ``weight`` by a delta through Self
         (``W_t += weight - W_t[to][frm]``): the studio's live edits, which the
         compiled engine applies incrementally."""
-        if not vv.is_number(weight):
-            raise ValueError(f"a weight must be a number, not {weight!r}")
+        check_weights(self._reg(), [(to, frm, weight)])
         old = vv.get_in(self.matrix, tuple(to) + tuple(frm))
         old = old if vv.is_number(old) else 0
         if weight - old:
             self.edit_matrix(vv.set_in({}, tuple(to) + tuple(frm), weight - old))
 
     def set_param(self, type: str, name: str, param: str, value: Any) -> None:
-        self.engine.set_param(type, name, param, value)
+        """Set a param of the running network. Raises EditError for an unknown
+        type, an undeclared param, or a value that is not finite JSON data."""
+        self.engine.set_param(type, name, param, check_param(self._reg(), type, name, param, value))
 
     def set_fields(self, fields: list[Any]) -> None:
-        """Replace the modulating fields from the next step on (a valid list)."""
+        """Replace the modulating fields from the next step on. Raises EditError
+        for a list the loader refuses (naming the field)."""
+        from .fields import field_problem
+
+        found = field_problem(list(fields))
+        if found is not None:
+            raise EditError("set the fields", found[0], ("fields", *found[1]))
         self.engine.fields = list(fields)
 
     def remove_neuron(self, nid: NeuronId) -> None:
@@ -195,13 +213,15 @@ class Machine:
         (Self stays)."""
         if tuple(nid) == SELF_ID:
             return
-        tmp = Network(outputs=self.state)
+        tmp = Network(outputs=self.state, registry=self._reg())
         tmp.remove_neuron(*nid)
         self.engine.set_state(tmp.outputs)
 
     def rename_neuron(self, type: str, old: str, new: str) -> None:
         """Rename a neuron in the running state (its outputs, its place in W, its params)."""
-        tmp = Network(outputs=self.state)
+        tmp = Network(outputs=self.state, registry=self._reg())
+        if old != new:
+            check_name(tmp.registry, type, new)
         if tmp.has_neuron(type, old) and not tmp.has_neuron(type, new):
             tmp.rename_neuron(type, old, new)
             self.engine.set_state(tmp.outputs)

@@ -30,6 +30,13 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal, SignalGroup
 
 from . import vvalue as vv
+from .designcheck import (
+    check_layout_entry,
+    check_name,
+    check_output,
+    check_param,
+    check_weights,
+)
 from .matrix import (
     MATRIX_OUTPUT,
     SELF_ID,
@@ -135,6 +142,9 @@ class Network:
     # bounds on the running size (dmm_studio.limits): only those that differ
     # from the defaults, as the file's "limits" holds them
     limits: dict[str, Any] = field(default_factory=dict)
+    # the neuron types edits are checked against (None: the installed packs,
+    # ``default_registry()``, as the loader's); never saved
+    registry: Registry | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.outputs = canonical_state(self.outputs)
@@ -144,6 +154,7 @@ class Network:
         state = dict(self.__dict__)
         state["events"] = None
         state["_ix"], state["_ix_src"] = {}, None
+        state["registry"] = None  # its neuron types may hold code that does not pickle
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -250,23 +261,36 @@ class Network:
         return self.params.get(type, {}).get(name, {}).get(param, default)
 
     # ------------------------------------------------------------- editing
+    # Every edit refuses, before changing anything, what the loader would
+    # refuse in the saved file (dmm_studio.designcheck): it raises EditError,
+    # a NetworkFileError (so a ValueError) with one line naming the edit,
+    # what is wrong and its JSON path.
+    def _reg(self) -> Registry:
+        if self.registry is not None:
+            return self.registry
+        from .registry import default_registry
+
+        return default_registry()
+
     def set_matrix(self, w: Any) -> None:
         self.set_output(SELF_TYPE, SELF_NAME, MATRIX_OUTPUT, w)
 
     def set_weight(self, to: Port, frm: Port, weight: Any) -> None:
         """Set one weight of W_0 (0 removes the wire); ``weightChanged`` follows.
-        Raises ValueError when ``weight`` is not a number."""
+        Raises EditError (a ValueError) when ``weight`` is not a finite number
+        or a port names an unknown type or a key no file holds."""
         self.set_weights([(to, frm, weight)])
 
     def set_weights(self, changes: Iterable[tuple[Port, Port, Any]]) -> None:
         """Set many weights of W_0 at once, ``[(to, from, weight)]`` (0 removes a
         wire): one copy-on-write pass over the paths they touch, then one
-        ``weightChanged`` per weight that changed, in order. Raises ValueError
-        (before changing anything) when a weight is not a number."""
+        ``weightChanged`` per weight that changed, in order. Raises EditError
+        (a ValueError, before changing anything) when a weight is not a finite
+        number or names what no file holds (see ``set_weight``)."""
+        changes = list(changes)
+        check_weights(self._reg(), changes)
         todo: dict[WireKey, Any] = {}
         for to, frm, x in changes:
-            if not vv.is_number(x):
-                raise ValueError(f"a weight must be a number, not {x!r}")
             todo[(tuple(to), tuple(frm))] = x  # type: ignore[index]
         old_w = self.matrix
         ix = self._index()
@@ -293,9 +317,12 @@ class Network:
             self.events.weightChanged.emit(key[0], key[1], olds[key], x)
 
     def set_output(self, type: str, name: str, output: str, value: Any) -> None:
-        """Set a neuron's initial output (``{}`` clears it); ``outputChanged`` follows."""
+        """Set a neuron's initial output (``{}`` clears it); ``outputChanged`` follows.
+        Raises EditError (a ValueError) for an unknown type or a value no file
+        holds (non-finite numbers, reserved keys, a matrix of unknown types)."""
+        value = check_output(self._reg(), type, name, output, value)
         old = self.output(type, name, output)
-        self._store(type, name, output, vv.canon(value))
+        self._store(type, name, output, value)
         self.events.outputChanged.emit((type, name), output, old, self.output(type, name, output))
 
     def _store(self, type: str, name: str, output: str, value: vv.VValue) -> None:
@@ -310,7 +337,11 @@ class Network:
                     del self.outputs[type]
 
     def set_param(self, type: str, name: str, param: str, value: Any) -> None:
-        """Set a param; ``paramChanged`` follows."""
+        """Set a param; ``paramChanged`` follows. The value is kept as a file
+        holds it (JSON data: a tuple becomes a list). Raises EditError (a
+        ValueError) for an unknown type, a param the type does not declare,
+        or a value that is not finite JSON data."""
+        value = check_param(self._reg(), type, name, param, value)
         old = self.param(type, name, param)
         self.params.setdefault(type, {}).setdefault(name, {})[param] = value
         self.events.paramChanged.emit((type, name), param, old, value)
@@ -329,6 +360,7 @@ class Network:
 
     def set_pos(self, type: str, name: str, pos: tuple[float, float]) -> None:
         """Place a neuron on the canvas; ``neuronMoved`` follows."""
+        check_layout_entry(self._reg(), type, name, {"pos": list(pos)})
         xy = (float(pos[0]), float(pos[1]))
         self.layout.setdefault(neuron_key(type, name), {})["pos"] = list(xy)
         self.events.neuronMoved.emit((type, name), xy)
@@ -338,6 +370,7 @@ class Network:
         empty sides dropped); ``portsChanged`` follows."""
         key = neuron_key(type, name)
         kept = {k: list(v) for k, v in ports.items() if v}
+        check_layout_entry(self._reg(), type, name, {"ports": kept})
         entry = self.layout.get(key)
         if kept:
             self.layout.setdefault(key, {})["ports"] = kept
@@ -351,6 +384,9 @@ class Network:
         """The probes the design keeps, all at once: ``{"type/name": [probe dicts]}``
         (a key left out has none; an entry that only held probes goes);
         ``probesChanged`` follows."""
+        for key, ps in probes.items():
+            f, _, n = str(key).partition("/")
+            check_layout_entry(self._reg(), f, n, {"probes": ps})
         layout = self.layout
         for key in list(layout):
             entry = layout[key]
@@ -368,6 +404,8 @@ class Network:
         """Replace a neuron's whole layout entry (place, ports, probes; None: none),
         as undo puts one back; the signals of what changed follow."""
         key = neuron_key(type, name)
+        if entry:
+            check_layout_entry(self._reg(), type, name, entry)
         before = self.layout.get(key) or {}
         if entry:
             self.layout[key] = copy.deepcopy(dict(entry))
@@ -384,7 +422,12 @@ class Network:
 
     def add_neuron(self, type: str, name: str, pos: tuple[float, float] | None = None) -> None:
         """Place a neuron in the design (it is active once wired); ``neuronAdded``
-        follows. Raises ValueError when the design already has ``type/name``."""
+        follows. Raises ValueError when the design already has ``type/name``,
+        EditError (a ValueError) for an unknown type or a name no file holds
+        (empty, a reserved ``:`` key)."""
+        check_name(self._reg(), type, name)
+        if pos is not None:
+            check_layout_entry(self._reg(), type, name, {"pos": list(pos)})
         if self.has_neuron(type, name):
             raise ValueError(f"there is already a neuron {type}/{name}")
         self._extra[(type, name)] = None
@@ -418,11 +461,14 @@ class Network:
         self.events.neuronRemoved.emit((type, name))
 
     def rename_neuron(self, type: str, old: str, new: str) -> None:
-        """Rename a neuron everywhere it appears (names are unique per type)."""
+        """Rename a neuron everywhere it appears (names are unique per type).
+        Raises ValueError for Self or a name taken, EditError (a ValueError)
+        for a name no file holds (empty, a reserved ``:`` key)."""
         if (type, old) == SELF_ID:
             raise ValueError("Self cannot be renamed")
         if old == new:
             return
+        check_name(self._reg(), type, new)
         if self.has_neuron(type, new):
             raise ValueError(f"there is already a neuron {type}/{new}")
         w = rename_in_matrix(self.matrix, type, old, new)
@@ -464,6 +510,7 @@ class Network:
         net.source = self.source
         net.allow_outside_files = self.allow_outside_files
         net.limits = dict(self.limits)
+        net.registry = self.registry
         return net
 
     def machine(self, engine: str | None = None, registry: Registry | None = None, **kwargs: Any) -> Machine:
