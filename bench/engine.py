@@ -34,6 +34,10 @@ over a float64 CompiledEngine, issue 10/12; 1 thread, load average ~2.9):
 (d) 1.06. The revision before, the same day (load ~2.4-4): (a) 0.62
 (2.09/1.29 ms), compile 30.9 s; (b) 3,019x; (c) 1.50 / 1.09; (d) 0.94.
 
+Re-measured 2026-11-29 after the compiled engine was cut under 1,000 lines
+(one CSR path at every size; 1 thread, load average 3.0-3.3): (a) 0.95
+(1.36/1.29 ms), compile 5.3 s; (b) 5,319x; (c) 1.18 / 1.16; (d) 1.06.
+
 With 2 threads and another process busy on one core, every parallel torch
 op waits for the preempted thread: then (c) has measured up to 7x. Use
 ``--threads 1`` on a shared machine.

@@ -231,6 +231,12 @@ def scalar_at(state: Mapping[str, Any], port: Port, path: tuple[str, ...] = ()) 
     v = get_in(state, port)
     if v is None:
         return 0.0
+    return scalar_of(v, path)
+
+
+def scalar_of(v: Any, path: tuple[str, ...] = ()) -> float | None:
+    """The number at ``path`` of the V-value ``v`` (``()``: its ``:number``; a
+    one-element tensor counts); 0.0 when absent, None when it is no scalar."""
     node = get_in(v, path) if path else v
     if node is None:
         return 0.0

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..breaks import scalar_of
 from .metrics import metric_value
 from .spec import SweepSpec, output_ports
 
@@ -51,19 +52,6 @@ def make_task(spec: SweepSpec, run: int, point: dict[str, Any], out: Path | None
         "trace": trace,
         "columns": spec.columns(),
     }
-
-
-def _scalar(v: Any, path: tuple[str, ...]) -> float | None:
-    from ..vvalue import NUMBER, get_in, is_number, is_tensor
-
-    node = get_in(v, path) if path else v
-    if node is None:
-        return 0.0
-    if isinstance(node, dict):
-        node = node.get(NUMBER, 0.0)
-    if is_tensor(node):
-        return float(node) if node.numel() == 1 else None
-    return float(node) if is_number(node) else None
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +95,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
             t = machine.t
             for key, ports in watch.items():
                 for k, (port, path) in enumerate(ports):
-                    x = _scalar(machine.output(*port), path)
+                    x = scalar_of(machine.output(*port), path)
                     series[key][k].append(math.nan if x is None else x)
             if trace:
                 trace.write(t, machine.state)
