@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from .. import vvalue as vv
 from ..fileformat import state_to_json
 from ..network import SELF_ID, Connections, Port
+from .canvas.look import format_weight, format_weight_exact
 from .document import Document
 
 NeuronId = tuple[str, str]
@@ -181,14 +182,14 @@ class PropertiesPanel(QWidget):
         if self.wire is not None and self.nid is None:
             to, frm = self.wire
             self.title.setText(f"Wire {frm[0]}/{frm[1]}/{frm[2]} -> {to[0]}/{to[1]}/{to[2]}")
-            self.weight_edit.setText(_fmt(net.weight(to, frm)))
+            self.weight_edit.setText(format_weight_exact(net.weight(to, frm)))
             self.form.addRow("weight", self.weight_edit)
             now = self.running_weight(self.wire) if self.running_weight is not None else None
             self._running_shown = now
             if now is not None and now != net.weight(to, frm):
                 # the canvas draws W_t's weight (amber): say where it comes from
                 running = QLabel(
-                    f"{_fmt(now)} in the running matrix W_t (the design above: {_fmt(net.weight(to, frm))})"
+                    f"{format_weight(now)} in the running matrix W_t (the design above: {format_weight(net.weight(to, frm))})"
                 )
                 running.setObjectName("running-weight")
                 running.setWordWrap(True)
@@ -225,7 +226,7 @@ class PropertiesPanel(QWidget):
             a = QTableWidgetItem(f"{frm[0]}/{frm[1]}/{frm[2]} -> {to[2]}")
             a.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.wires.setItem(r, 0, a)
-            self.wires.setItem(r, 1, QTableWidgetItem(_fmt(net.weight(to, frm))))
+            self.wires.setItem(r, 1, QTableWidgetItem(format_weight_exact(net.weight(to, frm))))
 
     def _set_neuron_widgets(self, on: bool) -> None:
         for w in (self.outputs_edit, self.apply_outputs, self.wires):
@@ -305,12 +306,6 @@ class PropertiesPanel(QWidget):
             return
         to, frm = self._wire_rows[item.row()]
         self.doc.set_weight(to, frm, w)
-
-
-def _fmt(w: Any) -> str:
-    if isinstance(w, float) and w.is_integer():
-        return str(int(w))
-    return str(w)
 
 
 def _parse_weight(text: str) -> float | int | None:

@@ -15,7 +15,9 @@ def _focus_canvas(win, qtbot) -> None:
     win.activateWindow()
     qtbot.waitActive(win)
     vp = win.canvas.viewer.viewport()
-    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(vp.width() - 30, 30))
+    QTest.mouseClick(
+        vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(vp.width() - 30, 30)
+    )
     qtbot.waitUntil(lambda: QApplication.focusWidget() is win.canvas.viewer)
 
 
@@ -48,3 +50,57 @@ def test_tab_search_gives_focus_back_to_the_canvas(win, qtbot):
     assert QApplication.focusWidget() is win.tab_search.edit
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is viewer
+
+
+def test_format_weight_is_compact():
+    from dmm_studio.gui.canvas.look import format_weight, format_weight_exact
+
+    cases = [
+        (1, "1"),
+        (1.0, "1"),
+        (-0.5, "-0.5"),
+        (0.3, "0.3"),
+        (0.1 + 0.2, "0.3"),
+        (1 / 3, "0.3333"),
+        (1e300, "1e300"),
+        (2.5e-07, "2.5e-07"),
+        (12345, "12345"),
+        (123456789, "1.235e8"),
+        (10**300, "1e300"),
+        (-(10**400), "-1e400"),  # an exact integer past float's range
+        (float("inf"), "inf"),
+        (float("nan"), "nan"),
+    ]
+    for w, text in cases:
+        assert format_weight(w) == text, w
+    # an editor starts from the weight in full: Enter on it changes nothing
+    for w in (1 / 3, 1e300, 2.5e-07, 7, 7.0, 10**20):
+        assert float(format_weight_exact(w)) == w
+
+
+def _label(win, to, frm) -> str:
+    return win.canvas.pipes[(to, frm)].label.text.text()
+
+
+def test_weight_labels_are_compact_on_the_canvas_and_in_w_t(win, qtbot):
+    from dmm_studio.network import Network
+
+    net = Network.empty()
+    net.add_neuron("accum", "count", pos=(0.0, 0.0))
+    net.add_neuron("identity", "one", pos=(-300.0, 0.0))
+    net.set_output("identity", "one", "single", 1)
+    big, tiny = ("accum", "count", "accum"), ("accum", "count", "delta")
+    net.set_weight(big, ("accum", "count", "single"), 1e300)
+    net.set_weight(tiny, ("identity", "one", "single"), 2.5e-07)
+    net.set_weight(("identity", "one", "single"), ("identity", "one", "single"), 10**300)
+    win.open_network(net, ask=False)
+    assert _label(win, big, ("accum", "count", "single")) == "1e300"
+    assert _label(win, tiny, ("identity", "one", "single")) == "2.5e-07"
+    assert _label(win, ("identity", "one", "single"), ("identity", "one", "single")) == "1e300"
+    for pipe in win.canvas.pipes.values():
+        assert pipe.label.text.boundingRect().width() < 80
+    # the running matrix W_t's labels use the same format
+    win.actions_by_name["Step"].trigger()
+    qtbot.waitUntil(lambda: win.last_frame is not None and win.last_frame.t >= 1, timeout=15_000)
+    assert _label(win, big, ("accum", "count", "single")) == "1e300"
+    assert _label(win, tiny, ("identity", "one", "single")) == "2.5e-07"

@@ -727,7 +727,7 @@ def test_weight_labels_sit_beside_their_wires(win, qtbot):
         for s in range(-30, 31, 3):
             at = pipe.mapToScene(path.pointAtPercent(path.percentAtLength(half + s)))
             assert not box.contains(at), (k, s)
-    assert win.canvas.pipes[key].label.text.text() == "-0.333333"
+    assert win.canvas.pipes[key].label.text.text() == "-0.3333"  # 4 significant digits (format_weight)
 
 
 def test_a_wire_selected_while_running_shows_its_running_weight(win, qtbot):

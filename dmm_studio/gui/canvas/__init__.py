@@ -8,7 +8,7 @@ hold one thing each:
 - ``look``: colours and number formats.
 """
 
-from .look import RUNTIME_COLOR, TYPE_MIME, family_color, format_ms, format_weight
+from .look import RUNTIME_COLOR, TYPE_MIME, family_color, format_ms, format_weight, format_weight_exact
 from .ngqt import DMMGraph, DMMViewer, NeuronNode, NeuronNodeItem, WeightPipe, node_class
 from .view import Canvas
 
@@ -24,5 +24,6 @@ __all__ = [
     "family_color",
     "format_ms",
     "format_weight",
+    "format_weight_exact",
     "node_class",
 ]

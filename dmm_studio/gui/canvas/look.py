@@ -5,6 +5,8 @@ Shared by the NodeGraphQt subclasses (``ngqt``) and the canvas modules.
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtGui import QColor
@@ -42,10 +44,51 @@ def format_ms(ms: float) -> str:
     return f"{ms * 1000:.0f} \u00b5s"
 
 
+INT_DIGITS = 6  # integers up to 999999 are drawn in full, larger ones in exponent form
+
+
 def format_weight(w: Any) -> str:
-    if isinstance(w, float) and w.is_integer():
+    """A weight as the canvas's labels draw it: compact, at most 4 significant
+    digits, exponent form for large and small magnitudes, integers as integers
+    (``1``, ``-0.5``, ``0.3``, ``12345``, ``1e300``, ``2.5e-07``, ``inf``, ``nan``).
+
+    ``w``: an int, a float or anything ``float()`` takes (a 0-d tensor);
+    anything else is drawn with ``str``. Every weight label on the canvas (the
+    design's and the running W_t's) and the Properties text use this; editors
+    use ``format_weight_exact`` so that Enter on an untouched text keeps the weight.
+    """
+    if isinstance(w, bool) or not isinstance(w, (int, float)):
+        try:
+            w = float(w)
+        except (TypeError, ValueError, OverflowError):
+            return str(w)
+    if isinstance(w, float) and math.isfinite(w) and w.is_integer() and abs(w) < 10**INT_DIGITS:
         w = int(w)
-    return f"{w:g}" if isinstance(w, float) else str(w)
+    if isinstance(w, int):
+        if abs(w) < 10**INT_DIGITS:
+            return str(w)
+        text = format(Decimal(w), ".4g")  # exact: an int may be past float's range
+    elif not math.isfinite(w):
+        return str(w)
+    elif w == 0:
+        return "0"
+    else:
+        text = f"{w:.4g}"
+    mant, e, exp = text.partition("e")
+    if "." in mant:
+        mant = mant.rstrip("0").rstrip(".")
+    if not e:
+        return mant
+    sign, digits = (exp[0], exp[1:]) if exp[0] in "+-" else ("+", exp)
+    return f"{mant}e{digits.lstrip('0') or '0'}" if sign == "+" else f"{mant}e-{digits}"
+
+
+def format_weight_exact(w: Any) -> str:
+    """A weight in full, for the text an editor starts from: ints as they are,
+    integral floats below 1e16 as ints, other floats as ``repr`` (``1e+300``)."""
+    if isinstance(w, float) and w.is_integer() and abs(w) < 1e16:
+        return str(int(w))
+    return repr(w) if isinstance(w, float) else str(w)
 
 
 RUNTIME_COLOR = QColor(255, 200, 90)  # what only W_t has: run-time neurons, live-only weights

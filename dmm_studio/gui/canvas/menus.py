@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 
 from ...network import SELF_ID, Port
 from ..model_ops import matrix_wires, ports_of
-from .look import NeuronId, WireKey, format_ms, format_weight
+from .look import NeuronId, WireKey, format_ms, format_weight_exact
 from .ngqt import NeuronNodeItem, WeightPipe
 
 
@@ -98,7 +98,7 @@ class Interaction:
         p = self.viewer.mapFromScene(scene_pos or QPointF(0, 0))
         edit = QLineEdit(self.viewer)
         edit.setObjectName("weight-editor")
-        edit.setText(format_weight(self.shown.get(key, self.doc.network.weight(*key))))
+        edit.setText(format_weight_exact(self.shown.get(key, self.doc.network.weight(*key))))
         edit.selectAll()
         edit.setFixedWidth(80)
         edit.move(p.x() - 40, p.y() - 12)
