@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 from ..fileformat import NetworkFileError, load_network
 from ..matrix import matrix_neurons
 from ..network import Connections, Network, neuron_key
+from ..vvalue import size
 from . import layout as lay
 from . import settings as st
 from .autosave import Autosave, recoverable
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         self.autosave: Autosave | None = Autosave(self, st.state_dir() / "recovery") if remember else None
         self._update_title()
         self._on_running(False)
+        self._design_stats_now()
 
     # ------------------------------------------------------------- API for other panels
     def add_dock(
@@ -342,7 +344,25 @@ class MainWindow(QMainWindow):
         self.status_labels = {k: QLabel() for k in ("t", "rate", "active", "nonzeros")}
         for lab in self.status_labels.values():
             sb.addPermanentWidget(lab)
+        self._stats_pending = False
         self._update_stats({"t": 0, "active": 0, "nonzeros": 0, "steps_per_s": 0.0})
+
+    def design_stats(self) -> dict[str, Any]:
+        """The status bar's figures for the design's W_0 (what the engine reports
+        at t = 0: neurons in the matrix, matrix leaves)."""
+        w = self.doc.network.matrix
+        return {"t": 0, "active": len(matrix_neurons(w)), "nonzeros": size(w), "steps_per_s": 0.0}
+
+    def _design_stats_later(self) -> None:
+        # edits come in bursts (a paste, a delete of a selection): count once after them
+        if not self._stats_pending:
+            self._stats_pending = True
+            QTimer.singleShot(0, self._design_stats_now)
+
+    def _design_stats_now(self) -> None:
+        self._stats_pending = False
+        if not self.live:
+            self._update_stats(self.design_stats())
 
     def _update_stats(self, stats: dict[str, Any]) -> None:
         self.status_labels["t"].setText(f"step {stats.get('t', 0)}")
@@ -583,6 +603,7 @@ class MainWindow(QMainWindow):
         self.dirty = False
         self.runner.reset(self.doc.network.copy())
         self.canvas.show_matrix(None)
+        self._design_stats_now()
 
     def _live_weight(self, to: Any, frm: Any, w: Any) -> None:
         """A weight of W_t alone (a wire the network made, not in the design)."""
@@ -600,7 +621,8 @@ class MainWindow(QMainWindow):
 
     def _on_frame(self, frame: Frame) -> None:
         self.last_frame = frame
-        self._update_stats(frame.stats)
+        # at t = 0 the bar follows the design (the machine may hold an older one until Run)
+        self._update_stats(frame.stats if self.live or frame.t > 0 else self.design_stats())
         if self.live and frame.t > 0:
             self.canvas.show_matrix(frame.matrix, frame.active, frame.t)
         elif frame.t == 0:
@@ -612,6 +634,7 @@ class MainWindow(QMainWindow):
         self.live = False
         self.dirty = False
         self.runner.reset(self.doc.network.copy())
+        self._design_stats_now()
         QTimer.singleShot(0, self.canvas.frame_all)
 
     def _on_edit(self, runner_call: str | None, *args: Any) -> None:
@@ -619,6 +642,7 @@ class MainWindow(QMainWindow):
         enter it live (``runner_call``: the runner's method, None for none)."""
         if not self.live:
             self.dirty = True
+            self._design_stats_later()
         elif runner_call is not None:
             getattr(self.runner, runner_call)(*args)
 

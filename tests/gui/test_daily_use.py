@@ -104,3 +104,29 @@ def test_weight_labels_are_compact_on_the_canvas_and_in_w_t(win, qtbot):
     qtbot.waitUntil(lambda: win.last_frame is not None and win.last_frame.t >= 1, timeout=15_000)
     assert _label(win, big, ("accum", "count", "single")) == "1e300"
     assert _label(win, tiny, ("identity", "one", "single")) == "2.5e-07"
+
+
+def _bar(win) -> tuple[str, str, str]:
+    return tuple(win.status_labels[k].text() for k in ("t", "active", "nonzeros"))
+
+
+def test_status_bar_follows_the_design_before_the_first_step(win, qtbot):
+    # the empty design: Self's own wire
+    qtbot.waitUntil(lambda: _bar(win) == ("step 0", "1 active", "1 non-zeros"), timeout=2000)
+    one = win.doc.add_neuron("identity", (-300.0, 0.0))
+    single = (*one, "single")
+    win.doc.set_output(one, "single", 1)
+    win.doc.set_weight(single, single, 1)  # a constant: wired to itself
+    qtbot.waitUntil(lambda: _bar(win) == ("step 0", "2 active", "2 non-zeros"), timeout=2000)
+    count = win.doc.add_neuron("accum", (0.0, 0.0))
+    win.doc.set_weight((*count, "delta"), single, 1)
+    qtbot.waitUntil(lambda: _bar(win) == ("step 0", "3 active", "3 non-zeros"), timeout=2000)
+    # the engine agrees at the first step (the matrix does not change here)
+    win.actions_by_name["Step"].trigger()
+    qtbot.waitUntil(lambda: win.last_frame is not None and win.last_frame.t >= 1, timeout=15_000)
+    assert _bar(win) == ("step 1", "3 active", "3 non-zeros")
+    # an undo before the next run: the bar follows the design again after Reset
+    win.actions_by_name["Reset"].trigger()
+    qtbot.waitUntil(lambda: _bar(win) == ("step 0", "3 active", "3 non-zeros"), timeout=5000)
+    win.doc.undo_stack.undo()  # the delta wire
+    qtbot.waitUntil(lambda: _bar(win) == ("step 0", "2 active", "2 non-zeros"), timeout=2000)
