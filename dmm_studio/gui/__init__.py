@@ -14,13 +14,19 @@ import sys
 from typing import Any
 
 EXIT_BAD_INPUT = 2
+EXIT_TIMEOUT = 4  # the screenshot mode's run did not reach --steps in SCREENSHOT_TIMEOUT_S
+SCREENSHOT_TIMEOUT_S = 120.0
 
 
 def launch(args: Any) -> int:
     """Open the studio (``args.command`` None: an empty network; "open": a file).
 
     With ``--screenshot OUT.png``: offscreen, run ``--steps`` steps, save the
-    window to the PNG and return 0. Bad input returns 2 with one line on stderr.
+    window to the PNG and return 0. A run that stops early (a break pauses it,
+    the network halts or fails) is pictured where it stopped, with one line on
+    stderr saying the step and why; one that has not reached ``--steps`` after
+    ``SCREENSHOT_TIMEOUT_S`` is pictured too, says so and returns 4. Bad input
+    returns 2 with one line on stderr.
     """
     file = getattr(args, "file", None)
     shot = getattr(args, "screenshot", None)
@@ -116,22 +122,40 @@ def _screenshot(app: Any, window: Any, path: str, steps: int) -> int:
     window.show()
     app.processEvents()
     window.canvas.frame_all()
+    code = 0
     if steps:
         loop = QEventLoop()
-        done = {"ok": False}
+        stop: dict[str, Any] = {}  # why the run stopped before --steps
 
         def on_frame(frame: Any) -> None:
             if frame.t >= steps:
-                done["ok"] = True
                 loop.quit()
 
+        def stopped(why: str, t: int | None = None) -> None:
+            if "why" not in stop:
+                stop["why"], stop["t"] = why, window.runner.t if t is None else t
+            loop.quit()
+
         window.runner.stepped.connect(on_frame)
-        window.runner.halted.connect(lambda _m: loop.quit())
-        window.runner.failed.connect(lambda _m: loop.quit())
-        QTimer.singleShot(120_000, loop.quit)
+        # a break pauses the run: picture it there (what a user wants to see)
+        window.runner.breakHit.connect(lambda hit: stopped(f"paused at a break: {hit.message}", hit.t))
+        window.runner.halted.connect(lambda m: stopped(f"halted: {m}"))
+        window.runner.failed.connect(lambda m: stopped(f"failed: {m}"))
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(
+            lambda: stopped(f"timed out after {SCREENSHOT_TIMEOUT_S:g} s before step {steps}")
+        )
+        timer.start(int(SCREENSHOT_TIMEOUT_S * 1000))
         window.step(steps)
         loop.exec()
+        timer.stop()
         app.processEvents()
+        if "why" in stop:
+            sys.stderr.write(f"dmm-studio: the run stopped at step {stop['t']} of {steps}: {stop['why']}\n")
+            if stop["why"].startswith("timed out"):
+                code = EXIT_TIMEOUT
+                window.runner.pause()
     window.canvas.frame_all()
     app.processEvents()
     image = window.grab()
@@ -141,4 +165,4 @@ def _screenshot(app: Any, window: Any, path: str, steps: int) -> int:
     if not ok:
         sys.stderr.write(f"dmm-studio: cannot write the screenshot {path}\n")
         return EXIT_BAD_INPUT
-    return 0
+    return code

@@ -82,3 +82,50 @@ def test_open_in_process_screenshot(qapp, tmp_path, monkeypatch):
     )
     assert code == 0
     assert QImage(str(out)).width() > 0
+
+
+def _runaway_counter(path) -> str:
+    """A counter whose own weight is 1e300: its value is inf at step 3, where
+    the NaN/Inf break (on by default) pauses the run."""
+    from dmm_studio.network import Network
+
+    net = Network.empty()
+    net.add_neuron("identity", "one", pos=(-300.0, 0.0))
+    net.add_neuron("accum", "count", pos=(0.0, 0.0))
+    net.set_output("identity", "one", "single", 1)
+    one = ("identity", "one", "single")
+    net.set_weight(one, one, 1)
+    net.set_weight(("accum", "count", "accum"), ("accum", "count", "single"), 1e300)
+    net.set_weight(("accum", "count", "delta"), one, 1)
+    net.save(path)
+    return str(path)
+
+
+def test_screenshot_of_a_run_a_break_pauses_is_taken_there(qapp, tmp_path, capsys):
+    import time
+
+    out = tmp_path / "runaway.png"
+    file = _runaway_counter(tmp_path / "runaway.dmm.json")
+    t0 = time.monotonic()
+    code = launch(build_parser().parse_args(["open", file, "--steps", "10", "--screenshot", str(out)]))
+    took = time.monotonic() - t0
+    err = capsys.readouterr().err
+    assert took < 60, took  # it waited for the 120 s timer before
+    assert code == 0, err
+    assert QImage(str(out)).width() > 0
+    assert err.count("\n") == 1, err
+    assert "stopped at step 3 of 10" in err and "break" in err, err
+
+
+def test_screenshot_timeout_says_so_and_fails(qapp, tmp_path, capsys, monkeypatch):
+    import dmm_studio.gui as gui
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(gui, "SCREENSHOT_TIMEOUT_S", 0.5)
+    out = tmp_path / "counter.png"
+    argv = ["open", "examples/counter.dmm.json", "--steps", "1000000000", "--screenshot", str(out)]
+    code = launch(build_parser().parse_args(argv))
+    err = capsys.readouterr().err
+    assert code == gui.EXIT_TIMEOUT, err
+    assert "timed out after 0.5 s before step 1000000000" in err, err
+    assert QImage(str(out)).width() > 0
