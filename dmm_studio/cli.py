@@ -135,9 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     op = sub.add_parser("open", help="open the studio on a network")
     op.add_argument("file", nargs="?", help="a *.dmm.json network file")
-    op.add_argument(
-        "--steps", type=_nonneg_int(MAX_STEPS), default=0, help="run this many steps first"
-    )
+    op.add_argument("--steps", type=_nonneg_int(MAX_STEPS), default=0, help="run this many steps first")
     op.add_argument("--screenshot", metavar="OUT.png", help="render offscreen to a PNG and exit")
     op.add_argument("--engine", default=None)
     op.add_argument(
@@ -169,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sweep.command import sweep_command
 
         return sweep_command(args)
-    if _overwrites_input(sys.stderr, "--screenshot", getattr(args, "screenshot", None), getattr(args, "file", None)):
+    if _overwrites_input(
+        sys.stderr, "--screenshot", getattr(args, "screenshot", None), getattr(args, "file", None)
+    ):
         return EXIT_BAD_INPUT
     from .gui import launch  # only the studio needs Qt
 

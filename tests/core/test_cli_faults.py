@@ -85,7 +85,11 @@ def test_ctrl_c_during_run_keeps_the_summary_and_a_valid_trace(counter, tmp_path
 
     monkeypatch.setattr(Machine, "step", step)
     trace = tmp_path / "t.jsonl"
-    assert main(["run", str(counter), "--steps", "10", "--trace", str(trace), "--engine", "reference"]) == 130
+    try:
+        status = main(["run", str(counter), "--steps", "10", "--trace", str(trace), "--engine", "reference"])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl+C escaped the run command (a traceback, no summary)")
+    assert status == 130
     captured = capsys.readouterr()
     assert "interrupted at step 3" in _one_line(captured.err)
     assert "3 steps in" in captured.out  # the summary so far
