@@ -319,10 +319,23 @@ class Breaks:
     conditions: list[BreakCondition] = field(default_factory=list)
 
     def check(
-        self, t: int, state: Mapping[str, Any], prev: Mapping[str, Any] | None = None
+        self,
+        t: int,
+        state: Mapping[str, Any],
+        prev: Mapping[str, Any] | None = None,
+        all_finite: Callable[[], bool | None] | None = None,
     ) -> BreakHit | None:
+        """``all_finite``: the engine's own cheap answer (``Engine.all_finite``:
+        one reduction per part of its state), asked at most once and only when
+        a NaN/Inf condition is on; True skips that condition's walk of ``state``."""
+        finite: bool | None = None
         for c in list(self.conditions):
             if c.enabled:
+                if isinstance(c, NonFinite) and all_finite is not None:
+                    if finite is None:
+                        finite = bool(all_finite())
+                    if finite:
+                        continue
                 hit = c.check(t, state, prev)
                 if hit is not None:
                     return hit

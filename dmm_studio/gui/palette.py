@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QLineEdit,
     QListWidget,
@@ -145,9 +146,17 @@ class TabSearch(QFrame):
         if self.list.count():
             self.list.setCurrentRow(0)
 
+    def close_search(self) -> None:
+        """Hide the search and give the keyboard focus back to the canvas (a
+        focused widget that hides passes the focus along the window's tab
+        chain: the toolbar's step limit, where the next Delete would land)."""
+        if self.isAncestorOf(QApplication.focusWidget()):
+            self.parentWidget().setFocus(Qt.FocusReason.PopupFocusReason)
+        self.hide()
+
     def _submit(self) -> None:
         item = self.list.currentItem()
-        self.hide()
+        self.close_search()
         if item is not None:
             self.chosen.emit(item.text(), self.scene_pos)
 
@@ -157,8 +166,10 @@ class TabSearch(QFrame):
         if ev.type() == QEvent.Type.KeyPress:  # type: ignore[attr-defined]
             key = ev.key()  # type: ignore[attr-defined]
             if key == Qt.Key.Key_Escape:
-                self.hide()
+                self.close_search()
                 return True
+            if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                return True  # Tab stays in the search, not along the tab chain
             if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
                 row = self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)
                 self.list.setCurrentRow(max(0, min(self.list.count() - 1, row)))

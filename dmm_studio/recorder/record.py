@@ -86,9 +86,13 @@ class Recorder:
         self._prev, self.t = state, t
         self.version += 1
 
-    def on_step(self, t: int, state: Mapping[str, Any]) -> BreakHit | None:
+    def on_step(
+        self, t: int, state: Mapping[str, Any], all_finite: Callable[[], bool | None] | None = None
+    ) -> BreakHit | None:
         """In the runner's thread, after each step: keep the state, the output
-        probes' values, and check the breaks (cheap: no down movement here)."""
+        probes' values, and check the breaks (cheap: no down movement here).
+        ``all_finite``: the engine's ``Engine.all_finite``, which spares the
+        NaN/Inf break its walk of the state on the steps where all is finite."""
         prev = self._prev if self.t is not None and t == self.t + 1 else None
         if self.record_history:
             self.history.push(t, state)  # type: ignore[arg-type]
@@ -105,7 +109,7 @@ class Recorder:
             else:
                 if buf.error is not None:
                     buf.error = None
-        hit = self.breaks.check(t, state, prev) if self.breaks else None
+        hit = self.breaks.check(t, state, prev, all_finite) if self.breaks else None
         if hit is not None:
             self.hits.append(hit)
         self._prev, self.t = state, t
@@ -314,7 +318,7 @@ class EngineTap:
                 self.profiler.end_step()
             else:  # switched off during the step: its times are not wanted
                 self.profiler.take()
-        hit = self.recorder.on_step(engine.t, engine.state_view())
+        hit = self.recorder.on_step(engine.t, engine.state_view(), engine.all_finite)
         if self._timing or self.profiling:
             self._before_step(engine)
         if hit is not None and self.on_break is not None:

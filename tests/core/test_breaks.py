@@ -62,6 +62,42 @@ def test_non_finite_names_the_neuron_output_and_path():
     assert "inf in accum/x/single at v" in hit.message
 
 
+def test_non_finite_trusts_the_engines_all_finite_and_walks_only_when_it_cannot_tell():
+    """Breaks.check asks the engine's cheap all_finite at most once: True spares the
+    walk, False or None (cannot tell) walk the state and name the value."""
+    state = {"identity": {"w": {"single": math.nan}}}
+    asked = []
+
+    def answer(a):
+        return lambda: asked.append(a) or a
+
+    breaks = Breaks([NonFinite(), NonFinite()])
+    assert breaks.check(1, state, None, answer(True)) is None
+    assert asked == [True]  # once for both conditions
+    assert breaks.check(2, state, None, answer(False)).neuron == ("identity", "w")
+    assert breaks.check(3, state, None, answer(None)).neuron == ("identity", "w")
+    assert Breaks([TopologyChange()]).check(4, state, None, answer(True)) is None
+    assert asked == [True, False, None]  # not asked when no NaN/Inf condition is on
+
+
+def test_non_finite_break_through_a_recorder_on_the_compiled_engine():
+    """The host's path (EngineTap.after_step passes engine.all_finite): a compiled
+    engine's NaN is still named, with the neuron, at the step it appears."""
+    from dmm_studio.recorder import EngineTap, Recorder
+
+    m = nan_network().machine(engine="compiled", threshold=0)
+    tap = EngineTap(Recorder(breaks=Breaks([NonFinite()])), raise_on_break=False)
+    tap.attach(m.engine, wrap=False)
+    hits = []
+    for _ in range(5):
+        m.step()
+        hit = tap.after_step(m.engine)
+        if hit is not None:
+            hits.append(hit)
+            break
+    assert hits and hits[0].t == 1 and hits[0].neuron == ("accum", "x")
+
+
 def test_non_finite_finds_nan_too_and_tensor_elements():
     torch = pytest.importorskip("torch")
     assert first_non_finite({"a": {"b": math.nan}})[0] == ("a", "b")
