@@ -114,7 +114,7 @@ def test_sigint_to_the_console_script(counter, tmp_path):
     assert p.returncode == 130, err
     assert "interrupted at step" in _one_line(err)
     steps = [json.loads(line)["step"] for line in trace.read_text().splitlines()]
-    assert steps == list(range(1, len(steps) + 1)) and len(steps) > 100
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > 50  # 20,000 bytes: 80 lines
     assert f"{len(steps)} steps in" in out
 
 
