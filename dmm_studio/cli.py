@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -219,8 +221,12 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     watch = True  # for the first NaN or infinity
     lines = _warnings_as_lines(err, args.file)  # W entries that are no weight, ...: one line each
     lines.__enter__()
+    ctrl_c = _ctrl_c_between_steps()
+    stop = ctrl_c.__enter__()
     try:
         for _ in range(args.steps):
+            if stop:
+                raise KeyboardInterrupt
             machine.step()
             if watch and (hit := machine.non_finite()) is not None:
                 watch = False
@@ -259,6 +265,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         status = EXIT_RUN_FAILED
         trace = None
     finally:
+        ctrl_c.__exit__(None, None, None)
         lines.__exit__(None, None, None)
     if trace:
         try:
@@ -276,6 +283,28 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_steps() -> Iterator[list[bool]]:
+    """Ctrl+C (SIGINT) only marks the list the run loop checks before each
+    step, so that the step, its trace line and the summary stay whole; a
+    second Ctrl+C interrupts at once. Outside the main thread: Python's own."""
+    hit: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if hit:
+            raise KeyboardInterrupt
+        hit.append(True)
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager
