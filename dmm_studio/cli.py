@@ -10,14 +10,22 @@ one line on stderr that names the file and what is wrong; never a traceback.
 A neuron failing while the network runs exits with status 1, naming it; so
 does a run whose values become NaN or infinite (the first step, neuron and
 output on stderr; the trace keeps the steps before), unless
-``--allow-nonfinite`` is given: then it is reported once and the run goes on.
+``--allow-nonfinite`` is given: then it is reported once and the run goes on,
+and so does a trace that cannot be written (a full disk: one line naming it).
+An output option naming the input file (``--trace``, ``--screenshot``, also
+through a symlink) is refused with status 2: nothing is overwritten. Ctrl+C
+during ``run`` stops it at the step it reached: the summary so far, a trace
+of whole lines, status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,14 +33,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tqdm import tqdm
 
-from .engine import ENGINES, NetworkHalted, StepError
-from .fileformat import NetworkFileError, TraceWriter, load_network
+from .engine import DEFAULT_ENGINE, ENGINES, NetworkHalted, StepError
+from .fileformat import NetworkFileError, TraceWriteError, TraceWriter, load_network
 
 if TYPE_CHECKING:
     from .nonfinite import NonFiniteValue
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+# --steps bound: a run of 10^12 steps is days at a million steps a second; more
+# is a typo (and outgrows the engines' 64-bit step counters long before it ends)
+MAX_STEPS = 10**12
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,14 +52,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"dmm-studio: {message} (see dmm-studio --help)\n")
 
 
-def _nonneg_int(text: str) -> int:
+def _nonneg_int(most: int | None = None) -> Any:
+    """An argparse type: a whole number 0..``most`` (argparse names the option in its errors)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"takes a whole number, not {text!r}") from None
+        if n < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, not {n}")
+        if most is not None and n > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, not {text}")
+        return n
+
+    return parse
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (through symlinks and hard links too)."""
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--steps takes a whole number, not {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"--steps must be 0 or more, not {n}")
-    return n
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _overwrites_input(err: TextIO, option: str, path: str | None, file: str | None) -> bool:
+    """Write the one line and say True when output ``path`` is the input ``file``."""
+    if path is None or file is None or not _same_file(path, file):
+        return False
+    err.write(f"dmm-studio: {option} {path} is the input file {file}: refusing to overwrite it\n")
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,17 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a network headless")
     run.add_argument("file", help="a *.dmm.json network file")
-    run.add_argument("--steps", type=_nonneg_int, required=True, help="how many steps to run")
+    run.add_argument(
+        "--steps",
+        type=_nonneg_int(MAX_STEPS),
+        required=True,
+        help=f"how many steps to run (0 to {MAX_STEPS:,}; Ctrl+C stops early with the summary so far)",
+    )
     run.add_argument("--trace", metavar="OUT.jsonl", help="write y_t for t = 1..N, one JSON line a step")
     run.add_argument(
-        "--engine", default=None, help=f"engine: {', '.join(sorted(ENGINES))} (default: the fastest)"
+        "--engine",
+        default=None,
+        help=f"engine: {', '.join(sorted(ENGINES))} (default: {DEFAULT_ENGINE}, which runs the "
+        "reference's code for the networks where compiling does not pay)",
     )
     run.add_argument(
         "--device", default="auto", choices=["auto", "cpu", "cuda"], help="for the compiled engine"
     )
     run.add_argument(
         "--threads",
-        type=_nonneg_int,
+        type=_nonneg_int(),
         default=None,
         help="torch threads for the compiled engine (default: by size and load, one for small "
         "networks; 0 leaves torch's own setting)",
@@ -94,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     op = sub.add_parser("open", help="open the studio on a network")
     op.add_argument("file", nargs="?", help="a *.dmm.json network file")
-    op.add_argument("--steps", type=_nonneg_int, default=0, help="run this many steps first")
+    op.add_argument("--steps", type=_nonneg_int(MAX_STEPS), default=0, help="run this many steps first")
     op.add_argument("--screenshot", metavar="OUT.png", help="render offscreen to a PNG and exit")
     op.add_argument("--engine", default=None)
     op.add_argument(
@@ -117,11 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        return run_command(args)
+        try:
+            return run_command(args)
+        except KeyboardInterrupt:  # before the first step (loading, compiling): nothing to keep
+            sys.stderr.write("dmm-studio: interrupted\n")
+            return EXIT_INTERRUPTED
     if args.command == "sweep":
         from .sweep.command import sweep_command
 
         return sweep_command(args)
+    if _overwrites_input(
+        sys.stderr, "--screenshot", getattr(args, "screenshot", None), getattr(args, "file", None)
+    ):
+        return EXIT_BAD_INPUT
     from .gui import launch  # only the studio needs Qt
 
     return launch(args)
@@ -139,6 +190,8 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, object]:
 def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    if _overwrites_input(err, "--trace", args.trace, args.file):
+        return EXIT_BAD_INPUT
     if args.engine is not None and args.engine not in ENGINES:
         err.write(f"dmm-studio: unknown engine {args.engine!r} (one of {', '.join(sorted(ENGINES))})\n")
         return EXIT_BAD_INPUT
@@ -168,8 +221,12 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     watch = True  # for the first NaN or infinity
     lines = _warnings_as_lines(err, args.file)  # W entries that are no weight, ...: one line each
     lines.__enter__()
+    ctrl_c = _ctrl_c_between_steps()
+    stop = ctrl_c.__enter__()
     try:
         for _ in range(args.steps):
+            if stop:
+                raise KeyboardInterrupt
             machine.step()
             if watch and (hit := machine.non_finite()) is not None:
                 watch = False
@@ -196,10 +253,26 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             bar.close()
         err.write(f"dmm-studio: {args.file}: {e}\n")
         status = EXIT_RUN_FAILED
+    except KeyboardInterrupt:  # Ctrl+C: the summary so far, the trace's whole lines kept
+        if bar:
+            bar.close()
+        err.write(f"dmm-studio: {args.file}: interrupted at step {machine.t}\n")
+        status = EXIT_INTERRUPTED
+    except TraceWriteError as e:  # a full disk, ...: the writer closed the file
+        if bar:
+            bar.close()
+        err.write(f"dmm-studio: {e}\n")
+        status = EXIT_RUN_FAILED
+        trace = None
     finally:
+        ctrl_c.__exit__(None, None, None)
         lines.__exit__(None, None, None)
-        if trace:
-            trace.close()
+    if trace:
+        try:
+            trace.close()  # the last buffered lines: a full disk shows here for short runs
+        except TraceWriteError as e:
+            err.write(f"dmm-studio: {e}\n")
+            status = status or EXIT_RUN_FAILED
     if bar:
         bar.close()
     elapsed = time.perf_counter() - start
@@ -210,6 +283,28 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         f"{stats['active']} active neurons; {stats['nonzeros']} matrix non-zeros\n"
     )
     return status
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_steps() -> Iterator[list[bool]]:
+    """Ctrl+C (SIGINT) only marks the list the run loop checks before each
+    step, so that the step, its trace line and the summary stay whole; a
+    second Ctrl+C interrupts at once. Outside the main thread: Python's own."""
+    hit: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if hit:
+            raise KeyboardInterrupt
+        hit.append(True)
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ never destroys the previous file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -279,9 +280,23 @@ def _trace_node(node: Any, path: tuple[Any, ...]) -> Any:
     return node
 
 
+class TraceWriteError(OSError):
+    """The trace file could not be written (a full disk, ...): ``str()`` is
+    one line naming the file and the reason."""
+
+    def __init__(self, path: Path, e: OSError) -> None:
+        super().__init__(e.errno, e.strerror or str(e), str(path))
+        self.text = f"cannot write the trace {path}: {e.strerror or e}"
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class TraceWriter:
     """Writes ``{"step": t, "outputs": y_t}`` lines (SPEC §6) as RFC 8259
-    JSON (see ``trace_json`` for numbers)."""
+    JSON (see ``trace_json`` for numbers). ``write`` and ``close`` raise
+    TraceWriteError when the file cannot take the lines; the file is closed
+    then (no second failure when it is collected), its whole lines kept."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -300,10 +315,23 @@ class TraceWriter:
             raise TraceError(t, f"cannot write the trace: {e}") from None
         except RecursionError:
             raise TraceError(t, "cannot write the trace: the state nests too deep for JSON") from None
-        self._fh.write(line + "\n")
+        try:
+            self._fh.write(line + "\n")  # one call: Ctrl+C never splits a line
+        except OSError as e:
+            self._abandon()
+            raise TraceWriteError(self.path, e) from None
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError as e:
+            self._abandon()
+            raise TraceWriteError(self.path, e) from None
+
+    def _abandon(self) -> None:
+        """Close after a failed write, dropping what the buffer still holds."""
+        with contextlib.suppress(OSError):
+            self._fh.close()  # the raw file closes even when the flush fails
 
     def __enter__(self) -> TraceWriter:
         return self

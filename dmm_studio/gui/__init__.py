@@ -15,7 +15,8 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_TIMEOUT = 4  # the screenshot mode's run did not reach --steps in SCREENSHOT_TIMEOUT_S
-SCREENSHOT_TIMEOUT_S = 120.0
+# seconds; the environment variable DMM_STUDIO_SCREENSHOT_TIMEOUT_S sets another (the tests use it)
+SCREENSHOT_TIMEOUT_S = float(os.environ.get("DMM_STUDIO_SCREENSHOT_TIMEOUT_S", "120"))
 
 
 def launch(args: Any) -> int:

@@ -7,12 +7,14 @@ says so), 2 for bad input (one line naming the file and what is wrong).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..jsonio import NetworkFileError
-from .run import Sweep, SweepOutError, ray_available
+from .run import PARQUET_FILE, RUNS_FILE, Sweep, SweepOutError, ray_available
 from .spec import SweepSpecError, load_spec
 
 EXIT_BAD_INPUT = 2
@@ -44,9 +46,32 @@ def sweep_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
     err = err or sys.stderr
     try:
         spec = load_spec(args.spec)
-    except (SweepSpecError, NetworkFileError) as e:
+    except SweepSpecError as e:
+        if _is_network_file(args.spec):  # the spec's errors would say "no 'network'"
+            err.write(
+                f"dmm-studio: {args.spec} is a network file, not a sweep spec (*.sweep.json); "
+                "dmm-studio run runs a network\n"
+            )
+        else:
+            err.write(f"dmm-studio: {e}\n")
+        return EXIT_BAD_INPUT
+    except NetworkFileError as e:
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        err.write(f"dmm-studio: --out must be a folder: {args.out} is a file\n")
+        return EXIT_BAD_INPUT
+    # what the sweep writes there is never an input (its copy of the spec, SPEC_COPY, is
+    # compared before it is written: Sweep refuses a folder whose copy is not this spec's)
+    for name in (RUNS_FILE, PARQUET_FILE):
+        for given in (args.spec, spec.network_path):
+            if _same_file(out_dir / name, given):
+                err.write(
+                    f"dmm-studio: --out {args.out} would overwrite the input file {given} "
+                    f"(it writes {name} there): use another folder\n"
+                )
+                return EXIT_BAD_INPUT
     if args.keep_traces:
         spec.keep_traces = True
     if args.parquet:
@@ -103,3 +128,21 @@ def sweep_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
     if args.parquet:
         out.write(f"{args.spec}: {sweep.write_parquet()}\n")
     return 0
+
+
+def _is_network_file(path: str) -> bool:
+    """Whether ``path`` holds a network file (``"format": "dmm-studio/..."``) rather than a spec."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and str(data.get("format", "")).startswith("dmm-studio/")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file (through symlinks and hard links too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)

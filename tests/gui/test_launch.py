@@ -117,15 +117,20 @@ def test_screenshot_of_a_run_a_break_pauses_is_taken_there(qapp, tmp_path, capsy
     assert "stopped at step 3 of 10" in err and "break" in err, err
 
 
-def test_screenshot_timeout_says_so_and_fails(qapp, tmp_path, capsys, monkeypatch):
-    import dmm_studio.gui as gui
-
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(gui, "SCREENSHOT_TIMEOUT_S", 0.5)
+def test_screenshot_timeout_says_so_and_fails(tmp_path):
+    # in a process of its own: the run it gives up on must not go on beside the other tests
     out = tmp_path / "counter.png"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env["DMM_STUDIO_SCREENSHOT_TIMEOUT_S"] = "0.5"
     argv = ["open", "examples/counter.dmm.json", "--steps", "1000000000", "--screenshot", str(out)]
-    code = launch(build_parser().parse_args(argv))
-    err = capsys.readouterr().err
-    assert code == gui.EXIT_TIMEOUT, err
-    assert "timed out after 0.5 s before step 1000000000" in err, err
+    proc = subprocess.run(
+        [sys.executable, "-m", "dmm_studio.cli", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 4, proc.stderr  # EXIT_TIMEOUT
+    assert "timed out after 0.5 s before step 1000000000" in proc.stderr, proc.stderr
     assert QImage(str(out)).width() > 0
