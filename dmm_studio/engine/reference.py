@@ -75,7 +75,20 @@ INT_LIMIT = 2**1024
 
 def huge_int(v: Any) -> tuple[tuple[str, ...], int] | None:
     """The path and value of the first int leaf of ``v`` beyond float range
-    (``|x| >= 2**1024``), else None. A walk without recursion."""
+    (``|x| >= 2**1024``), else None. A walk without recursion; paths are built
+    only once one is found (this runs on every output of every step)."""
+    nodes = [v]
+    while nodes:
+        for x in nodes.pop().values():
+            tx = type(x)
+            if tx is dict:
+                nodes.append(x)
+            elif tx is int and (x >= INT_LIMIT or x <= -INT_LIMIT):
+                return _huge_int_path(v)
+    return None
+
+
+def _huge_int_path(v: Any) -> tuple[tuple[str, ...], int] | None:
     stack: list[tuple[tuple[str, ...], Any]] = [((), v)]
     while stack:
         path, node = stack.pop()
