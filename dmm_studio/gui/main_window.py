@@ -143,6 +143,7 @@ class MainWindow(FileOps, QMainWindow):
         self.canvas.selection_changed.connect(self.properties.show_selection)
         self.canvas.runtime_selected.connect(self.properties.show_runtime)
         self.properties.running_weight = self._running_weight
+        self.properties.running_wires = lambda: self.canvas.running.wires
         self.canvas.wire_selected.connect(self.properties.show_wire)
         self.canvas.tab_requested.connect(self._tab_search)
         self.tab_search.chosen.connect(self._place_type)

@@ -1,6 +1,13 @@
 """The properties panel: name, params and initial outputs of the selected
 neuron (V-values as JSON, validated), its incoming wires with their weights,
-or the weight of the selected wire. Every change goes through the Document."""
+or the weight of the selected wire. Every change goes through the Document.
+
+While the machine runs (``running_weight`` gives a weight of ``W_t``), each
+weight is shown twice, side by side: the design's (``W_0``, what the editor
+changes) and the running matrix's (``W_t``, what the canvas's labels draw),
+so that a label of 5 beside a design weight of 1 is explained. The incoming
+wires table then has a ``W_t`` column (amber where it differs), and lists the
+wires that only ``W_t`` has; frames update that column in place."""
 
 from __future__ import annotations
 
@@ -9,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -25,7 +34,7 @@ from PySide6.QtWidgets import (
 from .. import vvalue as vv
 from ..fileformat import state_to_json
 from ..network import SELF_ID, Connections, Port
-from .canvas.look import format_weight, format_weight_exact
+from .canvas.look import RUNTIME_COLOR, format_weight, format_weight_exact
 from .document import Document
 
 NeuronId = tuple[str, str]
@@ -69,11 +78,17 @@ class PropertiesPanel(QWidget):
         self.error.setWordWrap(True)
         lay.addWidget(self.error)
         lay.addWidget(QLabel("Incoming wires:"))
-        self.wires = QTableWidget(0, 2)
-        self.wires.setHorizontalHeaderLabels(["from -> input", "weight"])
+        self.wires = QTableWidget(0, 3)
+        self.wires.setHorizontalHeaderLabels(["from -> input", "design", "W_t"])
+        self.wires.horizontalHeaderItem(1).setToolTip("the design's weight (W_0): edit it here")
+        self.wires.horizontalHeaderItem(2).setToolTip(
+            "the weight in the running matrix W_t (what the canvas draws while running)"
+        )
         head = self.wires.horizontalHeader()
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.wires.setColumnHidden(2, True)
         self.wires.verticalHeader().setVisible(False)
         self.wires.setWordWrap(False)
         self.wires.setTextElideMode(Qt.TextElideMode.ElideLeft)
@@ -147,12 +162,70 @@ class PropertiesPanel(QWidget):
         self.wire = key
         self.refresh()
 
+    def _running(self, key: tuple[Port, Port]) -> Any:
+        """The weight of ``key`` in W_t (None at design time)."""
+        return self.running_weight(key) if self.running_weight is not None else None
+
     def follow_running(self) -> None:
-        """After a frame: refresh a shown wire whose running weight changed (one lookup)."""
-        if self.wire is None or self.nid is not None or self.running_weight is None:
+        """After a frame: the running weights shown follow W_t (a lookup per wire
+        shown; the wire's form is rebuilt, the table's W_t column set in place)."""
+        if self.running_weight is None:
             return
-        if self.running_weight(self.wire) != self._running_shown:
-            self.refresh()
+        if self.wire is not None and self.nid is None:
+            if self._running(self.wire) != self._running_shown:
+                self.refresh()
+            return
+        if self.nid is not None:
+            extra = [k for k, _w in self._running_only_wires(self.nid)]
+            if extra != self._wire_rows[len(self._wire_rows) - self._extra_rows :]:
+                self.refresh()  # W_t gained or lost a wire into this neuron: rows change
+            else:
+                self._fill_running_column()
+
+    def _is_running(self) -> bool:
+        return self.running_weight is not None and self.running_weight(((), ())) is not None
+
+    def _running_only_wires(self, nid: NeuronId) -> list[tuple[tuple[Port, Port], Any]]:
+        """The wires into ``nid`` that W_t has and the design lacks (none at design time)."""
+        if self.running_wires is None or not self._is_running():
+            return []
+        net = self.doc.network
+        out = []
+        for (to, frm), w in (self.running_wires() or {}).items():  # type: ignore[misc]
+            if tuple(to[:2]) == nid and w and not net.weight(to, frm):
+                out.append(((to, frm), w))
+        return sorted(out, key=lambda kw: (kw[0][0], kw[0][1]))
+
+    # the main window sets it: W_t's wires {(to, from): weight} (None at design time)
+    running_wires: Callable[[], Any] | None = None
+    _extra_rows = 0
+
+    def _fill_running_column(self) -> None:
+        running = self._is_running()
+        self.wires.setColumnHidden(2, not running)
+        if not running:
+            return
+        net = self.doc.network
+        was = self._filling
+        self._filling = True
+        try:
+            for r, key in enumerate(self._wire_rows):
+                now = self._running(key)
+                text = format_weight(now)
+                item = self.wires.item(r, 2)
+                if item is None:
+                    item = QTableWidgetItem()
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                    self.wires.setItem(r, 2, item)
+                if item.text() != text:
+                    item.setText(text)
+                differs = now != net.weight(*key)
+                item.setForeground(QBrush(RUNTIME_COLOR.darker(160)) if differs else QBrush())
+                item.setToolTip(
+                    "W_t differs from the design (the network or a live edit changed it)" if differs else ""
+                )
+        finally:
+            self._filling = was
 
     def show_neuron(self, nid: NeuronId | None) -> None:
         self.nid = nid
@@ -182,18 +255,31 @@ class PropertiesPanel(QWidget):
         if self.wire is not None and self.nid is None:
             to, frm = self.wire
             self.title.setText(f"Wire {frm[0]}/{frm[1]}/{frm[2]} -> {to[0]}/{to[1]}/{to[2]}")
-            self.weight_edit.setText(format_weight_exact(net.weight(to, frm)))
-            self.form.addRow("weight", self.weight_edit)
-            now = self.running_weight(self.wire) if self.running_weight is not None else None
+            design = net.weight(to, frm)
+            self.weight_edit.setText(format_weight_exact(design))
+            now = self._running(self.wire)
             self._running_shown = now
-            if now is not None and now != net.weight(to, frm):
-                # the canvas draws W_t's weight (amber): say where it comes from
-                running = QLabel(
-                    f"{format_weight(now)} in the running matrix W_t (the design above: {format_weight(net.weight(to, frm))})"
-                )
+            if now is None:
+                self.form.addRow("weight", self.weight_edit)
+            else:
+                # running: the design's weight (edited here) beside W_t's (what the canvas draws)
+                row = QWidget()
+                h = QHBoxLayout(row)
+                h.setContentsMargins(0, 0, 0, 0)
+                h.addWidget(self.weight_edit, 1)
+                running = QLabel(f"W_t: {format_weight(now)}")
                 running.setObjectName("running-weight")
-                running.setWordWrap(True)
-                self.form.addRow("running", running)
+                running.setTextFormat(Qt.TextFormat.PlainText)
+                if now != design:
+                    running.setStyleSheet(f"color: {RUNTIME_COLOR.darker(160).name()}; font-weight: bold")
+                    running.setToolTip(
+                        "the running matrix W_t has another weight than the design "
+                        "(the network or a live edit changed it): the canvas draws W_t's"
+                    )
+                else:
+                    running.setToolTip("the running matrix W_t has the design's weight")
+                h.addWidget(running)
+                self.form.addRow("design", row)
             self._set_neuron_widgets(False)
             return
         nid = self.nid
@@ -221,12 +307,23 @@ class PropertiesPanel(QWidget):
         )
         self.outputs_edit.setPlainText(json.dumps(outs, indent=1) if outs else "{}")
         self._wire_rows = [(to, frm) for to, frm, _w in net.wires() if to[:2] == nid]
+        design_rows = len(self._wire_rows)
+        extra = self._running_only_wires(nid)  # wires into it that only W_t has
+        self._wire_rows += [k for k, _w in extra]
+        self._extra_rows = len(extra)
         self.wires.setRowCount(len(self._wire_rows))
         for r, (to, frm) in enumerate(self._wire_rows):
             a = QTableWidgetItem(f"{frm[0]}/{frm[1]}/{frm[2]} -> {to[2]}")
             a.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.wires.setItem(r, 0, a)
-            self.wires.setItem(r, 1, QTableWidgetItem(format_weight_exact(net.weight(to, frm))))
+            if r < design_rows:
+                self.wires.setItem(r, 1, QTableWidgetItem(format_weight_exact(net.weight(to, frm))))
+            else:
+                none = QTableWidgetItem("-")
+                none.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                none.setToolTip("not in the design: a wire of the running matrix W_t only")
+                self.wires.setItem(r, 1, none)
+        self._fill_running_column()
 
     def _set_neuron_widgets(self, on: bool) -> None:
         for w in (self.outputs_edit, self.apply_outputs, self.wires):
@@ -235,6 +332,7 @@ class PropertiesPanel(QWidget):
             self.outputs_edit.setPlainText("")
             self.wires.setRowCount(0)
             self._wire_rows = []
+            self._extra_rows = 0
 
     # ------------------------------------------------------------- committing
     def _commit_name(self) -> None:
@@ -298,7 +396,7 @@ class PropertiesPanel(QWidget):
         self.doc.set_weight(*self.wire, w)
 
     def _wire_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._filling or item.column() != 1 or item.row() >= len(self._wire_rows):
+        if self._filling or item.column() != 1 or item.row() >= len(self._wire_rows) - self._extra_rows:
             return
         w = _parse_weight(item.text())
         if w is None:

@@ -175,3 +175,56 @@ def test_a_plot_spans_its_whole_time_range(qtbot, n):
     assert cols[0] <= 6 * ratio and cols[-1] >= img.width() - 7 * ratio
     # and every column between has a piece of the line: no band without data
     assert len(cols) >= (cols[-1] - cols[0] + 1) * 0.95
+
+
+# ------------------------------------------------------------------ properties
+
+
+def test_properties_show_the_design_and_the_running_weight_side_by_side(win, qtbot):
+    """live_edit: matrix.patch/faster makes accum/count/delta <- identity/one 2
+    in W_t at t = 31 (the design keeps 1): the neuron's table and the wire's
+    form show both; Reset goes back to the design's alone."""
+    from PySide6.QtWidgets import QLabel
+
+    win.open_network(Network.load(EXAMPLES / "live_edit.dmm.json"), ask=False)
+    count = ("accum", "count")
+    key = (("accum", "count", "delta"), ("identity", "one", "single"))
+    win.properties.show_neuron(count)
+    table = win.properties.wires
+    assert table.isColumnHidden(2)  # design time: one weight per wire
+    win.step(40)
+    qtbot.waitUntil(lambda: win.canvas.running.t == 40, timeout=20_000)
+    row = win.properties._wire_rows.index(key)
+    assert not table.isColumnHidden(2)
+    assert (table.item(row, 1).text(), table.item(row, 2).text()) == ("1", "2")
+    assert table.horizontalHeaderItem(2).text() == "W_t"
+    # the wire alone: the design's weight to edit, W_t's beside it in one row
+    win.properties.show_wire(key)
+    assert win.properties.weight_edit.text() == "1"
+    running = win.properties.findChild(QLabel, "running-weight")
+    assert running is not None and running.text() == "W_t: 2"
+    edit_box = win.properties.weight_edit.geometry()
+    assert running.parentWidget() is win.properties.weight_edit.parentWidget()
+    assert abs(running.geometry().center().y() - edit_box.center().y()) < 4  # side by side
+    win.actions_by_name["Reset"].trigger()
+    qtbot.waitUntil(lambda: win.properties.findChild(QLabel, "running-weight") is None, timeout=5000)
+    win.properties.show_neuron(count)
+    assert table.isColumnHidden(2)
+
+
+def test_properties_follow_w_t_frame_by_frame(win, qtbot):
+    """A weight of W_t edited live (the canvas's amber label): the neuron's
+    W_t column follows without reselecting."""
+    net = win.doc.network
+    net.add_neuron("identity", "a", pos=(0, 0))
+    key = (("identity", "a", "single"), ("identity", "a", "single"))
+    net.set_weight(*key, 1)
+    win.properties.show_neuron(("identity", "a"))
+    win.step(1)
+    qtbot.waitUntil(lambda: win.canvas.running.t == 1, timeout=20_000)
+    table = win.properties.wires
+    assert table.item(0, 2).text() == "1"
+    win._live_weight(key[0], key[1], 5)  # W_t only: the design keeps 1
+    win.step(1)
+    qtbot.waitUntil(lambda: table.item(0, 2) is not None and table.item(0, 2).text() == "5", timeout=20_000)
+    assert table.item(0, 1).text() == "1"
