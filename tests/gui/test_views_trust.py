@@ -228,3 +228,29 @@ def test_properties_follow_w_t_frame_by_frame(win, qtbot):
     win.step(1)
     qtbot.waitUntil(lambda: table.item(0, 2) is not None and table.item(0, 2).text() == "5", timeout=20_000)
     assert table.item(0, 1).text() == "1"
+
+
+# ------------------------------------------------------------------ the running state
+
+
+def test_the_inspector_reads_the_running_state(studio, qtbot):
+    """With recording off (nothing in the inspector's record), the Self view
+    still follows the W_t the canvas shows: the inspector reads the studio's
+    RunningState, and a wire's hover gives its weight there."""
+    from dmm_studio.gui.inspect import hover_text
+
+    insp = studio.inspector
+    assert insp.running is studio.canvas.running
+    _open(studio, "waves")
+    insp.set_live(False)  # no recording: the record keeps nothing new
+    insp.docks["self"].show()
+    insp.docks["self"].raise_()
+    qtbot.waitUntil(lambda: insp.self_view.isVisible(), timeout=5000)
+    _steps(studio, qtbot, 3)
+    qtbot.waitUntil(lambda: studio.canvas.running.t == 3, timeout=5000)
+    qtbot.waitUntil(lambda: insp.self_view.t == 3, timeout=5000)
+    assert insp.self_view.entries == dict(studio.canvas.running.wires)
+    assert insp.recorder.history.latest()[0] == 0  # not from the record: it has step 0 only
+    (key, w), *_ = studio.canvas.running.wires.items()
+    text = hover_text(studio, insp, "wire", key)
+    assert text is not None and "at step 3" in text

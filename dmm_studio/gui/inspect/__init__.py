@@ -68,8 +68,8 @@ def install(window: Any) -> Inspector:
             insp.neuronAtFault.connect(lambda nid: canvas.select([tuple(nid)]))
         insp.wireSelected.connect(lambda to, frm: _select_wire(canvas, to, frm))
         insp.stepShown.connect(lambda t, state: _show_step_on_canvas(window, t, state))
-        if hasattr(canvas, "running") and hasattr(window, "doc"):  # the Self view reads the running state
-            insp.self_view.follow(canvas.running, lambda: window.doc.network.matrix)
+        if hasattr(canvas, "running") and hasattr(window, "doc"):  # W_t is read from the running state
+            insp.follow_running(canvas.running, lambda: window.doc.network.matrix)
         if hasattr(canvas, "hover_provider"):
             canvas.hover_provider = lambda kind, key: hover_text(window, insp, kind, key)
 
@@ -131,13 +131,14 @@ def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
     state = prev = None
     t = insp.shown
     if t is None:
+        # live: the newer of the record's latest step and the last frame (the
+        # record lags, or keeps nothing while recording is off)
         latest = h.latest()
         if latest is not None:
             t, state = latest
-        else:
-            frame = getattr(window, "last_frame", None)
-            if frame is not None:
-                t, state = frame.t, frame.state
+        frame = getattr(window, "last_frame", None)
+        if frame is not None and (t is None or frame.t > t):
+            t, state = frame.t, frame.state
     else:
         state = h.get(t) if t in h else None
     if state is None:
@@ -154,7 +155,11 @@ def hover_text(window: Any, insp: Inspector, kind: str, key: Any) -> str | None:
         return f"{f}/{n}/{port} at step {t}: {brief(get_in(state, (f, n, port)))}"
     if kind == "wire":
         to, frm = key
-        w = get_in(matrix_of(state), tuple(to) + tuple(frm))
+        running = insp.running
+        if insp.shown is None and running is not None and running.t == t and running.wires is not None:
+            w = running.weight((tuple(to), tuple(frm)))  # W_t as the canvas shows it
+        else:
+            w = get_in(matrix_of(state), tuple(to) + tuple(frm))
         if not w:
             w = 0
         return f"{'/'.join(frm)} -> {'/'.join(to)} at step {t}: {wire_brief(w, get_in(state, tuple(frm)))}"
@@ -260,11 +265,11 @@ def _show_step_on_canvas(window: Any, t: Any, state: Any) -> None:
     from ...matrix import matrix_of
 
     if t is not None and state is not None:
-        canvas.show_matrix(matrix_of(state))
+        canvas.show_matrix(matrix_of(state), None, t)
     else:
         frame = getattr(window, "last_frame", None)
         if frame is not None and frame.t > 0:
-            canvas.show_matrix(frame.matrix)
+            canvas.show_matrix(frame.matrix, frame.active, frame.t)
 
 
 def apply_cli(window: Any, args: Any) -> None:

@@ -14,6 +14,13 @@ others go on.
 
 Headless (tests, the bench): ``attach_engine(engine)`` records an engine of
 this process directly, through an ``EngineTap``.
+
+The running matrix is not copied here: ``follow_running(state, design)``
+hands the inspector the studio's ``RunningState`` (``gui/running_state.py``,
+what the canvas and the Properties panel read). Live, the Self view draws
+the newer of the record's latest step and that state's ``W_t`` (so it stays
+with the canvas when recording is off or the record lags), and a wire's
+hover reads its weight there.
 """
 
 from __future__ import annotations
@@ -158,6 +165,19 @@ class Inspector(QtCore.QObject):
         self.timer.setInterval(max(1, int(1000 / fps)))
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+
+    running: Any = None  # the studio's RunningState (``follow_running``), None headless
+
+    def follow_running(self, state: Any, design_matrix: Any) -> None:
+        """Read ``state`` (a ``RunningState``: ``matrix``, ``t``, ``changed``) for the
+        live ``W_t``; ``design_matrix()`` gives the design's ``W_0`` (shown at design time)."""
+        self.running = state
+        self.self_view.follow(state, design_matrix)
+        state.changed.connect(self._running_changed)
+
+    def _running_changed(self) -> None:
+        if self.shown is None and self.self_view.isVisible():
+            self._draw_self()
 
     def _capacity_changed(self, k: int) -> None:
         if self.runner is not None:
@@ -397,6 +417,14 @@ class Inspector(QtCore.QObject):
             t = self.shown
         else:
             latest = h.latest()
+            st = self.running
+            if st is not None and st.matrix is not None and st.t is not None:
+                if latest is None or latest[0] < st.t:
+                    # the record has nothing as new (recording off, or it lags): the
+                    # running state's W_t, the step the canvas shows
+                    if self.self_view.t != st.t and self.self_view.isVisible():
+                        self.self_view.set_matrix(st.matrix, None, st.t)
+                    return
             if latest is None:
                 return
             t = latest[0]
