@@ -254,3 +254,75 @@ def test_the_inspector_reads_the_running_state(studio, qtbot):
     (key, w), *_ = studio.canvas.running.wires.items()
     text = hover_text(studio, insp, "wire", key)
     assert text is not None and "at step 3" in text
+
+
+# ------------------------------------------------------------------ a layout you can read
+
+
+@pytest.mark.parametrize("width", [300, 360, 560])
+def test_the_self_views_header_is_never_clipped_by_its_checkbox(qtbot, width):
+    from dmm_studio.gui.inspect.selfview import SelfView
+
+    net = Network.load(EXAMPLES / "lightweight_pure.dmm.json")
+    v = SelfView()
+    qtbot.addWidget(v)
+    v.resize(width, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_matrix(net.matrix, None, 12345)
+    qtbot.wait(10)
+    text = v.info.text()
+    assert text.startswith("W at t = 12345: ")
+    info, box = v.info.geometry(), v.mark_changes.geometry()
+    assert not info.intersects(box)
+    # the whole text fits in the label (wrapped in a narrow dock)
+    inner = v.info.contentsRect()
+    need = v.info.fontMetrics().boundingRect(
+        QtCore.QRect(0, 0, inner.width(), 10_000), int(QtCore.Qt.TextFlag.TextWordWrap), text
+    )
+    assert need.height() <= inner.height() and need.width() <= inner.width()
+    # the controls show whole too
+    assert box.width() >= v.mark_changes.sizeHint().width() and box.right() <= v.width()
+
+
+def _panel_with_probes(qtbot, n):
+    from dmm_studio.gui.inspect.inspector import Inspector
+
+    insp = Inspector()
+    insp.timer.stop()
+    for i in range(n):
+        insp.add_probe(ProbeSpec("synth.softmax_matmul", f"product{i}", "out"))
+    qtbot.addWidget(insp.probes)
+    return insp.probes
+
+
+def _columns(panel) -> int:
+    return len({w.geometry().x() for w in panel.widgets.values()})
+
+
+def test_the_probes_dock_takes_as_many_columns_as_its_width_allows(qtbot):
+    panel = _panel_with_probes(qtbot, 3)
+    panel.show()
+    for width, cols in [(500, 1), (900, 2), (1400, 3), (600, 1)]:
+        panel.resize(width, 700)
+        qtbot.waitUntil(lambda cols=cols: _columns(panel) == cols, timeout=3000)
+        qtbot.wait(50)  # the layout settles (a vertical scroll bar may come)
+        # nothing wider than the dock: no sideways scrolling, every header whole
+        assert panel.horizontalScrollBar().maximum() == 0, width
+        for w in panel.widgets.values():
+            assert w.geometry().right() <= panel.viewport().width()
+            for b in w.findChildren(QtWidgets.QToolButton) + [w.combo, w.zoom]:
+                assert b.geometry().right() <= w.width() and b.width() >= b.minimumSizeHint().width()
+
+
+def test_a_probes_name_gives_up_room_in_a_narrow_dock(qtbot):
+    panel = _panel_with_probes(qtbot, 1)
+    panel.show()
+    (w,) = panel.widgets.values()
+    panel.resize(1000, 400)
+    qtbot.waitUntil(lambda: not w.title.elided(), timeout=3000)
+    assert w.title.text() == "synth.softmax_matmul/product0/out"
+    panel.resize(330, 400)
+    qtbot.waitUntil(lambda: w.title.elided(), timeout=3000)
+    assert panel.horizontalScrollBar().maximum() == 0
+    assert w.title.toolTip() == "synth.softmax_matmul/product0/out"

@@ -67,7 +67,13 @@ def on_screen(w: QtWidgets.QWidget) -> bool:
 
 
 class ProbesPanel(QtWidgets.QScrollArea):
-    """Many probes at once, in a grid of two columns."""
+    """Many probes at once, in a grid whose columns follow the dock's width:
+    one column per ``COLUMN_WIDTH`` pixels (at most ``MAX_COLUMNS``, never more
+    than there are probes), so that a narrow dock shows one probe a row with
+    its header whole, and a wide one puts them side by side."""
+
+    COLUMN_WIDTH = 420  # a probe's header (name, zoom, view, Export, close) and a readable plot
+    MAX_COLUMNS = 3
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,11 +112,26 @@ class ProbesPanel(QtWidgets.QScrollArea):
             w.deleteLater()
             self._relayout()
 
+    def columns(self, width: int | None = None) -> int:
+        """How many columns the probes take at ``width`` (the viewport's by default)."""
+        width = self.viewport().width() if width is None else width
+        fit = max(1, width // self.COLUMN_WIDTH)
+        return max(1, min(len(self.widgets), self.MAX_COLUMNS, fit))
+
+    _cols = 0
+
+    def resizeEvent(self, ev: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        if self.widgets and self.columns() != self._cols:
+            self._relayout()
+
     def _relayout(self) -> None:
         for w in self.widgets.values():
             self.grid.removeWidget(w)
         self.hint.setVisible(not self.widgets)
-        cols = 1 if len(self.widgets) <= 1 else 2
+        cols = self._cols = self.columns()
+        for c in range(self.MAX_COLUMNS):
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
         for i, w in enumerate(self.widgets.values()):
             w.setMinimumHeight(110)
             self.grid.addWidget(w, i // cols, i % cols)

@@ -417,6 +417,37 @@ class TreeView(QtWidgets.QTreeWidget):
         return item.text(1) if item is not None else None
 
 
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that gives up room: in a narrow place its text ends in
+    "…" (the whole text in its tooltip) instead of widening its row."""
+
+    def __init__(self, text: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.full = text
+        self.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("…") * 4)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        return QtCore.QSize(self.fontMetrics().horizontalAdvance(self.full) + 4, super().sizeHint().height())
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        self._elide()
+
+    def setFont(self, f: QtGui.QFont) -> None:  # noqa: N802 (Qt's name)
+        super().setFont(f)
+        self._elide()
+
+    def _elide(self) -> None:
+        text = self.fontMetrics().elidedText(self.full, QtCore.Qt.TextElideMode.ElideMiddle, self.width())
+        if text != self.text():
+            super().setText(text)
+
+    def elided(self) -> bool:
+        return self.text() != self.full
+
+
 class ProbeWidget(QtWidgets.QWidget):
     """One probe: a header (what it probes, the view, the value in brief) and
     the view that suits its stream (or the one the user picked)."""
@@ -432,7 +463,11 @@ class ProbeWidget(QtWidgets.QWidget):
         self.mode = buf.spec.view
         self.views: dict[str, QtWidgets.QWidget] = {}
         self.stack = QtWidgets.QStackedWidget()
-        self.title = QtWidgets.QLabel(f"<b>{self.spec.key}</b>")
+        self.title = ElidedLabel(self.spec.key)
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setToolTip(self.spec.key)
         self.value = status_label()
         self.value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.combo = QtWidgets.QComboBox()
@@ -456,8 +491,7 @@ class ProbeWidget(QtWidgets.QWidget):
         close.clicked.connect(lambda: self.closeRequested.emit(self.spec.key))
         head = QtWidgets.QHBoxLayout()
         head.setContentsMargins(4, 2, 4, 2)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        head.addWidget(self.title, 1)
         head.addWidget(self.zoom)
         head.addWidget(self.combo)
         head.addWidget(export)
