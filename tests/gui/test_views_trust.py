@@ -326,3 +326,58 @@ def test_a_probes_name_gives_up_room_in_a_narrow_dock(qtbot):
     qtbot.waitUntil(lambda: w.title.elided(), timeout=3000)
     assert panel.horizontalScrollBar().maximum() == 0
     assert w.title.toolTip() == "synth.softmax_matmul/product0/out"
+
+
+# ------------------------------------------------------------------ weight labels
+
+
+def _labels(win):
+    return {k: p.label for k, p in win.canvas.pipes.items() if p.label is not None}
+
+
+@pytest.mark.parametrize("name", ["fuzzy_if", "lightweight_pure", "live_edit", "reflection", "duplicates"])
+def test_weight_labels_never_cover_each_other_nor_nodes(win, qtbot, name):
+    """fuzzy_if drew -0.5 over 0.5 where two wires cross; lightweight_pure -0.3
+    under a 1: no two labels overlap, none lies under a node, none covers its
+    own wire (labels are drawn in scene units: one placement holds at every zoom)."""
+    from PySide6.QtGui import QPainterPathStroker
+
+    _open(win, name)
+    qtbot.wait(50)
+    for zoom in (0.9, 1.6):  # (zoomed out further, below LABEL_LOD, labels hide)
+        viewer = win.canvas.viewer
+        viewer.setTransform(QtGui.QTransform.fromScale(zoom, zoom))
+        viewer._zoom_changed()  # what the viewer's own zoom calls do
+        assert viewer.transform().m11() == zoom
+        labels = _labels(win)
+        assert all(lab.isVisible() for lab in labels.values())
+        assert labels
+        boxes = {k: lab.sceneBoundingRect() for k, lab in labels.items()}
+        keys = list(boxes)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                assert not boxes[a].intersects(boxes[b]), (zoom, a, b)
+        nodes = [n.view.sceneBoundingRect() for n in win.canvas.nodes.values()]
+        for k, box in boxes.items():
+            assert not any(box.intersects(n) for n in nodes), (zoom, k)
+            pipe = win.canvas.pipes[k]
+            stroker = QPainterPathStroker()
+            stroker.setWidth(2)
+            stroke = pipe.mapToScene(stroker.createStroke(pipe.path()))
+            assert not stroke.intersects(box), (zoom, k)
+
+
+def test_the_cost_badge_never_covers_the_type_name(win, qtbot):
+    """A narrow node with a long type name: the badge goes a row higher."""
+    win.doc.network.add_neuron("synth.softmax_matmul", "p", pos=(0, 0))
+    win.doc.network.add_neuron("identity", "i", pos=(300, 0))
+    qtbot.wait(10)
+    for nid in (("synth.softmax_matmul", "p"), ("identity", "i")):
+        view = win.canvas.nodes[nid].view
+        view.set_cost("12.5 ms", 0.5)
+        badge, name = view.cost_badge.sceneBoundingRect(), view.type_label.sceneBoundingRect()
+        assert not badge.intersects(name), nid
+        assert badge.bottom() <= view.sceneBoundingRect().top() + 1  # above the node, not on it
+    # a short type name leaves the badge on its own row, beside the name
+    short = win.canvas.nodes[("identity", "i")].view
+    assert short.cost_badge.pos().y() == -17

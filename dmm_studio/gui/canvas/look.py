@@ -92,3 +92,42 @@ def format_weight_exact(w: Any) -> str:
 
 
 RUNTIME_COLOR = QColor(255, 200, 90)  # what only W_t has: run-time neurons, live-only weights
+
+
+# ------------------------------------------------------------------ label placement
+LABEL_GAP = 9.0  # pixels between a wire and its weight label
+LABEL_PERCENTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78)  # where along the wire, best first
+
+
+def label_spots(path: Any, w: float, h: float) -> list[Any]:
+    """Where a ``w`` x ``h`` weight label may sit beside a wire ``path`` (a
+    ``QPainterPath``): centres (``QPointF``, in the path's coordinates), best
+    first. Near the middle first (where the direction arrow is), then further
+    along; off the wire: above a wire that runs across, right of one that runs
+    up or down (a label above a vertical wire would cover it), then on the
+    other side, then twice as far. The caller takes the first spot that covers
+    no wire of its own, no other label and no node."""
+    from PySide6.QtCore import QPointF
+
+    spots: list[Any] = []
+    for far in (1.0, 2.2):
+        for p in LABEL_PERCENTS:
+            at = path.pointAtPercent(p)
+            a = math.radians(path.angleAtPercent(p))
+            nx, ny = -math.sin(a), -math.cos(a)  # a normal of the path, in scene coordinates
+            if abs(ny) >= 0.5:
+                if ny > 0:
+                    nx, ny = -nx, -ny  # above
+            elif nx < 0:
+                nx, ny = -nx, -ny  # right
+            d = (abs(nx) * w / 2 + abs(ny) * h / 2 + LABEL_GAP) * far
+            spots.append(QPointF(at.x() + nx * d, at.y() + ny * d))
+            spots.append(QPointF(at.x() - nx * d, at.y() - ny * d))
+    return spots
+
+
+def badge_y(type_label_right: float, badge_left: float, row: float = -17.0, height: float = 14.0) -> float:
+    """The y of a node's cost badge: on the type name's row (above the node's
+    top right corner) when the name ends before it, else a row higher, so that
+    the badge never covers the type name."""
+    return row if type_label_right + 3 <= badge_left else row - height - 1

@@ -17,7 +17,6 @@ NodeGraphQt below its next minor version).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -28,8 +27,8 @@ from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPathStroker, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -43,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from ...network import Port
 from ...registry import NeuronType
-from .look import RUNTIME_COLOR, TYPE_MIME, NeuronId, format_weight
+from .look import RUNTIME_COLOR, TYPE_MIME, NeuronId, badge_y, format_weight, label_spots
 
 # The private names of NodeGraphQt this module relies on: (module, class or
 # None, attribute). tests/gui/test_canvas_ngqt.py checks each one exists.
@@ -108,6 +107,7 @@ class WeightPipe(PipeItem):
         self.weight, self.live_only = w, live_only
         if self.label is None:
             self.label = QGraphicsRectItem(-20, -8, 40, 16, self)
+            self.label.setData(0, LABEL_TAG)  # other labels keep off it (_place_label)
             self.label.setPen(QPen(Qt.PenStyle.NoPen))
             self.label.setBrush(QColor(30, 30, 34, 230))
             self.label.text = QGraphicsSimpleTextItem(self.label)  # type: ignore[attr-defined]
@@ -131,22 +131,38 @@ class WeightPipe(PipeItem):
 
     def _place_label(self) -> None:
         """Beside the direction arrow (a child item at the middle of the path),
-        off the wire: above a wire that runs across, right of one that runs up
-        or down (a label above a vertical wire would cover it)."""
-        if self.label is None:
+        off the wire; moved along it or to its other side where it would cover
+        its own wire, another wire's label or a node (``look.label_spots``).
+        While labels are hidden (zoomed out) only the first spot is taken: the
+        viewer places them all again when they show."""
+        label = self.label
+        if label is None:
             return
         path = self.path()
-        mid = path.pointAtPercent(0.5)
-        a = math.radians(path.angleAtPercent(0.5))
-        nx, ny = -math.sin(a), -math.cos(a)  # a normal of the path, in scene coordinates
-        if abs(ny) >= 0.5:
-            if ny > 0:
-                nx, ny = -nx, -ny  # above
-        elif nx < 0:
-            nx, ny = -nx, -ny  # right
-        r = self.label.rect()
-        d = abs(nx) * r.width() / 2 + abs(ny) * r.height() / 2 + 9
-        self.label.setPos(mid.x() + nx * d, mid.y() + ny * d)
+        r = label.rect()
+        spots = label_spots(path, r.width(), r.height())
+        best = spots[0]
+        scene = self.scene()
+        if scene is not None and label.isVisible() and not path.isEmpty():
+            stroke = _STROKER.createStroke(path)
+            for c in spots:
+                box = QRectF(c.x() - r.width() / 2 - 2, c.y() - r.height() / 2 - 2, r.width() + 4, r.height() + 4)
+                if stroke.intersects(box) or self._covers(scene, self.mapRectToScene(box)):
+                    continue
+                best = c
+                break
+        label.setPos(best)
+
+    def _covers(self, scene: Any, box: QRectF) -> bool:
+        """Whether ``box`` (scene coordinates) covers a node or another wire's label."""
+        for item in scene.items(box):
+            if item is self or item.parentItem() is self:
+                continue
+            if item.data(0) == LABEL_TAG and item is not self.label:
+                return True
+            if isinstance(item.topLevelItem(), NeuronNodeItem):
+                return True
+        return False
 
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
         super().draw_path(start_port, end_port, cursor_pos)
@@ -155,6 +171,9 @@ class WeightPipe(PipeItem):
 
 _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8)
+LABEL_TAG = "weight-label"
+_STROKER = QPainterPathStroker()
+_STROKER.setWidth(3.0)
 
 
 # the viewer builds its pipes from this module global: make them ours
@@ -253,7 +272,10 @@ class NeuronNodeItem(NodeItem):
         level = min(1.0, max(0.0, level))
         # green (cheap) to red (the dearest neuron)
         badge.setBrush(QColor(int(120 + 135 * level), int(210 - 130 * level), 110, 230))
-        badge.setPos(self.boundingRect().width() - badge.rect().width() - 2, -17)
+        x = self.boundingRect().width() - badge.rect().width() - 2
+        name = self.type_label
+        right = name.pos().x() + name.boundingRect().width() if name.isVisible() else -1e9
+        badge.setPos(x, badge_y(right, x))
         badge.setVisible(True)
 
 
@@ -344,11 +366,16 @@ class DMMViewer(NodeViewer):
         self.setRenderHint(QPainter.RenderHint.Antialiasing, detail)
         lab_change, det_change = labels != self.labels_shown, detail != self.detail_shown
         self.labels_shown, self.detail_shown = labels, detail
+        shown = []
         for item in self.scene().items():
             if lab_change and isinstance(item, WeightPipe) and item.label is not None:
                 item.label.setVisible(labels)
+                shown.append(item)
             elif det_change and isinstance(item, NeuronNodeItem):
                 item.set_detail(detail)
+        if labels:
+            for pipe in shown:  # placed while hidden: now off each other and off the nodes
+                pipe._place_label()
 
     def scale(self, sx: float, sy: float, pos: Any = None) -> None:
         super().scale(sx, sy, pos)
