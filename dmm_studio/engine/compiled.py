@@ -249,7 +249,7 @@ class CompiledEngine(Engine):
                 raise StepError(t, str(e), (table.type_id, plan.names[0])) from None
             result = None
             if ntype.batched is not None:
-                batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
+                batch = self._batch(plan, x)
                 table_p = ParamTable(
                     ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
                 )
@@ -259,7 +259,7 @@ class CompiledEngine(Engine):
                 if plan.dormant:
                     table.version += 1
                     plan = self._plan(table)
-                batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
+                batch = self._batch(plan, x)
                 result = self._one_by_one(plan, batch, params, registry, t)
             elif plan.dormant:
                 result = {o: col.zeroed(plan.dormant_rows(self.device)) for o, col in result.items()}
@@ -278,6 +278,9 @@ class CompiledEngine(Engine):
         self.t = t
         if delta:
             self._apply_delta(delta)
+
+    def _batch(self, plan: Plan, x: Column) -> Batch:
+        return Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
 
     def _gains(self, gains: Mapping[NeuronId, float], ports: Ports) -> torch.Tensor:
         g = np.ones(len(self._nid_type))

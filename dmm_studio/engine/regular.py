@@ -74,7 +74,10 @@ def self_problem(w: Mapping[str, Any], registry: Registry, readers: int) -> str:
     return ""
 
 
-def regular_wires(d: Mapping[str, Any]) -> list[tuple[tuple[str, str, str], tuple[str, str, str], Any]] | None:
+Wire = tuple[tuple[str, str, str], tuple[str, str, str], Any]
+
+
+def regular_wires(d: Mapping[str, Any]) -> list[Wire] | None:
     """The entries ``(to, from, weight)`` of a canonical V-value that is
     regular (six labels to a number everywhere), else None: one pass."""
     out = []
