@@ -32,6 +32,10 @@ Signals (all delivered in the UI thread):
     (``Recorder.export()``) whenever the run stops. The inspector keeps a
     copy of the record from these.
 
+``trainStarted``, ``trainReports``, ``trainWeights``, ``trainPaused``, ``trainDone``, ``trainFailed``
+    Training in the engine's process (``train``; ``dmm_studio.host.training``
+    says what each carries).
+
 Commands (from the UI thread; they are queued to the host, which handles each
 between two steps): ``load(network)`` (a copy of the design, t = 0),
 ``step(n=1)``, ``run()``, ``pause()``, ``reset(network=None)``,
@@ -41,6 +45,8 @@ between two steps): ``load(network)`` (a copy of the design, t = 0),
 v)``, ``set_fields(fields)``, ``remove_neuron(nid)``, ``rename_neuron(type,
 old, new)``; recording: ``set_recording(on)``, ``set_probes(specs)``,
 ``set_breaks(breaks)``, ``set_profiling(on)``, ``set_history(capacity)``;
+training: ``train(network, task, steps=, device=, seed=)``, ``train_pause()``,
+``train_resume()``, ``train_stop()``;
 ``request_snapshot(on_ready)`` (the running state as a Network, taken between
 two steps; ``on_ready(network, t, error)`` is called later in the UI thread:
 never blocks) and ``snapshot()`` (the same, but waits: for scripts and tests,
