@@ -129,6 +129,22 @@ class WeightPipe(PipeItem):
         t.setPos(-br.width() / 2, -br.height() / 2)
         self._place_label()
 
+    thickness: float | None = None  # a pen width set by a view (the Train panel: by |w|); None: 2
+
+    def set_thickness(self, width: float | None) -> None:
+        """Draw the wire this wide (None: NodeGraphQt's width); hover and
+        selection still draw it their way, and it comes back after them."""
+        self.thickness = width
+        if not (self.active() or self.highlighted()):
+            pen = self.pen()
+            pen.setWidthF(2.0 if width is None else float(width))
+            self.setPen(pen)
+
+    def reset(self) -> None:
+        super().reset()
+        if self.thickness is not None:
+            self.set_thickness(self.thickness)
+
     def _place_label(self) -> None:
         """Beside the direction arrow (a child item at the middle of the path),
         off the wire: above a wire that runs across, right of one that runs up
