@@ -2,8 +2,10 @@
 
     python docs/make_gallery.py
 
-Each example is opened offscreen, run for some steps, with the probes that
-show what it does, and saved to docs/screenshots/<example>.png.
+Each example is opened offscreen as a user opens it, with nothing added: the
+probes and docks it opens with are those its file keeps (its probes in the
+layout, ``meta["views"]``; see ``examples/make_examples.py``). It is run for
+the steps below and saved to docs/screenshots/<example>.png.
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SHOTS: dict[str, tuple[int, list[str]]] = {
-    "counter": (12, ["--probe", "accum/count/single"]),
-    "waves": (5, ["--self-view"]),
-    "duplicates": (40, ["--probe", "arith.dot/detector/out", "--probe", "data.cons/repeats/length"]),
-    "word_count": (60, ["--probe", "data.word_count/counts/counts"]),
-    "fuzzy_if": (60, ["--probe", "identity/result/single", "--probe", "synth.sin/cond/y"]),
-    "live_edit": (80, ["--probe", "accum/count/single", "--self-view"]),
-    "reflection": (40, ["--probe", "matrix.summary/mirror/size", "--self-view"]),
-    "softmax_images": (30, ["--probe", "synth.softmax_matmul/product/out", "--probe", "synth.blend/mix/out"]),
-    "sin_synthesis": (30, ["--probe", "synth.blend/frame/out"]),
-    "field_population": (60, ["--probe", "synth.sin/u00/y", "--probe", "synth.sin/u06/y"]),
-    "lightweight_pure": (60, ["--probe", "synth.normalize/M/out", "--self-view"]),
+# steps to run before the picture (enough for the example's story to show)
+SHOTS: dict[str, int] = {
+    "counter": 12,
+    "waves": 5,
+    "duplicates": 40,
+    "word_count": 60,
+    "fuzzy_if": 60,
+    "live_edit": 80,
+    "reflection": 60,
+    "softmax_images": 30,
+    "sin_synthesis": 30,
+    "field_population": 60,
+    "lightweight_pure": 60,
 }
 
 
@@ -33,7 +36,7 @@ def main() -> int:
     out = ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for name, (steps, extra) in SHOTS.items():
+    for name, steps in SHOTS.items():
         cmd = [
             sys.executable,
             "-m",
@@ -44,7 +47,6 @@ def main() -> int:
             str(steps),
             "--screenshot",
             str(out / f"{name}.png"),
-            *extra,
         ]
         r = subprocess.run(cmd, capture_output=True, text=True)
         print(f"{name}: {'ok' if r.returncode == 0 else 'FAILED ' + r.stderr.strip()}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -443,6 +444,48 @@ EXAMPLES = {
     "field_population": field_population,
     "lightweight_pure": lightweight_pure,
 }
+
+
+# what each example opens with (the studio shows these when the file opens, and the
+# README's gallery is made from exactly that: docs/make_gallery.py): the probes that
+# show what it is about, and the docks (meta "views") it needs beside them
+SHOWN: dict[str, tuple[list[str], list[str]]] = {
+    "duplicates": (["arith.dot/detector/out", "data.cons/repeats/list"], []),
+    "word_count": (["data.word_count/counts/counts", "data.word_count/counts/total"], []),
+    "fuzzy_if": (["identity/result/single", "synth.sin/cond/y"], []),
+    "live_edit": (["accum/count/single", "accum/total/single"], ["self"]),
+    "reflection": (["matrix.summary/mirror/max_norm", "accum/count/single"], ["self"]),
+    "softmax_images": (["synth.softmax_matmul/product/out", "synth.blend/mix/out"], []),
+    "sin_synthesis": (["synth.blend/frame/out", "synth.sin/pulse/y"], []),
+    "field_population": (["synth.sin/u00/y", "synth.sin/u06/y", "arith.sum/mix/out"], ["fields"]),
+    "lightweight_pure": (["synth.normalize/M/out", "synth.normalize/M/norm"], ["self"]),
+}
+
+
+def show(net: Network, probes: list[str], views: list[str]) -> None:
+    """Open ``net`` with these probes ('type/name/output') and docks (meta "views")."""
+    kept: dict[str, list[dict[str, str]]] = {}
+    for p in probes:
+        f, n, o = p.split("/")
+        kept.setdefault(f"{f}/{n}", []).append({"port": o})
+    net.set_probes(kept)
+    if views:
+        net.meta["views"] = list(views)
+
+
+def shown(name: str, make: Callable[[], Network]) -> Callable[[], Network]:
+    """``make``, then what the example opens with (``SHOWN``)."""
+
+    def build() -> Network:
+        net = make()
+        show(net, *SHOWN.get(name, ([], [])))
+        return net
+
+    build.__name__ = make.__name__
+    return build
+
+
+EXAMPLES = {name: shown(name, make) for name, make in EXAMPLES.items()}
 
 
 def main() -> None:

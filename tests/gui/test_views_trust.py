@@ -27,15 +27,24 @@ def _open(win, name: str) -> Network:
 
 
 @pytest.fixture
-def studio(win):
-    """The window with every panel installed, as ``dmm-studio`` builds it."""
+def studio(qtbot):
+    """The window with every panel installed, as ``dmm-studio`` builds it
+    (panels, then docks tidied, then shown)."""
     from types import SimpleNamespace
 
     from dmm_studio.gui import _inspect_hook
+    from dmm_studio.gui.document import Document
+    from dmm_studio.gui.main_window import MainWindow
 
-    _inspect_hook(win, SimpleNamespace(probe=None, self_view=False))
-    win.tidy_docks()
-    return win
+    w = MainWindow(Document(), process=True)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    _inspect_hook(w, SimpleNamespace(probe=None, self_view=False))
+    w.tidy_docks()
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.shutdown()
 
 
 def _steps(win, qtbot, n: int) -> None:
@@ -381,3 +390,63 @@ def test_the_cost_badge_never_covers_the_type_name(win, qtbot):
     # a short type name leaves the badge on its own row, beside the name
     short = win.canvas.nodes[("identity", "i")].view
     assert short.cost_badge.pos().y() == -17
+
+
+# ------------------------------------------------------------------ examples open with what they are about
+
+
+def _gallery():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_gallery", EXAMPLES.parent / "docs" / "make_gallery.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+GALLERY = sorted(_gallery().SHOTS)
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_every_example_opens_with_its_probes_and_views(studio, qtbot, name):
+    """What the file keeps is what opens (and what the gallery pictures: its
+    screenshot passes nothing but the file and the steps)."""
+    from dmm_studio.gui.inspect import file_views
+
+    net = _open(studio, name)
+    insp = studio.inspector
+    kept = {f"{k}/{p['port']}" for k, ps in net.probes().items() for p in ps}
+    assert kept or file_views(net), f"{name} opens with nothing to show"
+    assert set(insp.probes.widgets) == kept
+    if kept:
+        qtbot.waitUntil(lambda: insp.probes.isVisible(), timeout=3000)  # the Probes dock in front
+        # room for a plot, not a strip
+        qtbot.waitUntil(lambda: insp.docks["probes"].height() >= 240, timeout=3000)
+    for view in file_views(net):
+        dock = studio.fields_panel.dock if view == "fields" else insp.docks[view]
+        qtbot.waitUntil(lambda dock=dock: dock.widget().isVisible(), timeout=3000)
+    if "self" in file_views(net):
+        qtbot.waitUntil(lambda: insp.docks["self"].width() >= 500, timeout=3000)  # a Self view you can read
+    assert all(isinstance(steps, int) for steps in _gallery().SHOTS.values())
+
+
+def test_waves_opens_the_self_view_and_history(studio, qtbot):
+    from dmm_studio.gui.inspect import file_views
+
+    net = _open(studio, "waves")
+    assert file_views(net) == ["self", "history"]
+    insp = studio.inspector
+    qtbot.waitUntil(lambda: insp.self_view.isVisible() and insp.history_view.isVisible(), timeout=3000)
+    assert insp.self_view.t == 0 and insp.self_view.entries
+    # History readable: its list of changes shows several lines, not one
+    qtbot.waitUntil(lambda: insp.history_view.changes.height() >= 4 * insp.history_view.fontMetrics().height(), timeout=3000)
+
+
+def test_views_the_file_names_badly_are_left_out():
+    from dmm_studio.gui.inspect import file_views
+
+    net = Network.empty()
+    net.meta = {"views": ["self", "nonsense", 3, "fields"]}
+    assert file_views(net) == ["self", "fields"]
+    net.meta = {"views": "self"}
+    assert file_views(net) == []

@@ -2,7 +2,15 @@
 
 ``install(window)`` adds the docks to the studio's main window, follows its
 runner and connects the canvas selection; ``apply_cli(window, args)`` opens
-``--probe TYPE/NAME/OUTPUT`` probes and the ``--self-view``. Both are called by
+``--probe TYPE/NAME/OUTPUT`` probes and the ``--self-view``.
+
+A network file says what to show when it opens: its probes
+(``layout["type/name"]["probes"]``) open in the Probes dock, given room, and
+``meta["views"]`` names the docks to open in front: any of ``"self"`` (the
+Self view), ``"history"``, ``"breaks"``, ``"cost"`` (Node cost) and
+``"fields"`` (the Fields editor). Every example says so
+(``examples/make_examples.py``): what a file opens with is what the README's
+gallery shows (``docs/make_gallery.py``). Both are called by
 ``dmm_studio.gui.launch``. The pieces work on their own too (see
 ``Inspector``, ``views``, ``selfview``, ``panels``, ``recorder``; ``brief`` for
 hover texts). What the main window is expected to offer: ``add_dock``,
@@ -81,6 +89,8 @@ def install(window: Any) -> Inspector:
             doc.probes_changed.connect(lambda: _probes_from_document(window, insp))
         if hasattr(doc, "replaced"):
             doc.replaced.connect(lambda: _reload_probes(window, insp))
+            doc.replaced.connect(lambda: show_file_views(window, insp))
+        show_file_views(window, insp)
 
     menu = getattr(window, "menus", {}).get("View")
     if menu is not None:
@@ -99,6 +109,76 @@ def install(window: Any) -> Inspector:
         insp.costsUpdated.connect(lambda costs: canvas.show_costs(costs) if canvas.costs_shown else None)
         insp.cost_view.toggled.connect(lambda on: None if on else _costs_off(window, insp))
     return insp
+
+
+VIEWS = ("self", "history", "breaks", "cost", "fields")  # what meta["views"] may name
+SELF_VIEW_WIDTH = 560  # a Self view you can read: the side docks' width when it opens in front
+HISTORY_HEIGHT = 240  # History with its timeline and a few lines of changes
+
+
+def file_views(network: Any) -> list[str]:
+    """The docks a network file asks to open in front (``meta["views"]``):
+    known names only, in order; anything else is left out."""
+    meta = getattr(network, "meta", None) or {}
+    views = meta.get("views") if isinstance(meta, dict) else None
+    if not isinstance(views, list):
+        return []
+    return [v for v in views if isinstance(v, str) and v in VIEWS]
+
+
+def show_file_views(window: Any, insp: Inspector) -> None:
+    """Open what the open file asks for: the Probes dock (with room for its
+    probes) when it has probes, and the docks ``meta["views"]`` names, in
+    front of their tabs. Also once the event loop runs (the window may tidy
+    its docks after this call); the docks asked for go in ``front_docks``."""
+    docks = insp.docks  # type: ignore[attr-defined]
+    want = file_views(window.doc.network)
+    chosen = [docks[k] for k in want if k in docks]
+    panel = getattr(window, "fields_panel", None)
+    if "fields" in want and panel is not None and hasattr(panel, "dock"):
+        chosen.append(panel.dock)
+    has_probes = bool(insp.probes.widgets)
+    front = getattr(window, "front_docks", None)
+    mine: list[Any] = getattr(insp, "_file_docks", [])
+    if isinstance(front, list):
+        for d in mine:  # the last file's
+            if d in front:
+                front.remove(d)
+        mine = chosen + ([docks["probes"]] if has_probes else [])
+        front.extend(d for d in mine if d not in front)
+        insp._file_docks = mine  # type: ignore[attr-defined]
+
+    def show() -> None:
+        for dock in chosen:
+            dock.show()
+            dock.raise_()
+        if "self" in want and hasattr(window, "resizeDocks"):
+            window.resizeDocks([docks["self"]], [SELF_VIEW_WIDTH], QtCore.Qt.Orientation.Horizontal)
+        if "history" in want and not has_probes and hasattr(window, "resizeDocks"):
+            window.resizeDocks([docks["history"]], [HISTORY_HEIGHT], QtCore.Qt.Orientation.Vertical)
+        if has_probes:
+            dock = docks["probes"]
+            dock.show()
+            dock.raise_()
+            if hasattr(window, "resizeDocks"):
+                window.resizeDocks([dock], [probes_height(window, insp)], QtCore.Qt.Orientation.Vertical)
+
+    show()
+    QtCore.QTimer.singleShot(0, show)
+
+
+def probes_height(window: Any, insp: Inspector) -> int:
+    """The Probes dock's height for its probes: rows of ~240 px at the columns its
+    width allows, at most half the window (the canvas keeps the rest)."""
+    n = len(insp.probes.widgets)
+    if not n:
+        return 0
+    width = insp.probes.viewport().width()
+    if width < 100:  # not laid out yet: about the window less the Neurons dock
+        width = max(300, window.width() - 260)
+    cols = insp.probes.columns(width)
+    rows = (n + cols - 1) // cols
+    return int(min(max(260, 40 + 240 * rows), window.height() // 2))
 
 
 def show_costs_on_canvas(window: Any, insp: Inspector, on: bool) -> None:
@@ -302,12 +382,11 @@ def apply_cli(window: Any, args: Any) -> None:
         if want_probes:
             docks["probes"].show()
             docks["probes"].raise_()
-            rows = (len(insp.probes.widgets) + 1) // 2
-            window.resizeDocks([docks["probes"]], [min(560, 60 + 240 * rows)], QtCore.Qt.Orientation.Vertical)
+            window.resizeDocks([docks["probes"]], [probes_height(window, insp)], QtCore.Qt.Orientation.Vertical)
         if want_self:
             docks["self"].show()
             docks["self"].raise_()
-            window.resizeDocks([docks["self"]], [560], QtCore.Qt.Orientation.Horizontal)
+            window.resizeDocks([docks["self"]], [SELF_VIEW_WIDTH], QtCore.Qt.Orientation.Horizontal)
 
     # the window's tidy_docks raises these last (over Properties and the others)
     front = getattr(window, "front_docks", None)
