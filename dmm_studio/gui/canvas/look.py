@@ -6,6 +6,7 @@ Shared by the NodeGraphQt subclasses (``ngqt``) and the canvas modules.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -99,31 +100,34 @@ LABEL_GAP = 9.0  # pixels between a wire and its weight label
 LABEL_PERCENTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78)  # where along the wire, best first
 
 
-def label_spots(path: Any, w: float, h: float) -> list[Any]:
+def label_spots(path: Any, w: float, h: float) -> Iterator[Any]:
     """Where a ``w`` x ``h`` weight label may sit beside a wire ``path`` (a
     ``QPainterPath``): centres (``QPointF``, in the path's coordinates), best
     first. Near the middle first (where the direction arrow is), then further
     along; off the wire: above a wire that runs across, right of one that runs
     up or down (a label above a vertical wire would cover it), then on the
     other side, then twice as far. The caller takes the first spot that covers
-    no wire of its own, no other label and no node."""
+    no wire of its own, no other label and no node: spots are made as they are
+    asked for (the first one is usually free, and a point on a path costs)."""
     from PySide6.QtCore import QPointF
 
-    spots: list[Any] = []
+    at_p: dict[float, tuple[float, float, float, float]] = {}
     for far in (1.0, 2.2):
         for p in LABEL_PERCENTS:
-            at = path.pointAtPercent(p)
-            a = math.radians(path.angleAtPercent(p))
-            nx, ny = -math.sin(a), -math.cos(a)  # a normal of the path, in scene coordinates
-            if abs(ny) >= 0.5:
-                if ny > 0:
-                    nx, ny = -nx, -ny  # above
-            elif nx < 0:
-                nx, ny = -nx, -ny  # right
+            if p not in at_p:
+                at = path.pointAtPercent(p)
+                a = math.radians(path.angleAtPercent(p))
+                nx, ny = -math.sin(a), -math.cos(a)  # a normal of the path, in scene coordinates
+                if abs(ny) >= 0.5:
+                    if ny > 0:
+                        nx, ny = -nx, -ny  # above
+                elif nx < 0:
+                    nx, ny = -nx, -ny  # right
+                at_p[p] = (at.x(), at.y(), nx, ny)
+            x, y, nx, ny = at_p[p]
             d = (abs(nx) * w / 2 + abs(ny) * h / 2 + LABEL_GAP) * far
-            spots.append(QPointF(at.x() + nx * d, at.y() + ny * d))
-            spots.append(QPointF(at.x() - nx * d, at.y() - ny * d))
-    return spots
+            yield QPointF(x + nx * d, y + ny * d)
+            yield QPointF(x - nx * d, y - ny * d)
 
 
 def badge_y(type_label_right: float, badge_left: float, row: float = -17.0, height: float = 14.0) -> float:

@@ -17,6 +17,7 @@ NodeGraphQt below its next minor version).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -157,11 +158,15 @@ class WeightPipe(PipeItem):
         path = self.path()
         r = label.rect()
         spots = label_spots(path, r.width(), r.height())
-        best = spots[0]
+        best = next(spots)
         scene = self.scene()
-        if scene is not None and label.isVisible() and not path.isEmpty():
+        viewer = scene.viewer() if scene is not None and hasattr(scene, "viewer") else None
+        if getattr(viewer, "dragging", False):
+            # a node is being dragged: the first spot now, the search once it is dropped
+            viewer.unplaced.add(self)  # type: ignore[union-attr]
+        elif scene is not None and label.isVisible() and not path.isEmpty():
             stroke = _STROKER.createStroke(path)
-            for c in spots:
+            for c in itertools.chain((best,), spots):
                 box = QRectF(c.x() - r.width() / 2 - 2, c.y() - r.height() / 2 - 2, r.width() + 4, r.height() + 4)
                 if stroke.intersects(box) or self._covers(scene, self.mapRectToScene(box)):
                     continue
@@ -367,6 +372,21 @@ class DMMViewer(NodeViewer):
         if self.dragging:
             self.dragging = False
             self._restore_smooth()
+            self.place_labels()
+
+    @property
+    def unplaced(self) -> set[Any]:
+        """Wires whose labels moved during a drag, to place once it ends."""
+        if not hasattr(self, "_unplaced"):
+            self._unplaced: set[Any] = set()
+        return self._unplaced
+
+    def place_labels(self) -> None:
+        """Place the labels that a drag moved (off each other and off the nodes)."""
+        pipes, self._unplaced = self.unplaced, set()
+        for pipe in pipes:
+            if pipe.scene() is self.scene():
+                pipe._place_label()
 
     def wheelEvent(self, event: Any) -> None:
         # zooming a big graph: fast frames while the wheel turns, smooth after
