@@ -183,6 +183,7 @@ class TrainPanel(QWidget):
         self.runner.trainDone.connect(self._on_done)
         self.runner.trainFailed.connect(self._on_failed)
         self.doc.path_changed.connect(self._offer_task)
+        self.doc.replaced.connect(self._on_replaced)
         self._offer_task(self.doc.path or "")
         self._set_state("idle")
 
@@ -397,14 +398,33 @@ class TrainPanel(QWidget):
         self._set_state("idle")
         self._say("discarded: the design is as it was")
 
+    def _on_replaced(self) -> None:
+        """Another network is open: a training of the one before stops, its result goes."""
+        busy = self.state in ("starting", "training", "paused", "stopping")
+        had = busy or self.result is not None
+        if busy:
+            self.runner.train_stop()
+        self._orphans += busy  # its done (or failed) message is not for this network
+        self.result = None
+        self.start_net = None
+        self._shown_weights = False  # the canvas was rebuilt
+        self._clear_curves()
+        self._set_state("idle")
+        if had:
+            self._say("another network was opened: the training of the one before was dropped")
+
+    _orphans = 0  # trainings stopped for a network no longer open, their end still to come
+
     # ------------------------------------------------------------- the runner's reports
     def _on_started(self, info: dict[str, Any]) -> None:
+        if self._orphans:
+            return
         if self.state == "starting":
             self._set_state("training")
         self._say(f"training on {Path(str(info.get('task', ''))).name}: {info.get('links', 0)} links")
 
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
-        if not batch:
+        if not batch or self._orphans:
             return
         for r in batch:
             self.steps.append(r["step"])
@@ -430,18 +450,21 @@ class TrainPanel(QWidget):
         self._draw_curves()
 
     def _on_weights(self, step: int, matrix: Any) -> None:
-        if self.state == "idle":
-            return  # a late message of a run already kept or discarded
+        if self.state == "idle" or self._orphans:
+            return  # a late message of a run already kept or discarded, or of another network
         self._shown_weights = True
         self.canvas.show_matrix(matrix, None, step)
         weight_widths(self.canvas, True)
 
     def _on_paused(self, paused: bool, step: int) -> None:
-        if self.state in ("training", "paused"):
+        if not self._orphans and self.state in ("training", "paused"):
             self._set_state("paused" if paused else "training")
             self._say(f"paused at step {step:,}" if paused else "training")
 
     def _on_done(self, info: dict[str, Any]) -> None:
+        if self._orphans:
+            self._orphans -= 1
+            return
         net = info["network"]
         net.registry = self.doc.registry
         self.result = net
@@ -453,6 +476,9 @@ class TrainPanel(QWidget):
         )
 
     def _on_failed(self, text: str) -> None:
+        if self._orphans:
+            self._orphans -= 1
+            return
         self._end_weights()
         self.result = None
         self._set_state("idle")

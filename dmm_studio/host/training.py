@@ -73,6 +73,7 @@ class Training:
         self._next_report = 0.0
         self._next_weights = 0.0
         self._last: Any = None  # the last StepReport
+        self.after: list[Any] = []  # commands to handle once this training has ended
 
     def send(self, event: str, payload: Any = None) -> None:
         self.host.send("train", (event, payload))
@@ -167,6 +168,8 @@ class Training:
                 self.paused = False
             elif name == "train_stop":
                 self.stopping = True
+            elif name == "train" and self.stopping:
+                self.after.append(msg)  # the next training: once this one has ended
             else:  # the host's own commands; quit and renew end the training
                 self.host.handle(msg)
                 if self.host.quit:

@@ -78,10 +78,12 @@ def task(tmp_path, monkeypatch):
 
 
 def on_step(k: int, *commands: tuple) -> Callable[[str, object], list[tuple]]:
-    """A script: ``commands`` once the report of step ``k`` has come."""
+    """A script: ``commands`` once the report of step ``k`` has come (the first time)."""
+    fired: list[bool] = []
 
     def script(kind: str, payload: object) -> list[tuple]:
-        if kind == "train" and payload[0] == "reports" and any(r["step"] == k for r in payload[1]):
+        if not fired and kind == "train" and payload[0] == "reports" and any(r["step"] == k for r in payload[1]):
+            fired.append(True)
             return list(commands)
         return []
 
@@ -186,3 +188,15 @@ def test_a_running_machine_pauses_while_it_trains(task):
     assert h.running
     h.do_train(net(), task(steps=2), {})
     assert not h.running and ("running", False) in conn.sent
+
+
+def test_a_training_asked_for_while_one_stops_starts_after_it(task):
+    conn = Conn(on_step(2, ("train_stop",), ("train", net(), task(), {"steps": 3})))
+    h = Host(conn, "reference", {})
+    h.do_train(net(), task(), {})
+    ev = conn.events()
+    assert "failed" not in ev
+    assert ev.count("started") == 2 and ev.count("done") == 2
+    assert [r["step"] for r in conn.reports()] == [1, 2, 1, 2, 3]
+    first, second = [p for e, p in conn.train() if e == "done"]
+    assert first["stopped"] and first["steps"] == 2 and not second["stopped"] and second["steps"] == 3

@@ -143,3 +143,21 @@ def test_save_as_writes_the_trained_network(qtbot, studio, tmp_path):
     assert {(a, b): x for a, b, x in saved.wires()} == {(a, b): x for a, b, x in panel.result.wires()}
     assert not math.isclose(saved.weight(("accum", "a", "delta"), ("identity", "one", "single")), 2.0)
     assert w.doc.path.endswith("net.dmm.json")  # the design keeps its file
+
+
+def test_opening_another_network_drops_the_training_of_the_one_before(qtbot, studio, tmp_path):
+    w, panel = studio
+    with qtbot.waitSignal(w.runner.trainReports, timeout=START):
+        panel.start()
+    other = design()
+    other.set_weight(("accum", "a", "delta"), ("identity", "one", "single"), 3.0)
+    with qtbot.waitSignal(w.runner.trainDone, timeout=5000):  # the old one's end, dropped
+        w.open_network(other, None, ask=False)
+    assert panel.state == "idle" and panel.result is None and not panel.steps
+    assert not panel.keep_button.isEnabled() and w.canvas.running.matrix is None
+    panel.task_edit.setText(str(tmp_path / "net.train.json"))
+    panel.steps_box.setValue(2)
+    with qtbot.waitSignal(w.runner.trainDone, timeout=5000):
+        assert panel.start()
+    assert panel.steps == [1, 2]
+    assert panel.result.weight(("accum", "a", "delta"), ("identity", "one", "single")) == pytest.approx(3.0 * 0.81)
