@@ -421,7 +421,7 @@ class TrainPanel(QWidget):
             return
         if self.state == "starting":
             self._set_state("training")
-        self._say(f"training on {Path(str(info.get('task', ''))).name}: {info.get('links', 0)} links")
+        self._say(f"training on {Path(str(info.get('task', ''))).name} ({info.get('links', 0):,} weights in W)")
 
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
         if not batch or self._orphans:
@@ -440,7 +440,8 @@ class TrainPanel(QWidget):
         last = batch[-1]
         self.values["step"].setText(f"{last['step']:,}")
         self.values["loss"].setText(f"{last['loss']:.4g}")
-        pruned = f" ({last['pruned']:,} pruned)" if last.get("pruned") else ""
+        self.pruned += sum(int(r.get("pruned") or 0) for r in batch)
+        pruned = f" ({self.pruned:,} pruned)" if self.pruned else ""
         self.values["links"].setText(f"{last['links']:,}{pruned}")
         first = batch[0] if prev is None else prev
         dn = last["step"] - (first["step"] if prev is not None else 0)
@@ -498,7 +499,10 @@ class TrainPanel(QWidget):
             self.canvas.show_matrix(None)
         weight_widths(self.canvas, False)
 
+    pruned = 0  # links pruned since training began (each report: those pruned after its step)
+
     def _clear_curves(self) -> None:
+        self.pruned = 0
         self.reports.clear()
         self.steps.clear()
         self.losses.clear()

@@ -100,7 +100,8 @@ def test_every_step_is_reported_once_then_done_with_the_trained_network(task):
     assert [r["step"] for r in conn.reports()] == list(range(1, 11))
     r = conn.reports()[-1]
     assert set(r) == {"step", "loss", "terms", "links", "pruned", "elapsed_s"}
-    assert r["links"] == 2 and r["pruned"] == 1  # 0.5 * 0.9**k fell under 0.3 at k = 5
+    assert r["links"] == 2  # 0.5 * 0.9**k fell under 0.3 at k = 5: pruned after that step
+    assert [r["pruned"] for r in conn.reports()] == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
     done = conn.train()[-1][1]
     assert done["steps"] == 10 and done["stopped"] is False
     trained = done["network"]

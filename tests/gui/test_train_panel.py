@@ -75,6 +75,7 @@ def test_start_reports_stop_keep_and_undo(qtbot, studio):
     # the canvas shows the trained weights (thickness by |w|), pruned links gone
     qtbot.waitUntil(lambda: w.canvas.running.matrix is not None, timeout=5000)
     qtbot.waitUntil(lambda: ("accum", "b", "delta") not in {k[0] for k in w.canvas.shown}, timeout=5000)
+    assert "(1 pruned)" in panel.values["links"].text() or "(2 pruned)" in panel.values["links"].text()
     thick = {k: w.canvas.pipes[k].pen().widthF() for k in w.canvas.shown}
     big = (("accum", "b", "accum"), ("accum", "a", "single"))
     assert thick[big] == max(thick.values()) > min(thick.values())
