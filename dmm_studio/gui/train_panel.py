@@ -348,6 +348,7 @@ class TrainPanel(QWidget):
     def toggle_pause(self) -> None:
         if self.state == "training":
             self.runner.train_pause()
+            self._say("pausing after this step")
         elif self.state == "paused":
             self.runner.train_resume()
 
@@ -419,6 +420,7 @@ class TrainPanel(QWidget):
     def _on_started(self, info: dict[str, Any]) -> None:
         if self._orphans:
             return
+        self.total = info.get("steps")
         if self.state == "starting":
             self._set_state("training")
         self._say(f"training on {Path(str(info.get('task', ''))).name} ({info.get('links', 0):,} weights in W)")
@@ -438,7 +440,8 @@ class TrainPanel(QWidget):
         prev = self.reports[-1] if self.reports else None
         self.reports.extend(batch)
         last = batch[-1]
-        self.values["step"].setText(f"{last['step']:,}")
+        total = f" / {self.total:,}" if isinstance(self.total, int) else ""
+        self.values["step"].setText(f"{last['step']:,}{total}")
         self.values["loss"].setText(f"{last['loss']:.4g}")
         self.pruned += sum(int(r.get("pruned") or 0) for r in batch)
         pruned = f" ({self.pruned:,} pruned)" if self.pruned else ""
@@ -499,6 +502,7 @@ class TrainPanel(QWidget):
             self.canvas.show_matrix(None)
         weight_widths(self.canvas, False)
 
+    total: int | None = None  # the training steps asked for
     pruned = 0  # links pruned since training began (each report: those pruned after its step)
 
     def _clear_curves(self) -> None:

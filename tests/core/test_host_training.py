@@ -97,6 +97,7 @@ def test_every_step_is_reported_once_then_done_with_the_trained_network(task):
     ev = conn.events()
     assert ev[0] == "started" and ev[-1] == "done" and "failed" not in ev
     assert conn.train()[0][1]["links"] == 3  # Self's row, the constant, the one wire
+    assert conn.train()[0][1]["steps"] == 10  # the task's
     assert [r["step"] for r in conn.reports()] == list(range(1, 11))
     r = conn.reports()[-1]
     assert set(r) == {"step", "loss", "terms", "links", "pruned", "elapsed_s"}
