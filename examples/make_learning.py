@@ -164,7 +164,8 @@ def population(with_field: bool, field: dict | None = None) -> Network:
             }
         ]
     net.meta = {
-        "title": "Fields that learn: a population of unit generators",
+        "title": "Fields that learn: a population of unit generators"
+        + ("" if with_field else " (no field)"),
         "description": f"{UNITS} units y = sin(a*t + b) on a ring; identity/pNN holds unit NN's output "
         "(the population's image, one value per unit). "
         + ("A plane wave modulates each unit's frequency by where it sits; training moves the wave. "
