@@ -335,6 +335,16 @@ class TrainPanel(QWidget):
         if not p.is_file():
             self._say(f"task file {path}: no such file", error=True)
             return False
+        # the file is read here too (that imports no torch), so that a file that is
+        # no task is said at once; the engine's process checks it against the network
+        # (``TrainTask.check`` imports torch, for the fields' keys)
+        from ..learn import TaskError, TrainTask
+
+        try:
+            TrainTask.load(p)
+        except TaskError as e:
+            self._say(" ".join(str(e).split()), error=True)
+            return False
         self._end_weights()
         self.start_net = self.doc.network.copy()
         self.result = None

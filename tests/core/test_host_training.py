@@ -202,3 +202,38 @@ def test_a_training_asked_for_while_one_stops_starts_after_it(task):
     assert [r["step"] for r in conn.reports()] == [1, 2, 1, 2, 3]
     first, second = [p for e, p in conn.train() if e == "done"]
     assert first["stopped"] and first["steps"] == 2 and not second["stopped"] and second["steps"] == 3
+
+
+def test_the_real_learn_trains_in_the_host(tmp_path):
+    """dmm_studio.learn itself (no fake): every step reported, the trained network back."""
+    n = Network.empty()
+    n.add_neuron("identity", "in", (0, 0))
+    n.add_neuron("identity", "out", (200, 0))
+    w = (("identity", "out", "single"), ("identity", "in", "single"))
+    n.set_weights([(*w, 0.5)])
+    p = tmp_path / "real.train.json"
+    p.write_text(
+        json.dumps(
+            {
+                "format": "dmm-studio-train/1",
+                "episodes": [
+                    {
+                        "inputs": {"identity/in/single": [1, 2, 3, 1]},
+                        "targets": {"identity/out/single": [None, 2, 4, 6]},
+                    }
+                ],
+                "optimizer": {"name": "Adam", "lr": 0.1},
+                "steps": 4,
+                "seed": 1,
+            }
+        )
+    )
+    conn = Conn()
+    h = Host(conn, "reference", {})
+    h.do_train(n, str(p), {})
+    assert conn.events()[0] == "started" and conn.events()[-1] == "done", conn.train()
+    reports = conn.reports()
+    assert [r["step"] for r in reports] == [1, 2, 3, 4] and reports[-1]["loss"] < reports[0]["loss"]
+    assert set(reports[0]["terms"]) == {"mse"}
+    trained = conn.train()[-1][1]["network"]
+    assert 0.5 < trained.weight(*w) < 2
