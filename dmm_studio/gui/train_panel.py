@@ -192,6 +192,7 @@ class TrainPanel(QWidget):
         self.task_edit = QLineEdit()
         self.task_edit.setPlaceholderText("a *.train.json task file")
         self.task_edit.setToolTip("The task: input and target streams, loss, regularisation, optimiser")
+        self.task_edit.textChanged.connect(lambda t: self.task_edit.setToolTip(t or "a *.train.json task file"))
         self.browse_button = QPushButton("...")
         self.browse_button.setToolTip("Choose a task file")
         self.browse_button.setFixedWidth(32)
@@ -224,6 +225,7 @@ class TrainPanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen(FG))
             ax.setTextPen(pg.mkPen(FG))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # log ticks as they are, no "(x0.001)"
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -460,7 +462,8 @@ class TrainPanel(QWidget):
         dn = last["step"] - (first["step"] if prev is not None else 0)
         dt = last["elapsed_s"] - (first["elapsed_s"] if prev is not None else 0.0)
         if dn > 0 and dt >= 0:
-            self.values["time"].setText(format_ms(1000.0 * dt / dn))
+            ms = 1000.0 * dt / dn
+            self.values["time"].setText(f"{ms / 1000:.2f} s" if ms >= 1000 else format_ms(ms))
         self._draw_curves()
 
     def _on_weights(self, step: int, matrix: Any) -> None:
