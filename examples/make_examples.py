@@ -470,9 +470,9 @@ def live_play() -> Network:
         ("live.xy/pad", -560, 120),
         ("time.constant/x_only", -560, 320),
         ("synth.image/rings", -300, -200),
-        ("arith.dot/phase", -300, 120),
+        ("arith.dot/phase", -300, 40),
         ("synth.sin/rings", 0, -120),
-        ("identity/where", 0, 160),
+        ("identity/where", 0, 200),
         ("data.cons/clicks", 0, 360),
     ]:
         at(net, key, x, y)
