@@ -48,9 +48,9 @@ _DARK_CANVAS = {
     "label_bg": (30, 30, 34, 230),
     "label_fg": (225, 225, 225),
     "type_fg": (190, 190, 190),
-    "minimap_bg": (24, 24, 28, 215),
+    "minimap_bg": (24, 24, 28, 235),
     "minimap_frame": (255, 255, 255, 200),
-    "minimap_wire": (150, 150, 150, 120),
+    "minimap_wire": (150, 150, 150, 60),
 }
 
 THEMES: dict[str, Theme] = {
@@ -85,15 +85,15 @@ THEMES: dict[str, Theme] = {
         "light",
         "&Light",
         canvas_bg=(236, 236, 232),
-        grid=(190, 190, 184),
+        grid=(206, 206, 200),
         label_bg=(255, 255, 255, 235),
         label_fg=(30, 30, 30),
         type_fg=(70, 70, 70),
         plot_bg="w",
         plot_fg="#303030",
-        minimap_bg=(250, 250, 248, 225),
+        minimap_bg=(250, 250, 248, 240),
         minimap_frame=(40, 90, 160, 230),
-        minimap_wire=(90, 90, 90, 110),
+        minimap_wire=(90, 90, 90, 60),
         palette={
             "Window": "#efefec",
             "WindowText": "#202020",
