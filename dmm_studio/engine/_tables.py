@@ -9,13 +9,15 @@ growable array they are kept in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 
 import numpy as np
 import torch
 
-from ._batched import Index
+from ._batched import Index, ParamTable
 from .base import Port
 
 
@@ -77,6 +79,7 @@ class Plan:
     in_rows: dict[str, np.ndarray] = field(default_factory=dict)  # the inputs as arrays
     dormant: dict[int, None] = field(default_factory=dict)  # members now inactive (their positions)
     _dormant_t: torch.Tensor | None = None
+    _params: ParamTable | None = None
 
     def toggle(self, place: int, active: bool, rows: list[tuple[str, int]]) -> bool:
         """A member goes dormant or wakes (``rows``: its rows whose entries came
@@ -102,8 +105,15 @@ class Plan:
 
     @cached_property
     def names(self) -> list[str]:
-        """The active instances' names: listed when first asked for (params, errors)."""
+        """The members' names: listed when first asked for (params, errors)."""
         return [self.all_names[j] for j in self.local.tolist()]
+
+    def params(self, defaults: Mapping[str, Any], overrides: Mapping[str, Any], device: torch.device) -> ParamTable:
+        """The members' params (the last table again while it read no column)."""
+        p = self._params
+        if p is None or p.overrides is not overrides or p.defaults is not defaults or p.columns:
+            p = self._params = ParamTable(defaults, overrides, lambda: self.names, device)
+        return p
 
 
 @dataclass

@@ -36,9 +36,9 @@ Threads: call an engine from one thread at a time.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
 from ..nonfinite import _tensor_non_finite, first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError
 from ..vvalue import TENSOR
-from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
+from ._batched import Batch, Column, Index, Kind, Rows
 from ._sparse import PatchedCSR, keys_of
 from ._tables import Grow, Plan, Ports, TypeTable, port_index
 from .base import (
@@ -69,6 +69,7 @@ from .regular import matrix_problem, regular_wires, self_problem
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
 M_PORT: Port = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 ACCUM_PORT: Port = (SELF_TYPE, SELF_NAME, "accum")
 DELTA_PORT: Port = (SELF_TYPE, SELF_NAME, "delta")
 
@@ -107,6 +108,7 @@ class CompiledEngine(Engine):
         self._neurons: dict[NeuronId, int] = {}
         self._nid_type: list[TypeTable] = []
         self._tables: dict[str, TypeTable] = {}
+        self._stepping: list[TypeTable] = []  # the tables but Self's
         self._count, self._row_count, self._place = Grow(), Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
         # W is the caller's: the first delta copies the dicts along its paths
@@ -225,7 +227,7 @@ class CompiledEngine(Engine):
             raise RuntimeError(f"the compiled engine cannot run this network: {self.problem}")
         if not self._A.nnz:
             raise NetworkHalted(self.t)
-        registry = registry or self.registry
+        registry = self.registry if registry is None else registry
         t = self.t + 1
         n_out = len(self._cols.keys)
         y = self._y
@@ -237,10 +239,11 @@ class CompiledEngine(Engine):
         if gains is not None and gains.inputs:
             x = x.scaled(self._gains(gains.inputs, self._rows))
         outputs: list[tuple[Index, Any, Column]] = []
-        for table in list(self._tables.values()):
-            if table.type_id == SELF_TYPE:
-                continue
-            plan = self._plan(table)
+        if len(self._stepping) != len(self._tables) - (SELF_TYPE in self._tables):
+            self._stepping = [tb for tb in self._tables.values() if tb.type_id != SELF_TYPE]
+        for table in self._stepping:
+            plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
+            plan = plan or self._plan(table)
             if len(plan.dormant) == len(plan.local):
                 continue
             try:
@@ -250,11 +253,11 @@ class CompiledEngine(Engine):
             result = None
             if ntype.batched is not None:
                 batch = self._batch(plan, x)
-                table_p = ParamTable(
-                    ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
-                )
-                with contextlib.suppress(Exception):  # found again, and named, instance by instance
+                table_p = plan.params(ntype.params, params.get(ntype.id) or NO_PARAMS, self.device)
+                try:
                     result = ntype.batched(batch, table_p)
+                except Exception:  # found again, and named, instance by instance
+                    result = None
             if result is None:  # the active instances alone, one by one
                 if plan.dormant:
                     table.version += 1
@@ -331,7 +334,12 @@ class CompiledEngine(Engine):
 
     def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
         """The new y from the output columns at their ports."""
-        num = torch.zeros(len(self._cols.keys), dtype=torch.float64, device=self.device)
+        n = len(self._cols.keys)
+        if len(outputs) == 1 and isinstance(outputs[0][0], slice) and outputs[0][0].step == 1:
+            idx, _, col = outputs[0]  # one run of ports: one op
+            if not col.tensors and not col.rest:
+                return Column(torch.constant_pad_nd(col.num, (idx.start, n - idx.stop)))
+        num = torch.zeros(n, dtype=torch.float64, device=self.device)
         pieces: dict[Kind, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         rest: dict[int, Any] = {}
         for idx, ports, col in outputs:
@@ -350,7 +358,8 @@ class CompiledEngine(Engine):
     # ---------------------------------------------------------------- down movement
     def _down(self, y: Column) -> Column:
         A = self._A
-        A.resize(len(self._rows.keys), len(self._cols.keys))
+        if A.n_rows != len(self._rows.keys) or A.n_cols != len(self._cols.keys):
+            A.resize(len(self._rows.keys), len(self._cols.keys))
         x = Column(A.matvec(y.num))
         if y.tensors:
             x.tensors = self._down_tensors(y)
