@@ -22,33 +22,54 @@ from .base import Port
 
 
 class Grow:
-    """A growable int64 array (its capacity doubles); ``fill`` where nothing was put."""
+    """A growable int64 array (its capacity doubles); ``fill`` where nothing
+    was put. Puts past the end go to a list (cheap one by one, as when W is
+    first interned), moved into the array when it is next read."""
 
-    __slots__ = ("a", "n", "fill")
+    __slots__ = ("_buf", "_n", "tail", "fill")
 
     def __init__(self, fill: int = 0) -> None:
-        self.a, self.n, self.fill = np.full(16, fill, np.int64), 0, fill
+        self._buf, self._n, self.tail, self.fill = np.full(16, fill, np.int64), 0, [], fill
+
+    @property
+    def n(self) -> int:
+        return self._n + len(self.tail)
 
     def append(self, v: int) -> None:
-        self.put(self.n, v)
+        self.tail.append(v)
 
     def put(self, k: int, v: int) -> None:
-        self.reserve(k + 1)
-        self.a[k] = v
-        self.n = max(self.n, k + 1)
+        if k < self._n:
+            self._buf[k] = v
+            return
+        k -= self._n
+        tail = self.tail
+        if k >= len(tail):
+            tail.extend([self.fill] * (k - len(tail)))
+            tail.append(v)
+        else:
+            tail[k] = v
 
     def reserve(self, size: int) -> None:
-        if size > len(self.a):
-            self.a = np.concatenate([self.a, np.full(max(size, 2 * len(self.a)) - len(self.a), self.fill)])
+        if size > len(self._buf):
+            grown = np.full(max(size, 2 * len(self._buf)), self.fill, np.int64)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
 
     def view(self) -> np.ndarray:
-        return self.a[: self.n]
+        if self.tail:
+            n = self.n
+            self.reserve(n)
+            self._buf[self._n : n] = self.tail
+            self._n, self.tail = n, []
+        return self._buf[: self._n]
 
     def at(self, places: np.ndarray) -> np.ndarray:
         """``self[places]`` (``places`` sorted), the fill beyond what was put."""
+        self.view()
         if len(places):
             self.reserve(int(places[-1]) + 1)
-        return self.a[places]
+        return self._buf[places]
 
 
 @dataclass

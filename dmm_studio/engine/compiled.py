@@ -117,34 +117,41 @@ class CompiledEngine(Engine):
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        col_of, intern_out, row_of = self._cols.index.get, self._intern_out, self._rows.index
+        col_of, intern_out, intern_in = self._cols.index.get, self._intern_out, self._intern_in
         for f, names in w.items():  # first the rows: a type's instances then lie in row order
             for n, ins in names.items():
                 for i in ins:
-                    self._intern_in((f, n, i))
-        for f, names in w.items():
-            for n, ins in names.items():
-                for i, row in ins.items():
-                    r = row_of[(f, n, i)]
+                    intern_in((f, n, i))
+        r = 0
+        for names in w.values():  # the rows again, in the same order
+            for ins in names.values():
+                for row in ins.values():
                     for g, ms in row.items():
                         for m, os in ms.items():
                             for o, x in os.items():
                                 c = col_of((g, m, o))
-                                rows.append(r)
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
+                            rows.extend([r] * len(os))
+                    r += 1
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
-        self._A = PatchedCSR(
-            r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device
-        )
-        self._counted(r_arr, c_arr, 1)
+        self._A = PatchedCSR(r_arr, c_arr, np.array(vals), r, len(self._cols.keys), self.device)
+        nids = np.concatenate([self._rows.nid.view()[r_arr], self._cols.nid.view()[c_arr]])
+        self._count.view()[:] = np.bincount(nids, minlength=self._count.n)
+        self._row_count.view()[:] = np.bincount(r_arr, minlength=self._row_count.n)
         self._intern_out(M_PORT)
         self._y = self._column_of(y)
 
     def _column_of(self, y: State) -> Column:
+        """The outputs of ``y`` as a Column over the output ports."""
         at = {self._intern_out((f, n, o)): v for f, ns in y.items() for n, outs in ns.items()
               for o, v in outs.items() if (f, n, o) != M_PORT}  # fmt: skip
-        return Column.from_values([at.get(p) for p in range(len(self._cols.keys))], self.device)
+        col = Column.from_values(list(at.values()), self.device)
+        ports = torch.tensor(list(at), dtype=torch.long, device=self.device)
+        num = torch.zeros(len(self._cols.keys), dtype=torch.float64, device=self.device)
+        num[ports] = col.num
+        tensors = {k: (ports[rows], data) for k, (rows, data) in col.tensors.items()}
+        return Column(num, tensors, {int(ports[r]): v for r, v in col.rest.items()})
 
     # ---------------------------------------------------------------- interning
     def _neuron(self, f: str, n: str) -> int:
@@ -207,12 +214,12 @@ class CompiledEngine(Engine):
         flipped = set(nids[(count[nids] > 0) != before_n].tolist())
         by_nid: dict[int, list[tuple[str, int]]] = {}  # the rows whose entries came or went
         for r in set(rows[(row_count[rows] > 0) != before_r].tolist()):
-            by_nid.setdefault(int(self._rows.nid.a[r]), []).append((self._rows.keys[r][2], r))
+            by_nid.setdefault(int(self._rows.nid.view()[r]), []).append((self._rows.keys[r][2], r))
         for nid in flipped | set(by_nid):
             table = self._nid_type[nid]
             plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
             if plan is None or nid not in flipped or not plan.toggle(
-                int(self._place.a[nid]), bool(count[nid] > 0), by_nid.get(nid, [])
+                int(self._place.view()[nid]), bool(count[nid] > 0), by_nid.get(nid, [])
             ):
                 table.version += 1
 
