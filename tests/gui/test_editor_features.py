@@ -152,6 +152,9 @@ def test_theme_switch_restyles_canvas_and_plots_and_is_remembered(qtbot):
         w.theme_actions["dark"].trigger()
         assert QApplication.palette().window().color().lightness() < 80
         assert plot.backgroundBrush().color().lightness() < 80
+        from dmm_studio.gui.inspect import fastviews  # the probes' compact views, painted by hand
+
+        assert fastviews._BG.lightness() < 80 and fastviews._FG.lightness() > 150
         w.theme_actions["light"].trigger()
         w.runner.shutdown()
         if w.autosave is not None:
