@@ -151,7 +151,8 @@ class Host:
 
     def do_edit(self, method: str, *args: Any) -> None:
         """``Machine.<method>(*args)``: edit_weight, edit_matrix, set_output,
-        set_param, set_fields, remove_neuron, rename_neuron."""
+        set_param, set_fields, remove_neuron, rename_neuron, set_mode,
+        set_param_once."""
         if method not in EDITS:
             raise ValueError(f"not an edit of a running machine: {method!r}")
         if self.machine is None:
@@ -375,7 +376,17 @@ class Host:
 
 
 EDITS = frozenset(
-    {"edit_weight", "edit_matrix", "set_output", "set_param", "set_fields", "remove_neuron", "rename_neuron"}
+    {
+        "edit_weight",
+        "edit_matrix",
+        "set_output",
+        "set_param",
+        "set_fields",
+        "remove_neuron",
+        "rename_neuron",
+        "set_mode",
+        "set_param_once",
+    }
 )
 
 
