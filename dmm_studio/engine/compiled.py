@@ -117,24 +117,10 @@ class CompiledEngine(Engine):
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        row_index, row_keys, row_nid = self._rows.index, self._rows.keys, self._rows.nid
-        for f, names in w.items():  # first the rows (as _intern_in would): a type's instances in row order
+        for f, names in w.items():  # first the rows: a type's instances then lie in row order
             for n, ins in names.items():
-                nid = self._neuron(f, n)
-                table = self._nid_type[nid]
-                at = table.local[n]
                 for i in ins:
-                    port = (f, n, i)
-                    row_index[port] = len(row_keys)
-                    row_keys.append(port)
-                    row_nid.append(nid)
-                    places = table.inputs.get(i)
-                    if places is None:
-                        places = table.inputs[i] = Grow(-1)
-                    places.put(at, row_index[port])
-                    if table.mirror:
-                        self._intern_out(port)
-        self._row_count.tail.extend([0] * len(row_keys))
+                    self._intern_in((f, n, i))
         col_of, intern_out, r = self._cols.index.get, self._intern_out, 0
         for names in w.values():  # the rows again, in the same order
             for ins in names.values():
