@@ -23,10 +23,11 @@ every other network with the reference's code, and small ones too).
 * Self: W_{t+1} = W_t + delta, applied in place: weights that exist are
   written into the CSR values, new ones go to its patch, and the nested W is
   copied on write along the paths that change, when next read (what
-  ``state()`` and ``matrix()`` handed out never changes). Every count the step relies on
-  (entries per neuron and per row, the active instances per type) is updated
-  by the k entries that change: O(k), plus a per-type rebuild of the index
-  arrays (numpy) for the types whose active set changed.
+  ``state()`` and ``matrix()`` handed out never changes). Every count the
+  step relies on (entries per neuron and per row) is updated by the k
+  entries that change: O(k). A neuron that vanishes stays a dormant member
+  of its type's plan and wakes in O(1) (see :class:`Plan`); new neurons
+  rebuild their type's index arrays (numpy).
 
 A delta that would make W irregular is applied to the nested W and sets
 ``problem``; the engine then refuses to step (``AutoEngine`` takes over).
@@ -422,10 +423,7 @@ class CompiledEngine(Engine):
             rows[k], cols[k], dw[k] = self._intern_in(to), self._intern_out(frm), x
             touches_self = touches_self or to == ACCUM_PORT or frm == M_PORT
         self._A.resize(len(self._rows.keys), len(self._cols.keys))
-        keys = keys_of(rows, cols)
-        old = self._A.get(keys)
-        new = old + dw
-        self._A.set(keys, new)
+        old, new = self._A.add(keys_of(rows, cols), dw)
         self._pending.append(edits)  # the nested W follows when read (matrix())
         sign = (new != 0).astype(np.int64) - (old != 0)
         flip = np.flatnonzero(sign)
