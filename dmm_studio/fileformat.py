@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .designcheck import check_layout, check_matrix, check_params
+from .designcheck import check_layout, check_matrix, check_params, warn_undeclared
 from .engine.base import StepError
 from .fields import field_problem
 from .jsonio import (
@@ -123,6 +123,7 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
         Limits.from_dict(limits)
     except ValueError as e:
         raise fail(str(e), "limits") from None
+    warn_undeclared(vv.get_in(outputs, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)), reg, stacklevel=4)
     return Network(
         outputs=outputs,
         params=params,
