@@ -80,8 +80,16 @@ class Column:
         return Column(num, tensors, rest)
 
     def value(self, r: int) -> dict[str, Any]:
-        """Row ``r`` as a canonical V-value (``{}`` for zero)."""
-        return self.take(torch.tensor([r], device=self.num.device)).values()[0]
+        """Row ``r`` as a canonical V-value (``{}`` for zero); O(1) in the rows."""
+        out = dict(self.rest.get(r, {}))
+        x = float(self.num[r])
+        if x:
+            out[NUMBER] = x
+        for rows, data in self.tensors.values():
+            at = torch.nonzero(rows == r)
+            if at.numel():
+                out[TENSOR] = data[int(at[0, 0])]
+        return out
 
     def values(self) -> list[dict[str, Any]]:
         """Every row as a canonical V-value (``{}`` for zero)."""
@@ -122,6 +130,17 @@ class Column:
             where = place[torch.tensor(list(self.rest), dtype=torch.long, device=self.num.device)].tolist()
             out.rest = {w: v for v, w in zip(self.rest.values(), where, strict=True) if w >= 0}
         return out
+
+    def zeroed(self, rows: torch.Tensor) -> Column:
+        """These rows zero (a copy of ``num``; the other parts filtered)."""
+        tensors: Rows = {}
+        for kind, (at, data) in self.tensors.items():
+            keep = ~torch.isin(at, rows)
+            if bool(keep.any()):
+                tensors[kind] = (at[keep], data[keep])
+        drop = set(rows.tolist())
+        rest = {r: v for r, v in self.rest.items() if r not in drop}
+        return Column(self.num.index_fill(0, rows, 0.0), tensors, rest)
 
     def scaled(self, g: torch.Tensor) -> Column:
         """Row r times ``g[r]`` (float64 [n]), as ``vvalue.scale`` does it."""

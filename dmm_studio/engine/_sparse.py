@@ -83,6 +83,14 @@ class PatchedCSR:
         hit = self._keys[pos] == keys if len(self._keys) else np.zeros(len(keys), bool)
         return pos, hit
 
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The weights at ``keys`` (0 where none)."""
+        pos, hit = self._find(keys)
+        out = np.where(hit, self._vals[pos] if len(self._keys) else 0.0, 0.0)
+        for k in np.flatnonzero(~hit).tolist() if self._patch else ():
+            out[k] = self._patch.get(int(keys[k]), 0.0)
+        return out
+
     def set(self, keys: np.ndarray, vals: np.ndarray) -> None:
         """Set weights (0 removes the entry); ``keys`` distinct."""
         pos, hit = self._find(keys)
@@ -108,13 +116,12 @@ class PatchedCSR:
             self._patch_arrays = None
         self.stamp += 1
         if self._watch:
-            cols = keys & 0xFFFFFFFF
-            for k in np.flatnonzero(np.isin(cols, np.fromiter(self._watch, np.int64))).tolist():
-                entries, r = self._watch[int(cols[k])], int(keys[k] >> 32)
-                if vals[k] == 0:
-                    entries.pop(r, None)
-                else:
-                    entries[r] = float(vals[k])
+            for key, v in zip(keys.tolist(), vals.tolist(), strict=True):
+                entries = self._watch.get(key & 0xFFFFFFFF)
+                if entries is not None and v == 0:
+                    entries.pop(key >> 32, None)
+                elif entries is not None:
+                    entries[key >> 32] = v
         dead = len(self._keys) - self._live
         if len(self._patch) > max(256, self.nnz // 16) or dead > max(1024, len(self._keys) // 4):
             rows, cols, vals = self.coo()

@@ -60,14 +60,45 @@ class Ports:
 
 @dataclass
 class Plan:
-    """One type's batched call: its active instances and where their values are."""
+    """One type's batched call: its instances and where their values are.
+
+    Its members are the instances active when it was built; one that goes
+    inactive since stays a *dormant* member (its rows of x are empty, so it
+    reads zeros; its outputs are zeroed) and wakes again in O(1), as long as
+    it wakes with no row the plan lacks. New instances, and more than an
+    eighth of the members dormant, build a new plan."""
 
     type_id: str
-    local: np.ndarray  # the active instances' places in the TypeTable
+    local: np.ndarray  # the members' places in the TypeTable
     inputs: dict[str, Index]  # input -> rows of x (slice, or tensor with -1 for no row)
     outputs: dict[str, Index]  # output -> ports of y
     out_ports: dict[str, np.ndarray]  # the same, as an array
     all_names: list[str]  # the TypeTable's names
+    in_rows: dict[str, np.ndarray] = field(default_factory=dict)  # the inputs as arrays
+    dormant: dict[int, None] = field(default_factory=dict)  # members now inactive (their positions)
+    _dormant_t: torch.Tensor | None = None
+
+    def toggle(self, place: int, active: bool, rows: list[tuple[str, int]]) -> bool:
+        """A member goes dormant or wakes (``rows``: its rows whose entries came
+        or went, by input name); False when the plan cannot take it."""
+        at = int(np.searchsorted(self.local, place))
+        if at == len(self.local) or self.local[at] != place:
+            return False
+        if active:
+            if any(i not in self.in_rows or self.in_rows[i][at] != r for i, r in rows):
+                return False
+            self.dormant.pop(at, None)
+        elif len(self.dormant) >= max(16, len(self.local) // 8):
+            return False
+        else:
+            self.dormant[at] = None
+        self._dormant_t = None
+        return True
+
+    def dormant_rows(self, device: torch.device) -> torch.Tensor:
+        if self._dormant_t is None:
+            self._dormant_t = torch.tensor(list(self.dormant), dtype=torch.long, device=device)
+        return self._dormant_t
 
     @cached_property
     def names(self) -> list[str]:

@@ -22,8 +22,8 @@ every other network with the reference's code, and small ones too).
   gathered by index (or sliced, where they lie evenly spaced).
 * Self: W_{t+1} = W_t + delta, applied in place: weights that exist are
   written into the CSR values, new ones go to its patch, and the nested W is
-  copied on write along the paths that change (what ``state()`` and
-  ``matrix()`` handed out never changes). Every count the step relies on
+  copied on write along the paths that change, when next read (what
+  ``state()`` and ``matrix()`` handed out never changes). Every count the step relies on
   (entries per neuron and per row, the active instances per type) is updated
   by the k entries that change: O(k), plus a per-type rebuild of the index
   arrays (numpy) for the types whose active set changed.
@@ -63,10 +63,9 @@ from .base import (
     State,
     StepError,
     canonical_state,
-    matrix_wires,
 )
 from .reference import up_movement
-from .regular import matrix_problem, self_problem
+from .regular import matrix_problem, regular_wires, self_problem
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
 M_PORT: Port = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
@@ -108,10 +107,11 @@ class CompiledEngine(Engine):
         self._neurons: dict[NeuronId, int] = {}
         self._nid_type: list[TypeTable] = []
         self._tables: dict[str, TypeTable] = {}
-        self._count, self._row_count = Grow(), Grow()
+        self._count, self._row_count, self._place = Grow(), Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
         # W is the caller's: the first delta copies the dicts along its paths
         self._w, self._w_shared, self._owned = w, True, None
+        self._pending: list[list[tuple[Port, Port, float]]] = []
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
@@ -155,6 +155,7 @@ class CompiledEngine(Engine):
                 ntype = self.registry.get(f) if f in self.registry and f != SELF_TYPE else None
                 table = self._tables[f] = TypeTable(f, *((ntype.outputs, ntype.mirror) if ntype else ()))
             self._nid_type.append(table)
+            self._place.append(len(table.names))
             table.local[n] = len(table.names)
             table.names.append(n)
             table.nids.append(nid)
@@ -191,20 +192,27 @@ class CompiledEngine(Engine):
         places.put(table.local[n], p)
         return p, table
 
-    def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: int) -> None:
-        """Count entries added (sign 1) or removed (-1) into the entries per
-        neuron and per row; types whose active set or rows change get a new plan."""
+    def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: Any) -> None:
+        """Count entries added (sign 1) or removed (-1; an array: per entry) into
+        the entries per neuron and per row; types whose active set or rows change get a new plan."""
         if not len(rows):
             return
         count, row_count = self._count.view(), self._row_count.view()
         nids = np.concatenate([self._rows.nid.view()[rows], self._cols.nid.view()[cols]])
         before_n, before_r = count[nids] > 0, row_count[rows] > 0
-        np.add.at(count, nids, sign)
+        np.add.at(count, nids, np.concatenate([sign, sign]) if isinstance(sign, np.ndarray) else sign)
         np.add.at(row_count, rows, sign)
-        changed = nids[(count[nids] > 0) != before_n].tolist()
-        changed += self._rows.nid.view()[rows[(row_count[rows] > 0) != before_r]].tolist()
-        for nid in set(changed):
-            self._nid_type[nid].version += 1
+        flipped = set(nids[(count[nids] > 0) != before_n].tolist())
+        by_nid: dict[int, list[tuple[str, int]]] = {}  # the rows whose entries came or went
+        for r in set(rows[(row_count[rows] > 0) != before_r].tolist()):
+            by_nid.setdefault(int(self._rows.nid.a[r]), []).append((self._rows.keys[r][2], r))
+        for nid in flipped | set(by_nid):
+            table = self._nid_type[nid]
+            plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
+            if plan is None or nid not in flipped or not plan.toggle(
+                int(self._place.a[nid]), bool(count[nid] > 0), by_nid.get(nid, [])
+            ):
+                table.version += 1
 
     # ================================================================ the step
     def step(self) -> None:
@@ -215,7 +223,7 @@ class CompiledEngine(Engine):
         """One step with these params and gains (Self unmodulated); ``t += 1``."""
         if self.problem:
             raise RuntimeError(f"the compiled engine cannot run this network: {self.problem}")
-        if not self._w:
+        if not self._A.nnz:
             raise NetworkHalted(self.t)
         registry = registry or self.registry
         t = self.t + 1
@@ -233,22 +241,28 @@ class CompiledEngine(Engine):
             if table.type_id == SELF_TYPE:
                 continue
             plan = self._plan(table)
-            if not len(plan.local):
+            if len(plan.dormant) == len(plan.local):
                 continue
             try:
                 ntype = registry.get(table.type_id)
             except RegistryError as e:
                 raise StepError(t, str(e), (table.type_id, plan.names[0])) from None
-            batch = Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
             result = None
             if ntype.batched is not None:
+                batch = self._batch(plan, x)
                 table_p = ParamTable(
                     ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
                 )
                 with contextlib.suppress(Exception):  # found again, and named, instance by instance
                     result = ntype.batched(batch, table_p)
-            if result is None:
+            if result is None:  # the active instances alone, one by one
+                if plan.dormant:
+                    table.version += 1
+                    plan = self._plan(table)
+                batch = self._batch(plan, x)
                 result = self._one_by_one(plan, batch, params, registry, t)
+            elif plan.dormant:
+                result = {o: col.zeroed(plan.dormant_rows(self.device)) for o, col in result.items()}
             for o, col in result.items():
                 if o in plan.outputs:
                     outputs.append((plan.outputs[o], plan.out_ports[o], col))
@@ -265,6 +279,9 @@ class CompiledEngine(Engine):
         if delta:
             self._apply_delta(delta)
 
+    def _batch(self, plan: Plan, x: Column) -> Batch:
+        return Batch(len(plan.local), {i: x.take(idx) for i, idx in plan.inputs.items()}, self.device)
+
     def _gains(self, gains: Mapping[NeuronId, float], ports: Ports) -> torch.Tensor:
         g = np.ones(len(self._nid_type))
         for nid, k in gains.items():
@@ -280,11 +297,12 @@ class CompiledEngine(Engine):
         local = np.flatnonzero(self._count.view()[table.nids.view()] > 0)
         row_count = self._row_count.view()
         inputs: dict[str, Index] = {}
+        in_rows: dict[str, np.ndarray] = {}
         for i, places in table.inputs.items():
             rows = places.at(local)
             rows = np.where((rows >= 0) & (row_count[np.maximum(rows, 0)] > 0), rows, -1)
             if (rows >= 0).any():
-                inputs[i] = port_index(rows, self.device)
+                inputs[i], in_rows[i] = port_index(rows, self.device), rows
         outputs: dict[str, Index] = {}
         out_ports: dict[str, np.ndarray] = {}
         for o, places in table.outputs.items():
@@ -292,7 +310,7 @@ class CompiledEngine(Engine):
             if (ports >= 0).all():
                 outputs[o] = port_index(ports, self.device)
                 out_ports[o] = ports
-        plan = Plan(table.type_id, local, inputs, outputs, out_ports, table.names)
+        plan = Plan(table.type_id, local, inputs, outputs, out_ports, table.names, in_rows)
         table.plan = (table.version, plan)
         return plan
 
@@ -376,36 +394,46 @@ class CompiledEngine(Engine):
     def _apply_delta(self, delta: vv.VValue) -> None:
         """W += delta: weights in place, new entries patched, the nested W
         copied on write. A delta that is not regular sets ``problem``."""
-        edits = list(matrix_wires(delta))
-        if len(edits) != vv.size(delta):
-            self._w = vv.add(self._w, delta)
+        edits = regular_wires(delta)
+        if edits is None:
+            self._w = vv.add(self.matrix(), delta)
             self._w_shared, self._owned = False, None
             self.problem = "Self's delta has entries that are not six labels to a number"
             return
+        n = len(edits)
+        rows, cols, dw = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+        touches_self = False
+        for k, (to, frm, x) in enumerate(edits):
+            rows[k], cols[k], dw[k] = self._intern_in(to), self._intern_out(frm), x
+            touches_self = touches_self or to == ACCUM_PORT or frm == M_PORT
+        self._A.resize(len(self._rows.keys), len(self._cols.keys))
+        keys = keys_of(rows, cols)
+        old = self._A.get(keys)
+        new = old + dw
+        self._A.set(keys, new)
+        self._pending.append(edits)  # the nested W follows when read (matrix())
+        sign = (new != 0).astype(np.int64) - (old != 0)
+        flip = np.flatnonzero(sign)
+        self._counted(rows[flip], cols[flip], sign[flip])
+        if touches_self:
+            m = self._cols.index[M_PORT]
+            self.problem = self_problem(self.matrix(), self.registry, len(self._A.entries_in([m])))
+
+    def _flush(self) -> None:
+        """The edits since W was last read, into the nested W, copied on write."""
         if self._w_shared:  # someone holds W: copy-on-write from the top
             self._w = dict(self._w)
             self._w_shared = False
             self._owned = {id(self._w)}
         # the dicts copied since the last handout are ours, the others (those no
         # delta has touched since) still the caller's: copied on write
-        n = len(edits)
-        rows, cols = np.empty(n, np.int64), np.empty(n, np.int64)
-        old, new = np.empty(n), np.empty(n)
-        touches_self = False
-        for k, (to, frm, dw) in enumerate(edits):
-            rows[k], cols[k] = self._intern_in(to), self._intern_out(frm)
-            old[k], new[k] = self._edit(to + frm, dw)
-            touches_self = touches_self or to == ACCUM_PORT or frm == M_PORT
-        self._A.resize(len(self._rows.keys), len(self._cols.keys))
-        self._A.set(keys_of(rows, cols), new)
-        self._counted(rows[(old == 0) & (new != 0)], cols[(old == 0) & (new != 0)], 1)
-        self._counted(rows[(old != 0) & (new == 0)], cols[(old != 0) & (new == 0)], -1)
-        if touches_self:
-            m = self._cols.index[M_PORT]
-            self.problem = self_problem(self._w, self.registry, len(self._A.entries_in([m])))
+        for edits in self._pending:
+            for to, frm, dw in edits:
+                self._edit(to + frm, dw)
+        self._pending = []
 
-    def _edit(self, path: tuple[str, ...], dw: float) -> tuple[float, float]:
-        """One weight of the nested W: ``(old, new)`` (0 for none)."""
+    def _edit(self, path: tuple[str, ...], dw: float) -> None:
+        """One weight of the nested W."""
         fresh = self._owned
         nodes = [self._w]
         node = self._w
@@ -430,12 +458,13 @@ class CompiledEngine(Engine):
                 del nodes[depth - 1][path[depth - 1]]
         else:
             node[path[5]] = new
-        return float(old), float(new)
 
     # ================================================================ reading
     def matrix(self) -> vv.VValue:
         """W as a V-value, handed out, not copied: from now on Self's edits
         copy the dicts along the paths they change."""
+        if self._pending:
+            self._flush()
         self._w_shared = True
         return self._w
 
@@ -446,7 +475,7 @@ class CompiledEngine(Engine):
             if v:
                 f, n, o = keys[p]
                 out.setdefault(f, {}).setdefault(n, {})[o] = self._export(v)
-        if self._w:
+        if self._A.nnz:
             out.setdefault(SELF_TYPE, {}).setdefault(SELF_NAME, {})[MATRIX_OUTPUT] = self.matrix()
         return out
 

@@ -72,3 +72,32 @@ def self_problem(w: Mapping[str, Any], registry: Registry, readers: int) -> str:
     if readers != 1:
         return "W is read by other neurons"
     return ""
+
+
+Wire = tuple[tuple[str, str, str], tuple[str, str, str], Any]
+
+
+def regular_wires(d: Mapping[str, Any]) -> list[Wire] | None:
+    """The entries ``(to, from, weight)`` of a canonical V-value that is
+    regular (six labels to a number everywhere), else None: one pass."""
+    out = []
+    for f, names in d.items():
+        if f.startswith(":") or type(names) is not dict:
+            return None
+        for n, ins in names.items():
+            if n.startswith(":") or type(ins) is not dict:
+                return None
+            for i, row in ins.items():
+                if i.startswith(":") or type(row) is not dict:
+                    return None
+                for g, ms in row.items():
+                    if g.startswith(":") or type(ms) is not dict:
+                        return None
+                    for m, os in ms.items():
+                        if m.startswith(":") or type(os) is not dict:
+                            return None
+                        for o, x in os.items():
+                            if o.startswith(":") or (type(x) is not float and type(x) is not int):
+                                return None
+                            out.append(((f, n, i), (g, m, o), x))
+    return out

@@ -282,11 +282,20 @@ class Document(QObject):
         ]
         return json.dumps({"neurons": recs, "wires": wires})
 
-    def paste_text(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[NeuronId]:
+    def paste_text(
+        self, text: str, offset: tuple[float, float] = (40.0, 40.0), at: tuple[float, float] | None = None
+    ) -> list[NeuronId]:
+        """Add the neurons of ``copy_text`` (renamed where their names are
+        taken), moved by ``offset``, or with the top-left of their group at
+        ``at`` (a scene point: the mouse pointer). Returns the new neurons."""
         try:
             data = json.loads(text)
             recs = data["neurons"]
-        except (ValueError, KeyError, TypeError):
+            if at is not None:
+                xs = [float(r.get("pos", [0, 0])[0]) for r in recs]
+                ys = [float(r.get("pos", [0, 0])[1]) for r in recs]
+                offset = (at[0] - min(xs), at[1] - min(ys)) if recs else offset
+        except (ValueError, KeyError, TypeError, IndexError):
             self._refuse("the clipboard holds no neurons")
             return []
         renames: dict[NeuronId, str] = {}
@@ -321,6 +330,16 @@ class Document(QObject):
             return []
         self.undo_stack.push(cmd.AddNeurons(self, new_recs, wires, f"paste {len(new_recs)} neuron(s)"))
         return [(r["type"], r["name"]) for r in new_recs]
+
+    def keep_positions(self, positions: dict[NeuronId, tuple[float, float]]) -> None:
+        """Places the canvas chose for neurons that the design did not place
+        (a file without a layout, Self in a new network): kept in the layout, so
+        that the file saved next holds them and a reopened network looks the
+        same (Self does not move when columns are added). Not an edit: no undo
+        step, the design stays unmodified."""
+        for nid, (x, y) in positions.items():
+            if self.pos_of(nid) is None:
+                self.network.set_pos(*nid, (float(x), float(y)))
 
     def pos_of(self, nid: NeuronId) -> tuple[float, float] | None:
         entry = self.network.layout.get(neuron_key(*nid))

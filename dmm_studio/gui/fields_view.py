@@ -258,6 +258,16 @@ class FieldsPanel(QWidget):
         self.remove_button.setEnabled(has)
         self.error.clear()
         if not has:
+            # no field (another file opened, the last one removed): an empty form,
+            # not the text of a field that is gone
+            self.name.clear()
+            self.source.clear()
+            self.strength.setValue(0.0)
+            for box in self.targets.values():
+                box.setChecked(False)
+            self.params.clear()
+            self.types.clear()
+            self.enabled.setChecked(False)
             return
         f = self.fields[row]
         self.name.setText(str(f.get("name", "")))

@@ -62,6 +62,7 @@ from . import settings as st
 from .autosave import Autosave
 from .canvas import Canvas
 from .document import Document
+from .editor import install as install_editor
 from .file_ops import FileOps
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
@@ -158,6 +159,7 @@ class MainWindow(FileOps, QMainWindow):
         self._update_title()
         self._on_running(False)
         self._design_stats_now()
+        install_editor(self)  # Help, minimap, export, theme, backdrops (gui/editor.py)
 
     # ------------------------------------------------------------- API for other panels
     def add_dock(
@@ -392,7 +394,7 @@ class MainWindow(FileOps, QMainWindow):
         self.delete_selection()
 
     def paste(self) -> None:
-        ids = self.doc.paste_text(QApplication.clipboard().text())
+        ids = self.doc.paste_text(QApplication.clipboard().text(), at=self.canvas.pointer_pos())
         if ids:
             self.canvas.select(ids)
 

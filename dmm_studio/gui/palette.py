@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from ..registry import SELF_TYPE, Registry
 from .canvas import TYPE_MIME
+from .typehelp import doc_html
 
 
 class _TypeTree(QTreeWidget):
@@ -95,9 +96,7 @@ class Palette(QWidget):
 
 
 def _describe(t: object) -> str:
-    ins = ", ".join(t.inputs) + (", ..." if t.variadic_inputs else "")  # type: ignore[attr-defined]
-    outs = ", ".join(t.outputs) + (", ..." if t.variadic_outputs else "")  # type: ignore[attr-defined]
-    return f"{t.id}: {ins} -> {outs}\n{t.doc}"  # type: ignore[attr-defined]
+    return doc_html(t, brief=True)  # type: ignore[arg-type]
 
 
 class TabSearch(QFrame):

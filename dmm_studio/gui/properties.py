@@ -27,6 +27,7 @@ from ..fileformat import state_to_json
 from ..network import SELF_ID, Connections, Port
 from .canvas.look import format_weight, format_weight_exact
 from .document import Document
+from .typehelp import doc_text
 
 NeuronId = tuple[str, str]
 
@@ -203,7 +204,7 @@ class PropertiesPanel(QWidget):
             self._set_neuron_widgets(False)
             return
         t = self.doc.ntype(nid[0])
-        self.title.setText(f"{nid[0]}/{nid[1]}\n{t.doc}")
+        self.title.setText(f"{nid[0]}/{nid[1]}\n{doc_text(t)}")
         self.name_edit.setText(nid[1])
         self.name_edit.setEnabled(nid != SELF_ID)
         self.form.addRow("name", self.name_edit)

@@ -32,6 +32,10 @@ Signals (all delivered in the UI thread):
     (``Recorder.export()``) whenever the run stops. The inspector keeps a
     copy of the record from these.
 
+``trainStarted``, ``trainReports``, ``trainWeights``, ``trainPaused``, ``trainDone``, ``trainFailed``
+    Training in the engine's process (``train``; ``dmm_studio.host.training``
+    says what each carries).
+
 Commands (from the UI thread; they are queued to the host, which handles each
 between two steps): ``load(network)`` (a copy of the design, t = 0),
 ``step(n=1)``, ``run()``, ``pause()``, ``reset(network=None)``,
@@ -41,6 +45,8 @@ between two steps): ``load(network)`` (a copy of the design, t = 0),
 v)``, ``set_fields(fields)``, ``remove_neuron(nid)``, ``rename_neuron(type,
 old, new)``; recording: ``set_recording(on)``, ``set_probes(specs)``,
 ``set_breaks(breaks)``, ``set_profiling(on)``, ``set_history(capacity)``;
+training: ``train(network, task, steps=, device=, seed=)``, ``train_pause()``,
+``train_resume()``, ``train_stop()``;
 ``request_snapshot(on_ready)`` (the running state as a Network, taken between
 two steps; ``on_ready(network, t, error)`` is called later in the UI thread:
 never blocks) and ``snapshot()`` (the same, but waits: for scripts and tests,
@@ -98,6 +104,13 @@ class Runner(QObject):
     breakHit = Signal(object)  # BreakHit
     recorded = Signal(int, object, object)  # t, state, Recorder.packet()
     synced = Signal(object)  # Recorder.export()
+    # training in the engine's process (``train``; dmm_studio.host.training says what each carries)
+    trainStarted = Signal(object)  # {"task", "steps", "links"}
+    trainReports = Signal(list)  # [{"step", "loss", "terms", "links", "pruned", "elapsed_s"}]
+    trainWeights = Signal(int, object)  # step, the trained W_0 at that step
+    trainPaused = Signal(bool, int)  # paused (False: resumed), step
+    trainDone = Signal(object)  # {"network", "steps", "stopped", "elapsed_s"}
+    trainFailed = Signal(str)  # one line; nothing of the design changed
     _message = Signal(str, object)
 
     def __init__(
@@ -155,6 +168,8 @@ class Runner(QObject):
             self.halted.emit(payload)
         elif kind == "failed":
             self.failed.emit(payload)
+        elif kind == "train":
+            self._on_train(*payload)
         elif kind == "reply":
             token, result, error = payload
             on_ready = self._snapshots.pop(token, None)
@@ -167,6 +182,24 @@ class Runner(QObject):
             self.running_changed.emit(False)
             where = "thread" if self.thread else "process"
             self.failed.emit(f"the engine {where} ended (exit code {payload}); reopen the file to go on")
+            if self.training:
+                self._on_train("failed", f"the engine {where} ended while training (exit code {payload})")
+
+    def _on_train(self, event: str, payload: Any) -> None:
+        if event == "reports":
+            self.trainReports.emit(payload)
+        elif event == "weights":
+            self.trainWeights.emit(payload["step"], payload["matrix"])
+        elif event in ("paused", "resumed"):
+            self.trainPaused.emit(event == "paused", payload)
+        elif event == "started":
+            self.trainStarted.emit(payload)
+        elif event == "done":
+            self.training = False
+            self.trainDone.emit(payload)
+        elif event == "failed":
+            self.training = False
+            self.trainFailed.emit(payload)
 
     def _send(self, *command: Any) -> None:
         try:
@@ -234,6 +267,36 @@ class Runner(QObject):
 
     def set_history(self, capacity: int) -> None:
         self._send("capacity", int(capacity))
+
+    # -- training (in the engine's process: dmm_studio.host.training)
+    training = False  # a ``train`` sent and not yet done or failed
+
+    def train(
+        self,
+        network: Network,
+        task: Any,
+        *,
+        steps: int | None = None,
+        device: str = "cpu",
+        seed: int | None = None,
+    ) -> None:
+        """Train a copy of the design (``network``: the caller passes a copy) on
+        ``task`` (a ``*.train.json`` path, loaded in the engine's process, or a
+        ``TrainTask``). Reports arrive on ``trainStarted``, ``trainReports``,
+        ``trainWeights``, ``trainPaused``, then ``trainDone`` or ``trainFailed``.
+        A run of the machine pauses while it trains."""
+        self.training = True
+        self._send("train", network, task, {"steps": steps, "device": device, "seed": seed})
+
+    def train_pause(self) -> None:
+        self._send("train_pause")
+
+    def train_resume(self) -> None:
+        self._send("train_resume")
+
+    def train_stop(self) -> None:
+        """Stop after the current step; ``trainDone`` brings the network as trained so far."""
+        self._send("train_stop")
 
     # -- snapshots
     def request_snapshot(self, on_ready: Callable[[Network | None, int, str], None]) -> None:

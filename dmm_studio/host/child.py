@@ -178,6 +178,29 @@ class Host:
         self.running = False
         self.quit = True
 
+    # -- training (``training.py``): the studio's reports come as ("train", (event, payload))
+    training: Any = None  # the ``Training`` under way
+
+    def do_train(self, network: Any, task: Any, options: dict[str, Any] | None = None) -> None:
+        """Train ``network`` on ``task`` (a path or a ``TrainTask``); returns when it ends."""
+        from .training import Training
+
+        if self.training is not None:
+            self.send("train", ("failed", "already training: stop it first"))
+            return
+        if self.running:  # the machine's run waits while it trains
+            self._stop()
+        self.training = Training(self, network, task, options or {})
+        try:
+            self.training.run()
+        finally:
+            self.training = None
+
+    def do_train_pause(self) -> None:
+        """(Handled by ``Training`` while it trains; nothing to pause otherwise.)"""
+
+    do_train_resume = do_train_stop = do_train_pause
+
     renew: tuple[int, str | None, dict[str, Any]] | None = None
 
     def do_renew(self, token: int, engine: str | None, engine_kwargs: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ default) or to a thread of the same process.
 The studio sends ``(command, *args)`` tuples (the ``Host.do_*`` methods:
 ``load``, ``reset``, ``step``, ``run``, ``pause``, ``limit``, ``edit``,
 ``snapshot``, ``record``, ``probes``, ``breaks``, ``profiling``,
-``capacity``, ``quit``); the host sends ``(kind, payload)`` messages:
+``capacity``, ``quit``; training: ``train``, ``train_pause``,
+``train_resume``, ``train_stop``); the host sends ``(kind, payload)`` messages:
 
 ``("frame", dict)``
     ``t``, ``state`` (``y_t``), ``active``, ``stats``, ``steps`` (since the
@@ -23,6 +24,8 @@ The studio sends ``(command, *args)`` tuples (the ``Host.do_*`` methods:
 ``("sync", dict)``
     The whole record (``Recorder.export()``), sent whenever the run stops,
     so that a paused studio can scrub every kept step.
+``("train", (event, payload))``
+    Training's reports (``training.py`` lists the events).
 ``("reply", (token, result, error))``
     The answer to ``("snapshot", token)``.
 

@@ -81,6 +81,10 @@ CLAIMED = {
     "sin_synthesis": "test_sin_synthesis_animates_within_one",
     "field_population": "test_the_field_makes_identical_units_diverge",
     "lightweight_pure": "test_lightweight_pure_rewrites_itself_and_stays_bounded",
+    # docs/learning.md: tests/learn holds what training them claims
+    "duplicates_learn": "test_the_learning_start_is_dense_and_runs",
+    "field_learn": "test_the_learning_population_drifts_with_its_field",
+    "field_learn_nofield": "test_the_learning_population_drifts_with_its_field",
 }
 
 
@@ -264,3 +268,22 @@ def test_lightweight_pure_rewrites_itself_and_stays_bounded(engine):
     assert len(flips) >= 3 and all(
         b - a_ == make_examples.PURE_FLIP for a_, b in zip(flips, flips[1:], strict=False)
     )
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_the_learning_start_is_dense_and_runs(engine):
+    """Every input of every block reads every output: ~1,500 weights."""
+    net = load_network(EXAMPLES / "duplicates_learn.dmm.json")
+    assert 1400 <= sum(1 for _ in net.wires()) <= 1600
+    run("duplicates_learn", engine, steps=20)
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_the_learning_population_drifts_with_its_field(engine):
+    """Without the field the units move in lockstep; with it they drift apart."""
+    spread = {}
+    for name in ("field_learn", "field_learn_nofield"):
+        m = run(name, engine, steps=STEPS)
+        ys = [num(m.output("identity", f"p{i:02d}", "single")) for i in range(12)]
+        spread[name] = max(ys) - min(ys)
+    assert spread["field_learn_nofield"] < 1e-9 < 0.05 < spread["field_learn"]

@@ -15,10 +15,12 @@ from typing import Any
 from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.port import PortItem
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 
 from ...network import SELF_ID, Port
 from ..model_ops import matrix_wires, ports_of
+from ..typehelp import doc_html
 from .look import NeuronId, WireKey, format_ms, format_weight_exact
 from .ngqt import NeuronNodeItem, WeightPipe
 
@@ -167,10 +169,14 @@ class Interaction:
                 for p in extra:
                     ren.addAction(p, lambda s=side, p=p: self._ask_rename_port(nid, s, p))
                     rem.addAction(p, lambda s=side, p=p: self.doc.remove_port(nid, s, p))
+        if self.help_requested is not None:
+            menu.addAction(f"Help on {nid[0]}", lambda: self.help_requested(nid[0]))
         if nid != SELF_ID:
             menu.addSeparator()
             menu.addAction("Delete", lambda: self.doc.remove_neurons([nid]))
         return menu
+
+    help_requested: Any = None  # type id -> None (set by gui/typehelp's install)
 
     def _ask_port(self, nid: NeuronId, side: str) -> None:
         name, ok = QInputDialog.getText(self.viewer, "Add port", f"New {side[:-1]} of {nid[0]}/{nid[1]}:")
@@ -256,11 +262,37 @@ class Interaction:
         return None
 
     def hover_text_at(self, scene_pos: QPointF) -> str | None:
-        """The hover text for what is under ``scene_pos`` (from ``hover_provider``)."""
-        if self.hover_provider is None:
-            return None
+        """The hover text for what is under ``scene_pos``: a port's or a wire's
+        value (from ``hover_provider``), else the documentation of the type of
+        the node under it (``type_tip``)."""
         target = self.hover_target(scene_pos)
-        return None if target is None else self.hover_provider(*target)
+        if target is not None and self.hover_provider is not None:
+            text = self.hover_provider(*target)
+            if text:
+                return text  # type: ignore[no-any-return]
+        nid = self.node_at(scene_pos)
+        if nid is None:
+            return None
+        text = self.type_tip(self.registry.get(nid[0]))
+        if nid in self.runtime:
+            text = "<p><i>made by the network at run time (through Self's delta): not in the design</i></p>" + text
+        return text  # type: ignore[no-any-return]
+
+    @staticmethod
+    def type_tip(t: Any) -> str:
+        """A node's hover: its type's documentation, in brief (``typehelp.doc_html``)."""
+        return doc_html(t, brief=True)
+
+    def node_at(self, scene_pos: QPointF) -> NeuronId | None:
+        """The neuron whose node is drawn under ``scene_pos`` (design or run-time), or None."""
+        for item in self.viewer.scene().items(scene_pos):
+            while item is not None and not isinstance(item, NeuronNodeItem):
+                item = item.parentItem()
+            if item is not None:
+                nid = self.by_id.get(item.id) or self.runtime_by_id.get(item.id)
+                if nid is not None:
+                    return nid
+        return None
 
     def select_wire(self, to: Port, frm: Port) -> bool:
         """Select the wire ``frm -> to`` alone (``wire_selected`` follows); False
@@ -318,6 +350,16 @@ class Interaction:
             v._scene_range = big
             v._update_scene()
             v.fitInView(big, Qt.AspectRatioMode.KeepAspectRatio)
+        v.sync_range()  # the next pan keeps this zoom
+
+    def pointer_pos(self) -> tuple[float, float] | None:
+        """The scene point under the mouse pointer, None when it is not over the canvas."""
+        vp = self.viewer.viewport()
+        p = vp.mapFromGlobal(QCursor.pos())
+        if not vp.rect().contains(p) or not vp.isVisible():
+            return None
+        s = self.viewer.mapToScene(p)
+        return (s.x(), s.y())
 
     def node_pos(self, nid: NeuronId) -> tuple[float, float]:
         node = self._node(nid)

@@ -28,7 +28,7 @@ from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -109,14 +109,14 @@ class WeightPipe(PipeItem):
         if self.label is None:
             self.label = QGraphicsRectItem(-20, -8, 40, 16, self)
             self.label.setPen(QPen(Qt.PenStyle.NoPen))
-            self.label.setBrush(QColor(30, 30, 34, 230))
+            self.label.setBrush(LOOK["label_bg"])
             self.label.text = QGraphicsSimpleTextItem(self.label)  # type: ignore[attr-defined]
             self.label.text.setFont(_LABEL_FONT)  # type: ignore[attr-defined]
             viewer = self.scene().viewer() if self.scene() is not None else None
             self.label.setVisible(getattr(viewer, "labels_shown", True))
         t = self.label.text  # type: ignore[attr-defined]
         t.setText(format_weight(w))
-        t.setBrush(RUNTIME_COLOR if live_only else QColor(225, 225, 225))
+        t.setBrush(RUNTIME_COLOR if live_only else LOOK["label_fg"])
         self.label.setToolTip(
             "weight of the running matrix W_t (the design's differs: the network or an edit changed it)"
             if live_only
@@ -128,6 +128,22 @@ class WeightPipe(PipeItem):
         self.label.setRect(-wd / 2, -8, wd, 16)
         t.setPos(-br.width() / 2, -br.height() / 2)
         self._place_label()
+
+    thickness: float | None = None  # a pen width set by a view (the Train panel: by |w|); None: 2
+
+    def set_thickness(self, width: float | None) -> None:
+        """Draw the wire this wide (None: NodeGraphQt's width); hover and
+        selection still draw it their way, and it comes back after them."""
+        self.thickness = width
+        if not (self.active() or self.highlighted()):
+            pen = self.pen()
+            pen.setWidthF(2.0 if width is None else float(width))
+            self.setPen(pen)
+
+    def reset(self) -> None:
+        super().reset()
+        if self.thickness is not None:
+            self.set_thickness(self.thickness)
 
     def _place_label(self) -> None:
         """Beside the direction arrow (a child item at the middle of the path),
@@ -153,6 +169,13 @@ class WeightPipe(PipeItem):
         self._place_label()
 
 
+# colours that the theme sets (gui/theme.py restyles the items already drawn)
+LOOK = {
+    "label_bg": QColor(30, 30, 34, 230),  # a weight label's box
+    "label_fg": QColor(225, 225, 225),  # its text
+    "type_fg": QColor(190, 190, 190),  # the type above a node
+}
+
 _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8)
 
@@ -177,7 +200,7 @@ class NeuronNodeItem(NodeItem):
     def __init__(self, name: str = "node", parent: QGraphicsItem | None = None) -> None:
         super().__init__(name, parent)
         self.type_label = QGraphicsSimpleTextItem("", self)
-        self.type_label.setBrush(QColor(190, 190, 190))
+        self.type_label.setBrush(LOOK["type_fg"])
         f = QFont()
         f.setPointSizeF(7.5)
         self.type_label.setFont(f)
@@ -357,6 +380,36 @@ class DMMViewer(NodeViewer):
     def fitInView(self, *args: Any) -> None:
         super().fitInView(*args)
         self._zoom_changed()
+        self.view_changed.emit()  # pans and zooms all end here (_update_scene)
+
+    view_changed = Signal()  # the visible part of the scene moved or was zoomed
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.view_changed.emit()
+
+    def visible_rect(self) -> QRectF:
+        """The part of the scene the viewport shows."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def sync_range(self) -> None:
+        """Make NodeGraphQt's ``_scene_range`` what the view shows now, so that its
+        next ``_update_scene`` (a pan, a colour change, a resize) keeps the zoom.
+        After a plain ``fitInView`` the two differ, and the first pan jumped."""
+        s = self.transform().m11()
+        vp = self.viewport().rect()
+        if s <= 0 or vp.width() <= 4 or vp.height() <= 4:
+            return
+        c = self.mapToScene(vp.center())
+        # fitInView keeps 2 pixels on each side
+        w, h = (vp.width() - 4) / s, (vp.height() - 4) / s
+        self._scene_range = QRectF(c.x() - w / 2, c.y() - h / 2, w, h)
+
+    def center_on(self, point: QPointF) -> None:
+        """Show ``point`` at the viewport's centre, keeping the zoom (NodeGraphQt
+        shows its ``_scene_range``, centred)."""
+        self._scene_range.translate(point - self._scene_range.center())
+        self._update_scene()
 
     def resetTransform(self) -> None:
         super().resetTransform()

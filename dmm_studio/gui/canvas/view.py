@@ -164,6 +164,8 @@ class Canvas(LiveOverlay, Interaction, QObject):
         ids = net.neurons()
         missing = [i for i in ids if self.doc.pos_of(i) is None]
         auto = auto_layout(net) if missing else {}
+        if missing:  # kept, so that a saved file looks the same when reopened
+            self.doc.keep_positions({nid: auto[nid] for nid in missing if nid in auto})
         wires = matrix_wires(net.matrix)
         self._used = ports_index(wires)
         self._building = True

@@ -1,5 +1,6 @@
 """Export: a probe's history to CSV or NPY, an image probe's frames to GIF or
-MP4 (imageio), any view to PNG (``QWidget.grab``). Frames are scaled as the
+MP4 (imageio; MP4 through imageio-ffmpeg's ffmpeg), a probe's picture to PNG
+(``QWidget.grab`` of its view, without the probe's buttons). Frames are scaled as the
 live view scales them, by the same function (``scaling.to_uint8``)."""
 
 from __future__ import annotations
@@ -78,8 +79,33 @@ def frames_uint8(buf: ProbeBuffer) -> list[np.ndarray]:
     return out
 
 
+class ExportError(ValueError):
+    """An export that cannot be made here, said in one line (what to do)."""
+
+
+FFMPEG_MISSING = (
+    "MP4 export needs the ffmpeg of the imageio-ffmpeg package, which is not installed here: "
+    "pip install imageio-ffmpeg (or export a GIF)"
+)
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg that MP4 export runs: imageio-ffmpeg's own binary (a dependency
+    of the studio), else one on PATH. Raises ``ExportError`` (one line) when neither is there."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ExportError(FFMPEG_MISSING) from None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:  # the package without its binary, and none on PATH
+        raise ExportError(FFMPEG_MISSING) from None
+
+
 def export_movie(buf: ProbeBuffer, path: str | os.PathLike[str], fps: float = 10.0) -> int:
-    """An image probe's frames to a GIF or MP4 (by the file's suffix); returns the frame count."""
+    """An image probe's frames to a GIF or MP4 (by the file's suffix); returns the
+    frame count. Raises ``ValueError`` for a probe without image frames or
+    another suffix, ``ExportError`` (a ``ValueError``, one line) when MP4's ffmpeg is missing."""
     import imageio.v2 as imageio
 
     frames = frames_uint8(buf)
@@ -87,6 +113,7 @@ def export_movie(buf: ProbeBuffer, path: str | os.PathLike[str], fps: float = 10
     if suffix == "gif":
         imageio.mimsave(path, frames, duration=1.0 / fps, loop=0)
     elif suffix == "mp4":
+        ffmpeg_exe()  # before any work: one clear line when it is missing
         # yuv420p needs even sides: pad by edge repetition
         h, w = frames[0].shape[:2]
         ph, pw = h % 2, w % 2
@@ -100,5 +127,9 @@ def export_movie(buf: ProbeBuffer, path: str | os.PathLike[str], fps: float = 10
 
 
 def export_png(widget: Any, path: str | os.PathLike[str]) -> bool:
-    """Any view to PNG, as it is drawn."""
-    return bool(widget.grab().save(os.fspath(path), "PNG"))
+    """A view to PNG, as it is drawn: a probe widget's picture (its
+    ``current_view()``: the plot, image or bars), not its header of buttons."""
+    view = widget.current_view() if hasattr(widget, "current_view") else widget
+    if view is None:
+        view = widget
+    return bool(view.grab().save(os.fspath(path), "PNG"))

@@ -162,16 +162,7 @@ class FastPlot(FastView):
         t0, t1 = float(t[0]), float(t[-1])
         if t1 <= t0:
             t1 = t0 + 1
-        # peak downsampling to about two points per pixel column
-        cols = max(int(plot.width()), 2)
-        if len(y) > 2 * cols:
-            n = (len(y) // cols) * cols
-            yy = np.nan_to_num(y[-n:], nan=lo).reshape(cols, -1)
-            tt = t[-n:].reshape(cols, -1)[:, 0]
-            xs = np.repeat(tt, 2)
-            ys = np.stack([yy.min(axis=1), yy.max(axis=1)], axis=1).reshape(-1)
-        else:
-            xs, ys = t.astype(float), np.nan_to_num(y, nan=lo)
+        xs, ys = peak_decimate(t, np.nan_to_num(y, nan=lo), max(int(plot.width()), 2))
         px = plot.left() + (xs - t0) / (t1 - t0) * plot.width()
         py = plot.bottom() - (ys - lo) / (hi - lo) * plot.height()
         poly = _polygon(px, py)
@@ -187,6 +178,23 @@ class FastPlot(FastView):
             QtCore.QPointF(r.left() + 4, r.bottom() - self._fm.descent() - 1),
             f"min {number(lo)}    t {int(t0)}..{int(t1)}",
         )
+
+
+def peak_decimate(t: np.ndarray, y: np.ndarray, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Peak downsampling to about two points per pixel column: (t, y) as they
+    are when they fit in ``2 * cols`` points, else the min and max of each of
+    ``cols`` runs of points, over every point (the first one and the last one
+    included: the line spans the whole time range, whatever the length of
+    the series). ``t``, ``y``: 1-D arrays of one length; returns float arrays."""
+    n = len(y)
+    if n <= 2 * cols:
+        return t.astype(float), y.astype(float)
+    starts = (np.arange(cols) * n) // cols  # every run holds n // cols or n // cols + 1 points
+    lo, hi = np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
+    ends = np.append(starts[1:], n) - 1
+    xs = np.stack([t[starts], t[ends]], axis=1).reshape(-1).astype(float)
+    ys = np.stack([lo, hi], axis=1).reshape(-1).astype(float)
+    return xs, ys
 
 
 def _polygon(x: np.ndarray, y: np.ndarray) -> QtGui.QPolygonF:
