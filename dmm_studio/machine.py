@@ -124,6 +124,12 @@ class Machine:
                 e.neuron,
             ) from None
 
+    def set_limits(self, limits: dict[str, Any] | None) -> None:
+        """Run under other bounds from the next step on (a file's ``"limits"``
+        object: missing keys take the defaults). Raises ValueError naming a
+        bad key or value, before changing anything."""
+        self.limits = Limits.from_dict(limits or {})
+
     def _edited(self) -> None:
         if self._bounds is not None:
             self._bounds.forget()

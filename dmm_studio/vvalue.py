@@ -505,7 +505,7 @@ class NodeMemo:
     ``weight`` leaves (the sum of the weights given: leaves that would be
     freed but for the memo), and never takes a node heavier than that."""
 
-    def __init__(self, entries: int = 512, weight: int = 50_000) -> None:
+    def __init__(self, entries: int = 4096, weight: int = 50_000) -> None:
         self.max_entries = entries
         self.max_weight = weight
         self.clear()

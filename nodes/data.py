@@ -84,10 +84,15 @@ def list_length(lst: Any) -> int:
 
 
 def from_items(items: list[Any]) -> V:
-    """A V-value list from elements (head first)."""
+    """A V-value list from elements (head first; ``{}`` elements are left out).
+    Each element is put in canonical form once and the list is built as it
+    goes (consing each onto the list built so far re-read the whole list at
+    every element)."""
     lst: V = {}
     for item in reversed(items):
-        lst = cons(item, lst)
+        item = vv.canon(item)
+        if item:
+            lst = {"head": vv._unwrap(item), "tail": lst} if lst else {"head": vv._unwrap(item)}
     return lst
 
 
@@ -105,7 +110,11 @@ def cons_neuron(x: Mapping[str, V], p: P) -> dict[str, V]:
     the list as it was. The list keeps at most max_length elements (the
     oldest drop off; 0 = no limit). length is the number of elements."""
     limit = int(as_number(p["max_length"], "max_length"))
-    lst = cons(x["item"], x["list"])
+    # an engine's inputs are canonical already: consed as they are (cons() would
+    # re-read the whole list)
+    item, lst = x["item"], x["list"]
+    if item:
+        lst = {"head": vv._unwrap(item), "tail": lst} if lst else {"head": vv._unwrap(item)}
     if limit > 0:
         items = list_items(lst, limit + 1)
         if len(items) > limit:

@@ -375,7 +375,16 @@ class Host:
 
 
 EDITS = frozenset(
-    {"edit_weight", "edit_matrix", "set_output", "set_param", "set_fields", "remove_neuron", "rename_neuron"}
+    {
+        "edit_weight",
+        "edit_matrix",
+        "set_output",
+        "set_param",
+        "set_fields",
+        "remove_neuron",
+        "rename_neuron",
+        "set_limits",
+    }
 )
 
 
