@@ -219,7 +219,7 @@ def row(
     t0 = time.perf_counter()
     eng.step()
     first = time.perf_counter() - t0
-    steps = max(3, min(args.steps, int(2e6 / k)))
+    steps = max(3, min(args.steps * 10, int(2e6 / k)))
     t_fix, t_hand = side_by_side([eng.step, hand], steps, device)
     flips = with_flip(y0, new_entries(y0, 10), True), with_flip(y0, new_entries(y0, 10), False)
     nrn = with_flip(y0, one_neuron(), True), with_flip(y0, one_neuron(), False)

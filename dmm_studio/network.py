@@ -60,9 +60,22 @@ if TYPE_CHECKING:
     from .machine import Machine
     from .registry import Registry
 
-__all__ = ["SELF_ID", "Connections", "Network", "NetworkEvents", "Port", "neuron_key", "self_accum_row"]
+__all__ = [
+    "NEURON_MODES",
+    "SELF_ID",
+    "Connections",
+    "Network",
+    "NetworkEvents",
+    "Port",
+    "neuron_key",
+    "self_accum_row",
+]
 
 WireKey = tuple[Port, Port]
+
+NEURON_MODES = ("mute", "bypass")
+"""What a neuron's ``layout[...]["mode"]`` may say (docs/semantics.md, Mute and
+bypass; ``dmm_studio.modes`` runs it): absent, the neuron runs as designed."""
 
 
 class NetworkEvents(SignalGroup):
@@ -89,6 +102,8 @@ class NetworkEvents(SignalGroup):
     """(neuron,): the ports a user added to a variadic neuron (``layout[...]["ports"]``)."""
     probesChanged = Signal()
     """The probes the design keeps (``layout[...]["probes"]``) changed."""
+    modeChanged = Signal(object, object, object)
+    """(neuron, old, new): muted or bypassed (``layout[...]["mode"]``; None: neither)."""
 
 
 def neuron_key(type: str, name: str) -> str:
@@ -246,6 +261,22 @@ class Network:
         """A copy of a neuron's layout entry (place, ports, probes), or None."""
         entry = self.layout.get(neuron_key(type, name))
         return copy.deepcopy(entry) if entry is not None else None
+
+    def mode(self, type: str, name: str) -> str | None:
+        """``"mute"``, ``"bypass"`` or None (runs as designed): ``layout[...]["mode"]``."""
+        entry = self.layout.get(neuron_key(type, name))
+        m = entry.get("mode") if isinstance(entry, dict) else None
+        return m if m in NEURON_MODES else None
+
+    def modes(self) -> dict[NeuronId, str]:
+        """Every muted or bypassed neuron: ``{(type, name): "mute" | "bypass"}``."""
+        out: dict[NeuronId, str] = {}
+        for key, entry in self.layout.items():
+            m = entry.get("mode") if isinstance(entry, dict) else None
+            f, _, n = key.partition("/")
+            if m in NEURON_MODES and n:
+                out[(f, n)] = m
+        return out
 
     def weight(self, to: Port, frm: Port) -> Any:
         w = vv.get_in(self.matrix, to + frm)
@@ -409,6 +440,30 @@ class Network:
                 entry["probes"] = copy.deepcopy(ps)
         self.events.probesChanged.emit()
 
+    def set_mode(self, type: str, name: str, mode: str | None) -> None:
+        """Mute (``"mute"``), bypass (``"bypass"``) or restore (None) a neuron;
+        ``modeChanged`` follows. The design keeps it in ``layout[...]["mode"]``.
+        Raises ValueError for Self (it holds the matrix) or another mode,
+        EditError for an unknown type."""
+        if mode is not None and mode not in NEURON_MODES:
+            raise ValueError(f"a neuron's mode is 'mute', 'bypass' or None, not {mode!r}")
+        if (type, name) == SELF_ID:
+            raise ValueError("Self cannot be muted or bypassed: it holds the network matrix")
+        check_layout_entry(self._reg(), type, name, {"mode": mode} if mode else {})
+        old = self.mode(type, name)
+        if old == mode:
+            return
+        key = neuron_key(type, name)
+        if mode is not None:
+            self.layout.setdefault(key, {})["mode"] = mode
+        else:
+            entry = self.layout.get(key)
+            if isinstance(entry, dict):
+                entry.pop("mode", None)
+                if not entry:
+                    del self.layout[key]
+        self.events.modeChanged.emit((type, name), old, mode)
+
     def set_layout_entry(self, type: str, name: str, entry: Mapping[str, Any] | None) -> None:
         """Replace a neuron's whole layout entry (place, ports, probes; None: none),
         as undo puts one back; the signals of what changed follow."""
@@ -428,6 +483,8 @@ class Network:
             self.events.portsChanged.emit(nid)
         if before.get("probes") != after.get("probes"):
             self.events.probesChanged.emit()
+        if before.get("mode") != after.get("mode"):
+            self.events.modeChanged.emit(nid, before.get("mode"), after.get("mode"))
 
     def add_neuron(self, type: str, name: str, pos: tuple[float, float] | None = None) -> None:
         """Place a neuron in the design (it is active once wired); ``neuronAdded``

@@ -242,6 +242,14 @@ class Runner(QObject):
     def set_param(self, nid: NeuronId, param: str, value: Any) -> None:
         self._send("edit", "set_param", *nid, param, value)
 
+    def set_param_once(self, nid: NeuronId, param: str, value: Any) -> None:
+        """A param for one step, then back (``Machine.set_param_once``: a pulse)."""
+        self._send("edit", "set_param_once", *nid, param, value)
+
+    def set_mode(self, nid: NeuronId, mode: str | None) -> None:
+        """Mute, bypass or restore a neuron of the running machine (``Machine.set_mode``)."""
+        self._send("edit", "set_mode", *nid, mode)
+
     def remove_neuron(self, nid: NeuronId) -> None:
         self._send("edit", "remove_neuron", tuple(nid))
 

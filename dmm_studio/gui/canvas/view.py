@@ -51,6 +51,7 @@ from ..running_state import RunningState
 from .live import LiveOverlay
 from .look import NeuronId, WireKey, family_color
 from .menus import Interaction
+from .notes import Notes
 from .ngqt import DMMGraph, DMMViewer, NeuronNode, WeightPipe, node_class
 
 
@@ -137,6 +138,7 @@ class Canvas(LiveOverlay, Interaction, QObject):
         self.running.changed.connect(self._on_running_changed)
         doc.replaced.connect(self.rebuild)
         self.rebuild()
+        self.notes = Notes(self)  # backdrops and comments (meta.backdrops, meta.comments)
 
     @property
     def live(self) -> dict[WireKey, Any] | None:
