@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .designcheck import check_layout, check_matrix, check_params
+from .designcheck import check_layout, check_matrix, check_params, warn_undeclared
 from .engine.base import StepError
 from .fields import field_problem
 from .jsonio import (
@@ -29,6 +29,7 @@ from .jsonio import (
     NetworkFileError,
     bad_number_in,
     depth_beyond,
+    dumps_deep,
     json_path_str,
     number_message,
     parse_json,
@@ -125,6 +126,7 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
         Limits.from_dict(limits)
     except ValueError as e:
         raise fail(str(e), "limits") from None
+    warn_undeclared(vv.get_in(outputs, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)), reg, stacklevel=4)
     net = Network(
         outputs={},
         params=params,
@@ -312,18 +314,32 @@ def _trace_number(x: Any, path: tuple[Any, ...]) -> Any:
 def _trace_node(node: Any, path: tuple[Any, ...]) -> Any:
     if not isinstance(node, dict):
         return _trace_number(node, path)
-    stack = [(node, path)]
+    # a path is kept as a link to its parent's, built only for an error
+    # (a deep value, a list of 10,000 items, would copy it at every level)
+    links: list[tuple[int, Any]] = [(-1, None)]
+
+    def path_of(i: int, k: Any) -> tuple[Any, ...]:
+        keys = [k]
+        while i > 0:
+            i, key = links[i]
+            keys.append(key)
+        return (*path, *reversed(keys))
+
+    stack = [(node, 0)]
     while stack:
-        d, p = stack.pop()
+        d, at = stack.pop()
         for k, x in d.items():
             if k == vv.TENSOR:
                 data = x["data"]
                 if any(type(e) is float and e - e != 0 for e in data):
-                    x["data"] = [_trace_number(e, (*p, k)) if type(e) is float else e for e in data]
+                    x["data"] = [_trace_number(e, path_of(at, k)) if type(e) is float else e for e in data]
             elif isinstance(x, dict):
-                stack.append((x, (*p, k)))
+                links.append((at, k))
+                stack.append((x, len(links) - 1))
             else:
-                d[k] = _trace_number(x, (*p, k))
+                tx = type(x)
+                if tx is float or (tx is int and not -FLOAT_LIMIT < x < FLOAT_LIMIT):
+                    d[k] = _trace_number(x, path_of(at, k))
     return node
 
 
@@ -360,8 +376,8 @@ class TraceWriter:
             )
         except ValueError as e:
             raise TraceError(t, f"cannot write the trace: {e}") from None
-        except RecursionError:
-            raise TraceError(t, "cannot write the trace: the state nests too deep for JSON") from None
+        except RecursionError:  # a value nested deeper than json's C encoder goes
+            line = dumps_deep({"step": t, "outputs": outputs}, sort_keys=True)
         try:
             self._fh.write(line + "\n")  # one call: Ctrl+C never splits a line
         except OSError as e:

@@ -280,6 +280,13 @@ def test_help_menu_and_f1_on_a_node_open_its_help_and_help_network(win, qtbot):
     assert net.probes()["data.cons/cons"][0]["port"] == "list"
     # the list is fed back to itself, as its doc says
     assert net.weight(("data.cons", "cons", "list"), ("data.cons", "cons", "list")) == 1
+    # F1 in the palette: the type under its cursor
+    dlg.close()
+    tree = win.palette.tree
+    tree.setCurrentItem(win.palette.items["arith.tanh"])
+    tree.setFocus()
+    QTest.keyClick(tree, Qt.Key.Key_F1)
+    assert win.help_browser.type_id == "arith.tanh"
     # the node's context menu offers the same help
     menu = win.canvas.node_menu(("data.cons", "cons"))
     assert any(a.text() == "Help on data.cons" for a in menu.actions())

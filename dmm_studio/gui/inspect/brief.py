@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...vvalue import NUMBER, TENSOR, is_tensor, leaves
+from ...vvalue import NUMBER, TENSOR, is_tensor, leaves, scan, top_leaves
 
 
 def number(x: Any, digits: int = 4) -> str:
@@ -61,16 +61,16 @@ def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) 
         return leaf_brief(v[TENSOR], values)
     parts: list[str] = []
     total = 0
-    count = 0
     shown = 0
     for path, x in leaves(v):
-        count += 1
         if shown >= max_items or total > max_chars:
-            continue
+            break
         text = f"{path_text(path)}: {leaf_brief(x, values)}"
         parts.append(text)
         total += len(text) + 2
         shown += 1
+    # counted by scan (remembered, any depth), not by walking every path
+    count = scan(v).leaves
     more = count - shown
     body = ", ".join(parts)
     if len(body) > max_chars:
@@ -81,3 +81,12 @@ def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) 
 def wire_brief(weight: Any, value: Any, max_chars: int = 60) -> str:
     """Hover text for a wire: its weight and the value it carries (weight · value)."""
     return f"w = {number(weight)}; carries {brief(value, max_chars)}"
+
+
+def top_coordinates(v: Any, k: int) -> tuple[int, list[tuple[str, float]]]:
+    """``(n, [(path, x), ...])``: the ``k`` number leaves of ``v`` largest in
+    magnitude (NaN last), of its ``n`` number leaves; one walk at any depth."""
+    if not isinstance(v, dict):
+        return 0, []
+    n, top = top_leaves(v, k, lambda x: -abs(float(x)) if x == x else 0.0, lambda x: not is_tensor(x))
+    return n, [(path_text(p), float(x)) for p, x in top]
