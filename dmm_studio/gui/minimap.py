@@ -49,7 +49,7 @@ class Minimap(QWidget):
         self._sig: Any = None
         self.redraws = 0  # pictures drawn (the tests count them)
         self.colors = {
-            "bg": QColor(24, 24, 28, 235),
+            "bg": QColor(24, 24, 28),
             "frame": QColor(255, 255, 255, 200),
             "wire": QColor(150, 150, 150, 60),
         }
