@@ -756,7 +756,7 @@ def leaf_values(v: Any) -> Iterable[Any]:
     stack = [iter(v.values())]
     while stack:
         for x in stack[-1]:
-            if isinstance(x, Mapping):
+            if type(x) is dict or isinstance(x, Mapping):
                 stack.append(iter(x.values()))
                 break
             if x is not None:
@@ -783,7 +783,7 @@ def top_leaves(v: Any, k: int, key: Any, keep: Any = None) -> tuple[int, list[tu
     while stack:
         items, at = stack[-1]
         for name, x in items:
-            if isinstance(x, dict):
+            if type(x) is dict:
                 links.append((at, name))
                 stack.append((iter(x.items()), len(links) - 1))
                 break
