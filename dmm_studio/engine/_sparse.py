@@ -83,17 +83,18 @@ class PatchedCSR:
         hit = self._keys[pos] == keys if len(self._keys) else np.zeros(len(keys), bool)
         return pos, hit
 
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The weights at ``keys`` (0 where none)."""
+    def add(self, keys: np.ndarray, dw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add ``dw`` to the weights at ``keys`` (distinct): ``(old, new)``, 0 for none."""
         pos, hit = self._find(keys)
-        out = np.where(hit, self._vals[pos] if len(self._keys) else 0.0, 0.0)
+        old = np.where(hit, self._vals[pos] if len(self._keys) else 0.0, 0.0)
         for k in np.flatnonzero(~hit).tolist() if self._patch else ():
-            out[k] = self._patch.get(int(keys[k]), 0.0)
-        return out
+            old[k] = self._patch.get(int(keys[k]), 0.0)
+        self.set(keys, old + dw, (pos, hit))
+        return old, old + dw
 
-    def set(self, keys: np.ndarray, vals: np.ndarray) -> None:
+    def set(self, keys: np.ndarray, vals: np.ndarray, found: tuple[Any, Any] | None = None) -> None:
         """Set weights (0 removes the entry); ``keys`` distinct."""
-        pos, hit = self._find(keys)
+        pos, hit = found or self._find(keys)
         at, new = pos[hit], vals[hit]
         if len(at):
             old = self._vals[at]

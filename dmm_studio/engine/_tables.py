@@ -129,7 +129,7 @@ class Plan:
         """The members' names: listed when first asked for (params, errors)."""
         return [self.all_names[j] for j in self.local.tolist()]
 
-    def params(self, defaults: Mapping[str, Any], overrides: Mapping[str, Any], device: torch.device) -> ParamTable:
+    def params(self, defaults: Mapping[str, Any], overrides: Mapping[str, Any], device: Any) -> ParamTable:
         """The members' params (the last table again while it read no column)."""
         p = self._params
         if p is None or p.overrides is not overrides or p.defaults is not defaults or p.columns:

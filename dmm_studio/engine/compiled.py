@@ -23,10 +23,11 @@ every other network with the reference's code, and small ones too).
 * Self: W_{t+1} = W_t + delta, applied in place: weights that exist are
   written into the CSR values, new ones go to its patch, and the nested W is
   copied on write along the paths that change, when next read (what
-  ``state()`` and ``matrix()`` handed out never changes). Every count the step relies on
-  (entries per neuron and per row, the active instances per type) is updated
-  by the k entries that change: O(k), plus a per-type rebuild of the index
-  arrays (numpy) for the types whose active set changed.
+  ``state()`` and ``matrix()`` handed out never changes). Every count the
+  step relies on (entries per neuron and per row) is updated by the k
+  entries that change: O(k). A neuron that vanishes stays a dormant member
+  of its type's plan and wakes in O(1) (see :class:`Plan`); new neurons
+  rebuild their type's index arrays (numpy).
 
 A delta that would make W irregular is applied to the nested W and sets
 ``problem``; the engine then refuses to step (``AutoEngine`` takes over).
@@ -117,24 +118,10 @@ class CompiledEngine(Engine):
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        row_index, row_keys, row_nid = self._rows.index, self._rows.keys, self._rows.nid
-        for f, names in w.items():  # first the rows (as _intern_in would): a type's instances in row order
+        for f, names in w.items():  # first the rows: a type's instances then lie in row order
             for n, ins in names.items():
-                nid = self._neuron(f, n)
-                table = self._nid_type[nid]
-                at = table.local[n]
                 for i in ins:
-                    port = (f, n, i)
-                    row_index[port] = len(row_keys)
-                    row_keys.append(port)
-                    row_nid.append(nid)
-                    places = table.inputs.get(i)
-                    if places is None:
-                        places = table.inputs[i] = Grow(-1)
-                    places.put(at, row_index[port])
-                    if table.mirror:
-                        self._intern_out(port)
-        self._row_count.tail.extend([0] * len(row_keys))
+                    self._intern_in((f, n, i))
         col_of, intern_out, r = self._cols.index.get, self._intern_out, 0
         for names in w.values():  # the rows again, in the same order
             for ins in names.values():
@@ -436,10 +423,7 @@ class CompiledEngine(Engine):
             rows[k], cols[k], dw[k] = self._intern_in(to), self._intern_out(frm), x
             touches_self = touches_self or to == ACCUM_PORT or frm == M_PORT
         self._A.resize(len(self._rows.keys), len(self._cols.keys))
-        keys = keys_of(rows, cols)
-        old = self._A.get(keys)
-        new = old + dw
-        self._A.set(keys, new)
+        old, new = self._A.add(keys_of(rows, cols), dw)
         self._pending.append(edits)  # the nested W follows when read (matrix())
         sign = (new != 0).astype(np.int64) - (old != 0)
         flip = np.flatnonzero(sign)

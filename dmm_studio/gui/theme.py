@@ -50,7 +50,7 @@ _DARK_CANVAS = {
     "label_bg": (30, 30, 34, 230),
     "label_fg": (225, 225, 225),
     "type_fg": (190, 190, 190),
-    "minimap_bg": (24, 24, 28, 235),
+    "minimap_bg": (24, 24, 28, 255),
     "minimap_frame": (255, 255, 255, 200),
     "minimap_wire": (150, 150, 150, 60),
 }
@@ -94,7 +94,7 @@ THEMES: dict[str, Theme] = {
         type_fg=(70, 70, 70),
         plot_bg="w",
         plot_fg="#303030",
-        minimap_bg=(250, 250, 248, 240),
+        minimap_bg=(250, 250, 248, 255),
         minimap_frame=(40, 90, 160, 230),
         minimap_wire=(90, 90, 90, 60),
         palette={
