@@ -393,7 +393,8 @@ def _canon_node(v: Any, d: int = 0) -> Any:
                 if x != 0:  # the common case: a numeric leaf under a label
                     out[k] = x
                 continue
-            _check_key(k, x)
+            if type(k) is not str or k[:1] == ":":
+                _check_key(k, x)  # raises, or a reserved key holding what it should
             try:
                 c = _canon_node(x, d + 1)
             except VValueError as e:
@@ -558,6 +559,10 @@ def _unchanged(e: list[Any]) -> bool:
 
 
 memo = NodeMemo()
+# what scan found in shallow values (each output's, shared by the three checks of
+# one step): only needed until the next step, so kept few (every entry keeps its
+# value alive, and a larger heap makes every garbage collection slower)
+recent = NodeMemo(entries=256, weight=20_000)
 
 
 class Scan(tuple):
@@ -581,6 +586,32 @@ class Scan(tuple):
 _HUGE = 2**1024
 
 
+class _TooDeep(Exception):
+    pass
+
+
+def _scan_shallow(node: dict[str, Any], acc: list[Any], d: int) -> None:
+    """``scan``'s walk of a value at most ``_DEEP`` levels deep, by recursion
+    (raises _TooDeep below); ``acc``: leaves, odd leaves, finite, huge."""
+    if d > _DEEP:
+        raise _TooDeep
+    for x in node.values():
+        tx = type(x)
+        if tx is float:
+            acc[0] += 1
+            if x - x != 0:
+                acc[2] = False
+        elif tx is int:
+            acc[0] += 1
+            if x >= _HUGE or x <= -_HUGE:
+                acc[3] = True
+        elif tx is dict:
+            _scan_shallow(x, acc, d + 1)
+        else:
+            acc[0] += 1
+            acc[1].append(x)
+
+
 def scan(v: Any) -> Scan:
     """One walk for the three questions asked of every output after every
     step (the size bounds, NaN/Inf, exact integers beyond float range); the
@@ -596,9 +627,19 @@ def scan(v: Any) -> Scan:
         if tv is int:
             return Scan(1, (), True, v >= _HUGE or v <= -_HUGE)
         return Scan(1, (v,), True, False)
-    known = memo.get(v, "scan")
+    known = recent.get(v, "scan") or memo.get(v, "scan")
     if known is not None:
         return known
+    # a shallow value (the common case): recursion, no memo below the root
+    acc: list[Any] = [0, [], True, False]
+    try:
+        _scan_shallow(v, acc, 0)
+    except _TooDeep:
+        pass
+    else:
+        found = Scan(acc[0], tuple(acc[1]), acc[2], acc[3])
+        recent.put(v, "scan", found, acc[0])
+        return found
     get = memo.get
     # frame: values, leaves, odd, finite, huge, leaves walked since the last
     # dict remembered below (its weight in the memo)
@@ -756,7 +797,7 @@ def leaf_values(v: Any) -> Iterable[Any]:
     stack = [iter(v.values())]
     while stack:
         for x in stack[-1]:
-            if isinstance(x, Mapping):
+            if type(x) is dict or isinstance(x, Mapping):
                 stack.append(iter(x.values()))
                 break
             if x is not None:
@@ -783,7 +824,7 @@ def top_leaves(v: Any, k: int, key: Any, keep: Any = None) -> tuple[int, list[tu
     while stack:
         items, at = stack[-1]
         for name, x in items:
-            if isinstance(x, dict):
+            if type(x) is dict:
                 links.append((at, name))
                 stack.append((iter(x.items()), len(links) - 1))
                 break

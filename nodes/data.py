@@ -116,10 +116,19 @@ def cons_neuron(x: Mapping[str, V], p: P) -> dict[str, V]:
     if item:
         lst = {"head": vv._unwrap(item), "tail": lst} if lst else {"head": vv._unwrap(item)}
     if limit > 0:
-        items = list_items(lst, limit + 1)
-        if len(items) > limit:
-            lst = from_items(items[:limit])
-        return {"list": lst, "length": number(min(len(items), limit))}
+        heads: list[Any] = []  # canonical nodes: taken as they are
+        node: Any = lst
+        while type(node) is dict and len(heads) <= limit:
+            head = node.get("head")
+            if head is None:
+                break
+            heads.append(head)
+            node = node.get("tail")
+        if len(heads) > limit:  # the oldest drops off: the list is built again
+            lst = {}
+            for head in reversed(heads[:limit]):
+                lst = {"head": head, "tail": lst} if lst else {"head": head}
+        return {"list": lst, "length": number(min(len(heads), limit))}
     return {"list": lst, "length": number(list_length(lst))}
 
 

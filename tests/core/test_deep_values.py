@@ -9,6 +9,7 @@ value built at run time may nest any depth.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -162,3 +163,36 @@ def test_a_limited_list_keeps_its_limit():
     m.step(12)
     assert m.output("data.cons", "l", "length") == {":number": 5}
     assert vv.size(m.output("data.cons", "l", "list")) == 5
+
+
+def test_the_checks_of_a_step_share_one_walk_of_each_output(monkeypatch):
+    """The size bounds (before a step), the engine's check of exact integers
+    (in it) and the NaN/Inf check (after it) ask vvalue.scan, which walks each
+    new output once and remembers the answer for the other two."""
+    from dmm_studio.fileformat import load_network
+
+    m = load_network(Path(__file__).resolve().parents[2] / "examples" / "waves.dmm.json").machine(
+        engine="reference"
+    )
+    walks = []
+    real = vv.scan
+
+    def counting(v):
+        if type(v) is dict and vv.memo.get(v, "scan") is None and vv.recent.get(v, "scan") is None:
+            walks.append(id(v))
+        return real(v)
+
+    import dmm_studio.engine.reference as reference
+    import dmm_studio.nonfinite as nonfinite
+
+    for mod in (vv, reference, nonfinite):  # (limits calls vv.scan)
+        monkeypatch.setattr(mod, "scan", counting)
+    m.step(2)
+    m.non_finite()
+    walks.clear()
+    for _ in range(10):
+        m.step()
+        assert m.non_finite() is None
+    outputs = sum(len(outs) for names in m.state.values() for outs in names.values())
+    assert len(walks) == len(set(walks))  # no output walked twice
+    assert len(walks) <= 10 * outputs

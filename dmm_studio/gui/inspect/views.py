@@ -24,7 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
 from ...vvalue import is_tensor, leaf_values
-from .brief import brief, leaf_brief, number, path_text, top_coordinates
+from .brief import brief, leaf_brief, leaf_counts, number, path_text, top_coordinates
 from .fastviews import FastBars, FastImage, FastPlot
 from .scaling import display_levels
 
@@ -378,6 +378,7 @@ class TreeView(QtWidgets.QTreeWidget):
             root = self.invisibleRootItem()
             if not isinstance(v, dict):
                 v = {"·": v}
+            self._counts = leaf_counts(v)  # each node's leaves, for its brief: one walk
             self._fill(root, (), v, seen)
             for path in [p for p in self._items if p not in seen]:
                 item = self._items.pop(path)
@@ -403,7 +404,7 @@ class TreeView(QtWidgets.QTreeWidget):
                     self._items[p] = item
                     if len(path) < 2:
                         item.setExpanded(True)
-                text = brief(x, 60) if isinstance(x, dict) else leaf_brief(x)
+                text = brief(x, 60, count=self._counts.get(id(x))) if isinstance(x, dict) else leaf_brief(x)
                 if item.text(1) != text:
                     item.setText(1, text)
                 if isinstance(x, dict):
