@@ -277,11 +277,11 @@ def load_row(k: int, device: torch.device) -> None:
         path = Path(tmp) / "counters.dmm.json"
         path.write_text(dumps_network(Network(outputs=counters(k))))
         code = (
-            "import sys,time,resource,json;t0=time.perf_counter();"
+            "import sys,time,resource,json;from time import perf_counter as w, process_time as c;"
             "from dmm_studio.fileformat import load_network;from dmm_studio.engine import make_engine;"
-            "t1=time.perf_counter();net=load_network(sys.argv[1]);t2=time.perf_counter();"
-            "e=make_engine('compiled',net.outputs,device=sys.argv[2]);t3=time.perf_counter();e.step();t4=time.perf_counter();"
-            "print(json.dumps([t2-t1,t3-t2,t4-t3,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
+            "t1,c1=w(),c();net=load_network(sys.argv[1]);t2,c2=w(),c();"
+            "e=make_engine('compiled',net.outputs,device=sys.argv[2]);t3,c3=w(),c();e.step();t4=w();"
+            "print(json.dumps([t2-t1,t3-t2,t4-t3,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,c2-c1,c3-c2]))"
         )
         out = subprocess.run(
             [sys.executable, "-c", code, str(path), str(device)], capture_output=True, text=True
@@ -289,11 +289,12 @@ def load_row(k: int, device: torch.device) -> None:
         if out.returncode:
             print(f"load {k:,}: failed: {out.stderr.strip().splitlines()[-1:]}")
             return
-        load, build, first, rss = json.loads(out.stdout.strip().splitlines()[-1])
+        load, build, first, rss, load_cpu, build_cpu = json.loads(out.stdout.strip().splitlines()[-1])
         size = path.stat().st_size / 1e6
         print(
-            f"load+compile counters {k:>9,} weights ({size:.0f} MB file): load {load:.2f} s, "
-            f"build {build:.2f} s, first step {first:.3f} s, peak memory {rss / 1024:.0f} MB",
+            f"load+compile counters {k:>9,} weights ({size:.0f} MB file): load {load:.2f} s "
+            f"({load_cpu:.2f} s CPU), build {build:.2f} s ({build_cpu:.2f} s CPU), first step {first:.3f} s, "
+            f"peak memory {rss / 1024:.0f} MB",
             flush=True,
         )
 
