@@ -281,7 +281,10 @@ def load_row(k: int, device: torch.device) -> None:
             "from dmm_studio.fileformat import load_network;from dmm_studio.engine import make_engine;"
             "t1,c1=w(),c();net=load_network(sys.argv[1]);t2,c2=w(),c();"
             "e=make_engine('compiled',net.outputs,device=sys.argv[2]);t3,c3=w(),c();e.step();t4=w();"
-            "print(json.dumps([t2-t1,t3-t2,t4-t3,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,c2-c1,c3-c2]))"
+            # VmHWM: this process's own peak (ru_maxrss keeps the parent's across fork and exec)
+            "hwm=[int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')];"
+            "rss=hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+            "print(json.dumps([t2-t1,t3-t2,t4-t3,rss,c2-c1,c3-c2]))"
         )
         out = subprocess.run(
             [sys.executable, "-c", code, str(path), str(device)], capture_output=True, text=True
