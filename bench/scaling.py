@@ -75,14 +75,19 @@ revision before this work (0c80c37) and this one, run before/after/after/before:
 What changed: a neuron that vanishes stays a dormant member of its type's
 plan and wakes in O(1) (no rebuild of the type's index arrays); Self's
 edits are applied key by key (the nested W follows when it is read); a few
-calls less in every step. Loading the file of 1,000,000 counters (2,000,000
-weights, 250 MB) and building the engine, in a fresh process
-(``--load``-style, load average 3.3-5): before, load 100 s wall (34 s CPU),
-build 45 s (17 s CPU), 4.3 GB peak; after, load 27 s (15 s CPU), build 17 s
-(11 s CPU), 2.7 GB peak, first step 0.37 s. The loader keeps a canonical
-regular W as parsed (one checking walk, no copies); what remains is
-orjson's parse (~1.9 GB of dicts for W alone), the duplicate-key count
-over the parsed data, and the engine's interning of 3M ports in Python.
+calls less in every step. ``--max 1e6 --load --only none`` (load average
+~2), the file of 500,000 counters (1,000,000 weights, 125 MB): before, load
+16.8 s, build 7.9 s, peak 2.2 GB; after, load 7.4 s, build 6.6 s (~1 s of
+it importing torch), peak 1.5 GB, first step 0.11 s. The file of 1,000,000
+counters (2,000,000 weights, 250 MB), the same steps in a fresh process
+(load average 3.3-5): before, load 100 s (34 s CPU), build 45 s (17 s CPU),
+peak 4.3 GB; after, load 27 s (15 s CPU), build 17 s (11 s CPU), peak 2.7
+GB, first step 0.37 s. The loader keeps a canonical regular W as parsed (one
+checking walk, no copies); what remains is orjson's parse (~1.4 GB of dicts
+for W alone at 2M weights), the duplicate-key count over the parsed data
+(``jsonio``), and the engine's interning of 3M ports in Python (~1 GB of
+dicts and lists): issue 12's 5 s and 1 GB need W read into arrays without
+nested dicts, which this revision does not do.
 
 A benchmark, not a test: it prints figures and asserts nothing. Quote the
 load average (printed) with the figures: the ratios are measured side by
