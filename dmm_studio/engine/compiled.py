@@ -201,20 +201,25 @@ class CompiledEngine(Engine):
         places.put(table.local[n], p)
         return p, table
 
-    def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: Any) -> None:
-        """Count entries added (sign 1) or removed (-1; an array: per entry) into
-        the entries per neuron and per row; types whose active set or rows change get a new plan."""
-        if not len(rows):
-            return
+    def _counted(self, rows: list[int], cols: list[int], signs: list[int]) -> None:
+        """Count entries added (sign 1) or removed (-1) into the entries per
+        neuron and per row, O(k); a neuron that vanishes or comes back toggles
+        in its type's plan (or the type gets a new plan)."""
         count, row_count = self._count.view(), self._row_count.view()
-        nids = np.concatenate([self._rows.nid.view()[rows], self._cols.nid.view()[cols]])
-        before_n, before_r = count[nids] > 0, row_count[rows] > 0
-        np.add.at(count, nids, np.concatenate([sign, sign]) if isinstance(sign, np.ndarray) else sign)
-        np.add.at(row_count, rows, sign)
-        flipped = set(nids[(count[nids] > 0) != before_n].tolist())
+        row_nid, col_nid = self._rows.nid.view(), self._cols.nid.view()
+        was_n: dict[int, bool] = {}  # before the change, for the neurons and rows it touches
+        was_r: dict[int, bool] = {}
+        for r, c, s in zip(rows, cols, signs, strict=True):
+            for nid in (int(row_nid[r]), int(col_nid[c])):
+                was_n.setdefault(nid, bool(count[nid] > 0))
+                count[nid] += s
+            was_r.setdefault(r, bool(row_count[r] > 0))
+            row_count[r] += s
+        flipped = {nid for nid, was in was_n.items() if (count[nid] > 0) != was}
         by_nid: dict[int, list[tuple[str, int]]] = {}  # the rows whose entries came or went
-        for r in set(rows[(row_count[rows] > 0) != before_r].tolist()):
-            by_nid.setdefault(int(self._rows.nid.view()[r]), []).append((self._rows.keys[r][2], r))
+        for r, was in was_r.items():
+            if (row_count[r] > 0) != was:
+                by_nid.setdefault(int(row_nid[r]), []).append((self._rows.keys[r][2], r))
         for nid in flipped | set(by_nid):
             table = self._nid_type[nid]
             plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
@@ -427,7 +432,7 @@ class CompiledEngine(Engine):
         self._pending.append(edits)  # the nested W follows when read (matrix())
         sign = (new != 0).astype(np.int64) - (old != 0)
         flip = np.flatnonzero(sign)
-        self._counted(rows[flip], cols[flip], sign[flip])
+        self._counted(rows[flip].tolist(), cols[flip].tolist(), sign[flip].tolist())
         if touches_self:
             m = self._cols.index[M_PORT]
             self.problem = self_problem(self.matrix(), self.registry, len(self._A.entries_in([m])))
