@@ -20,7 +20,9 @@ value 4,000 levels deep, then keeps its length), four live probes, running
 flat out. Every minute it prints the RSS of the studio and of its engine
 process, the steps and frames so far, and how late a 50 ms timer fired on the
 studio's event loop (the UI's responsiveness: median, 99th percentile,
-worst). The growth is taken from the end of the first minute.
+worst); at the end, the studio's full garbage collections (their pauses are
+its longest stalls: the probes keep 200 frames of the list, a large heap
+to scan). The growth is taken from the end of the first minute.
 """
 
 from __future__ import annotations
@@ -155,6 +157,18 @@ def studio_soak(minutes: float) -> int:
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(50)
+    # the studio's full garbage collections (what its longest stalls turned out to be)
+    full: list[float] = []
+    began: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                full.append((time.perf_counter() - began[0]) * 1e3)
+
+    gc.callbacks.append(on_gc)
     win.run()
     start = time.perf_counter()
     base: tuple[int, int] | None = None
@@ -188,6 +202,14 @@ def studio_soak(minutes: float) -> int:
             ok = False
             break
     win.runner.pause()
+    gc.callbacks.remove(on_gc)
+    full.sort()
+    if full:
+        print(
+            f"studio's full garbage collections: {len(full)}, median {full[len(full) // 2]:.0f} ms, "
+            f"longest {full[-1]:.0f} ms, {sum(full) / 1e3:.1f} s in all",
+            flush=True,
+        )
     ui, eng = rss_bytes(), (proc_rss(child.pid) if child else 0)
     assert base is not None
     growth = ((ui - base[0]) / base[0], (eng - base[1]) / max(base[1], 1))
