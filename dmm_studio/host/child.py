@@ -386,6 +386,7 @@ EDITS = frozenset(
         "set_fields",
         "remove_neuron",
         "rename_neuron",
+        "set_limits",
         "set_mode",
         "set_param_once",
     }
