@@ -91,7 +91,7 @@ def _apply_style(app: Any) -> None:
         app.setStyleSheet(qss.read_text(encoding="utf-8"))
 
 
-PANELS = ("fields_view", "examples_browser", "train_panel")  # gui modules with install(window)
+PANELS = ("fields_view", "examples_browser", "train_panel", "live_controls")  # gui modules with install(window)
 
 
 def _inspect_hook(window: Any, args: Any) -> None:
