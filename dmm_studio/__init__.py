@@ -46,6 +46,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "max_norm": ("vvalue", "max_norm"),
     "mult_mask": ("vvalue", "mult_mask"),
     "scale": ("vvalue", "scale"),
+    "train": ("learn", "train"),
+    "TrainTask": ("learn", "TrainTask"),
 }
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Registry",
     "StepError",
     "TraceWriter",
+    "TrainTask",
     "add",
     "canon",
     "default_registry",
@@ -72,6 +75,7 @@ __all__ = [
     "read_trace",
     "save_network",
     "scale",
+    "train",
 ]
 
 
@@ -93,6 +97,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .engine import ENGINES, Engine, NetworkHalted, StepError, make_engine
     from .fileformat import NetworkFileError, TraceWriter, load_network, read_trace, save_network
     from .fileformat import load_network as load
+    from .learn import TrainTask, train
     from .machine import Machine
     from .network import Network
     from .registry import NeuronType, Registry, default_registry, neuron

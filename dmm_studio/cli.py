@@ -4,6 +4,7 @@
     dmm-studio open FILE [...]          open the studio on a network
     dmm-studio run FILE --steps N [--trace OUT.jsonl] [--engine NAME] [--threads N]
     dmm-studio sweep SPEC --out DIR     many runs of a network (docs/sweeps.md)
+    dmm-studio train NET TASK --out TRAINED.dmm.json [--steps N] [--log LOSS.csv]   (docs/learning.md)
 
 Bad input (a missing or malformed file, a bad option) exits with status 2 and
 one line on stderr that names the file and what is wrong; never a traceback.
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep.command import add_arguments as sweep_arguments
 
     sweep_arguments(sub.add_parser("sweep", help="run a sweep spec: many runs of a network, one row each"))
+    from .learn.command import add_arguments as train_arguments
+
+    train_arguments(sub.add_parser("train", help="train a network on a *.train.json task (docs/learning.md)"))
 
     op = sub.add_parser("open", help="open the studio on a network")
     op.add_argument("file", nargs="?", help="a *.dmm.json network file")
@@ -169,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sweep.command import sweep_command
 
         return sweep_command(args)
+    if args.command == "train":
+        from .learn.command import train_command
+
+        return train_command(args)
     if _overwrites_input(
         sys.stderr, "--screenshot", getattr(args, "screenshot", None), getattr(args, "file", None)
     ):
@@ -196,7 +204,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: unknown engine {args.engine!r} (one of {', '.join(sorted(ENGINES))})\n")
         return EXIT_BAD_INPUT
     try:
-        net = load_network(args.file)
+        with _warnings_as_lines(err, args.file):  # ports the types do not declare: one line each
+            net = load_network(args.file)
     except NetworkFileError as e:
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT

@@ -20,7 +20,17 @@ from .datafiles import file_access
 from .designcheck import EditError, check_delta, check_name, check_output, check_param, check_weights
 from .engine import Engine, NetworkHalted, StepError, make_engine
 from .limits import LimitCheck, LimitExceeded, Limits
-from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
+from .matrix import (
+    MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
+    NeuronId,
+    Port,
+    State,
+    matrix_neurons,
+    rename_references,
+)
 from .network import Network
 from .nonfinite import NonFiniteValue, NonFiniteWatch
 from .registry import Registry, default_registry
@@ -56,6 +66,10 @@ class Machine:
         self.engine_name = engine
         self.registry = registry
         self.engine_kwargs = engine_kwargs
+        # muted and bypassed neurons (dmm_studio.modes), the design's to start with
+        self.modes: dict[NeuronId, str] = network.modes()
+        # params set for one step each (set_param_once): {(type, name, param): [values]}
+        self._once: dict[tuple[str, str, str], list[Any]] = {}
         self.engine: Engine = self._make(network)
 
     def _make(self, network: Network) -> Engine:
@@ -84,7 +98,17 @@ class Machine:
             for _ in range(n):
                 self._check_limits()
                 try:
-                    self.engine.step()
+                    once = self._take_once()
+                    try:
+                        if self.modes:
+                            from .modes import step_with_modes
+
+                            step_with_modes(self.engine, self.modes, self._reg())
+                        else:
+                            self.engine.step()
+                    finally:
+                        for (f, nm, p), rest in once.items():
+                            self.engine.set_param(f, nm, p, rest)
                 except (NetworkHalted, StepError):
                     raise
                 except MemoryError:
@@ -114,13 +138,35 @@ class Machine:
                 e.neuron,
             ) from None
 
+    def set_limits(self, limits: dict[str, Any] | None) -> None:
+        """Run under other bounds from the next step on (a file's ``"limits"``
+        object: missing keys take the defaults). Raises ValueError naming a
+        bad key or value, before changing anything."""
+        self.limits = Limits.from_dict(limits or {})
+
     def _edited(self) -> None:
         if self._bounds is not None:
             self._bounds.forget()
 
     def reset(self) -> None:
-        """Back to ``y_0`` of the design, at t = 0."""
+        """Back to ``y_0`` of the design, at t = 0 (its modes too; values set
+        for one step that were not used are dropped)."""
+        self.modes = self.network.modes()
+        self._once.clear()
         self.engine = self._make(self.network)
+
+    def _take_once(self) -> dict[tuple[str, str, str], Any]:
+        """Set the next value of each param set for one step; ``{key: value to restore}``."""
+        rest: dict[tuple[str, str, str], Any] = {}
+        for key in list(self._once):
+            queue = self._once[key]
+            f, n, p = key
+            ntype = self._reg().get(f)
+            rest[key] = self.engine.params.get(f, {}).get(n, {}).get(p, ntype.params.get(p))
+            self.engine.set_param(f, n, p, queue.pop(0))
+            if not queue:
+                del self._once[key]
+        return rest
 
     # ------------------------------------------------------------- reading
     @property
@@ -200,6 +246,29 @@ class Machine:
         type, an undeclared param, or a value that is not finite JSON data."""
         self.engine.set_param(type, name, param, check_param(self._reg(), type, name, param, value))
 
+    def set_param_once(self, type: str, name: str, param: str, value: Any) -> None:
+        """Set a param for one step only, then back to what it was: a pulse
+        (a live button's press, an XY pad's click). Values set faster than
+        steps are taken wait their turn, one a step, in order. Raises
+        EditError as ``set_param`` does."""
+        value = check_param(self._reg(), type, name, param, value)
+        self._once.setdefault((type, name, param), []).append(value)
+
+    def set_mode(self, type: str, name: str, mode: str | None) -> None:
+        """Mute (``"mute"``), bypass (``"bypass"``) or restore (None) a neuron
+        from the next step on (``dmm_studio.modes``; the design is not
+        changed). Raises ValueError for Self or another mode."""
+        from .network import NEURON_MODES
+
+        if mode is not None and mode not in NEURON_MODES:
+            raise ValueError(f"a neuron's mode is 'mute', 'bypass' or None, not {mode!r}")
+        if (type, name) == SELF_ID:
+            raise ValueError("Self cannot be muted or bypassed: it holds the network matrix")
+        if mode is None:
+            self.modes.pop((type, name), None)
+        else:
+            self.modes[(type, name)] = mode
+
     def set_fields(self, fields: list[Any]) -> None:
         """Replace the modulating fields from the next step on. Raises EditError
         for a list the loader refuses (naming the field)."""
@@ -218,6 +287,7 @@ class Machine:
         tmp = Network(outputs=self.state, registry=self._reg())
         tmp.remove_neuron(*nid)
         self.engine.set_state(tmp.outputs)
+        self.modes.pop(tuple(nid), None)  # type: ignore[arg-type]
 
     def rename_neuron(self, type: str, old: str, new: str) -> None:
         """Rename a neuron in the running state (its outputs, its place in W, its params)."""
@@ -225,15 +295,28 @@ class Machine:
         if old != new:
             check_name(tmp.registry, type, new)
         if tmp.has_neuron(type, old) and not tmp.has_neuron(type, new):
-            tmp.rename_neuron(type, old, new)
+            tmp.rename_neuron(type, old, new)  # references in matrix fragments too
             self.engine.set_state(tmp.outputs)
             p = self.engine.params.get(type, {})
             if old in p:
                 p[new] = p.pop(old)
+            for names in self.engine.params.values():  # fragments and "type/name/port" params
+                for ps in names.values():
+                    for k, v in ps.items():
+                        ps[k] = rename_references(v, type, old, new)
+            if (type, old) in self.modes:
+                self.modes[(type, new)] = self.modes.pop((type, old))
 
     def snapshot(self) -> Network:
         """The running state as a new design (params, fields, layout kept)."""
         net = self.network.copy()
         net.outputs = self.state
+        for key, entry in list(net.layout.items()):  # the modes as they are now
+            if isinstance(entry, dict) and "mode" in entry:
+                del entry["mode"]
+                if not entry:
+                    del net.layout[key]
+        for (f, n), mode in self.modes.items():
+            net.layout.setdefault(f"{f}/{n}", {})["mode"] = mode
         net.params = {f: {n: dict(p) for n, p in ns.items()} for f, ns in self.engine.params.items()}
         return net

@@ -36,6 +36,7 @@ from .designcheck import (
     check_output,
     check_param,
     check_weights,
+    warn_undeclared,
 )
 from .matrix import (
     MATRIX_OUTPUT,
@@ -50,6 +51,7 @@ from .matrix import (
     matrix_of,
     matrix_wires,
     rename_in_matrix,
+    rename_references,
     self_accum_row,
     without_neuron,
 )
@@ -58,9 +60,22 @@ if TYPE_CHECKING:
     from .machine import Machine
     from .registry import Registry
 
-__all__ = ["SELF_ID", "Connections", "Network", "NetworkEvents", "Port", "neuron_key", "self_accum_row"]
+__all__ = [
+    "NEURON_MODES",
+    "SELF_ID",
+    "Connections",
+    "Network",
+    "NetworkEvents",
+    "Port",
+    "neuron_key",
+    "self_accum_row",
+]
 
 WireKey = tuple[Port, Port]
+
+NEURON_MODES = ("mute", "bypass")
+"""What a neuron's ``layout[...]["mode"]`` may say (docs/semantics.md, Mute and
+bypass; ``dmm_studio.modes`` runs it): absent, the neuron runs as designed."""
 
 
 class NetworkEvents(SignalGroup):
@@ -87,6 +102,8 @@ class NetworkEvents(SignalGroup):
     """(neuron,): the ports a user added to a variadic neuron (``layout[...]["ports"]``)."""
     probesChanged = Signal()
     """The probes the design keeps (``layout[...]["probes"]``) changed."""
+    modeChanged = Signal(object, object, object)
+    """(neuron, old, new): muted or bypassed (``layout[...]["mode"]``; None: neither)."""
 
 
 def neuron_key(type: str, name: str) -> str:
@@ -245,6 +262,22 @@ class Network:
         entry = self.layout.get(neuron_key(type, name))
         return copy.deepcopy(entry) if entry is not None else None
 
+    def mode(self, type: str, name: str) -> str | None:
+        """``"mute"``, ``"bypass"`` or None (runs as designed): ``layout[...]["mode"]``."""
+        entry = self.layout.get(neuron_key(type, name))
+        m = entry.get("mode") if isinstance(entry, dict) else None
+        return m if m in NEURON_MODES else None
+
+    def modes(self) -> dict[NeuronId, str]:
+        """Every muted or bypassed neuron: ``{(type, name): "mute" | "bypass"}``."""
+        out: dict[NeuronId, str] = {}
+        for key, entry in self.layout.items():
+            m = entry.get("mode") if isinstance(entry, dict) else None
+            f, _, n = key.partition("/")
+            if m in NEURON_MODES and n:
+                out[(f, n)] = m
+        return out
+
     def weight(self, to: Port, frm: Port) -> Any:
         w = vv.get_in(self.matrix, to + frm)
         return 0 if w is None else w
@@ -313,6 +346,13 @@ class Network:
                         if not wires:
                             del ix[nid]  # type: ignore[arg-type]
         self._ix_src = self.matrix
+        # a wire to or from a port the type does not declare is kept, and said
+        new_wires: dict[str, Any] = {}
+        for (to, frm), x in changed:
+            if x:
+                row = new_wires.setdefault(to[0], {}).setdefault(to[1], {}).setdefault(to[2], {})
+                row.setdefault(frm[0], {}).setdefault(frm[1], {})[frm[2]] = x
+        warn_undeclared(new_wires, self._reg(), 2)
         for key, x in changed:
             self.events.weightChanged.emit(key[0], key[1], olds[key], x)
 
@@ -400,6 +440,30 @@ class Network:
                 entry["probes"] = copy.deepcopy(ps)
         self.events.probesChanged.emit()
 
+    def set_mode(self, type: str, name: str, mode: str | None) -> None:
+        """Mute (``"mute"``), bypass (``"bypass"``) or restore (None) a neuron;
+        ``modeChanged`` follows. The design keeps it in ``layout[...]["mode"]``.
+        Raises ValueError for Self (it holds the matrix) or another mode,
+        EditError for an unknown type."""
+        if mode is not None and mode not in NEURON_MODES:
+            raise ValueError(f"a neuron's mode is 'mute', 'bypass' or None, not {mode!r}")
+        if (type, name) == SELF_ID:
+            raise ValueError("Self cannot be muted or bypassed: it holds the network matrix")
+        check_layout_entry(self._reg(), type, name, {"mode": mode} if mode else {})
+        old = self.mode(type, name)
+        if old == mode:
+            return
+        key = neuron_key(type, name)
+        if mode is not None:
+            self.layout.setdefault(key, {})["mode"] = mode
+        else:
+            entry = self.layout.get(key)
+            if isinstance(entry, dict):
+                entry.pop("mode", None)
+                if not entry:
+                    del self.layout[key]
+        self.events.modeChanged.emit((type, name), old, mode)
+
     def set_layout_entry(self, type: str, name: str, entry: Mapping[str, Any] | None) -> None:
         """Replace a neuron's whole layout entry (place, ports, probes; None: none),
         as undo puts one back; the signals of what changed follow."""
@@ -419,6 +483,8 @@ class Network:
             self.events.portsChanged.emit(nid)
         if before.get("probes") != after.get("probes"):
             self.events.probesChanged.emit()
+        if before.get("mode") != after.get("mode"):
+            self.events.modeChanged.emit(nid, before.get("mode"), after.get("mode"))
 
     def add_neuron(self, type: str, name: str, pos: tuple[float, float] | None = None) -> None:
         """Place a neuron in the design (it is active once wired); ``neuronAdded``
@@ -460,14 +526,24 @@ class Network:
         self._extra.pop((type, name), None)
         self.events.neuronRemoved.emit((type, name))
 
-    def rename_neuron(self, type: str, old: str, new: str) -> None:
-        """Rename a neuron everywhere it appears (names are unique per type).
-        Raises ValueError for Self or a name taken, EditError (a ValueError)
-        for a name no file holds (empty, a reserved ``:`` key)."""
+    def rename_neuron(
+        self, type: str, old: str, new: str, references: bool = True
+    ) -> list[tuple[str, NeuronId, str, Any, Any]]:
+        """Rename a neuron everywhere it appears (names are unique per type):
+        its outputs, params, layout, its rows and columns in W, and (with
+        ``references``) the references to it in other values: matrix
+        fragments held as outputs or params (what feeds Self's delta, a
+        ``matrix.patch`` fragment) and ``"type/name/port"`` params
+        (``matrix.summary``'s row). Returns those reference changes,
+        ``[("output" | "param", neuron, key, before, after)]`` (what
+        ``restore_references`` puts back); ``outputChanged``/``paramChanged``
+        follow ``neuronRenamed`` for each. Raises ValueError for Self or a
+        name taken, EditError (a ValueError) for a name no file holds (empty,
+        a reserved ``:`` key)."""
         if (type, old) == SELF_ID:
             raise ValueError("Self cannot be renamed")
         if old == new:
-            return
+            return []
         check_name(self._reg(), type, new)
         if self.has_neuron(type, new):
             raise ValueError(f"there is already a neuron {type}/{new}")
@@ -482,7 +558,50 @@ class Network:
         if (type, old) in self._extra:
             del self._extra[(type, old)]
             self._extra[(type, new)] = None
+        changes = self._rename_references(type, old, new) if references else []
         self.events.neuronRenamed.emit(type, old, new)
+        self._announce(changes, after=True)
+        return changes
+
+    def _rename_references(self, type: str, old: str, new: str) -> list[tuple[str, NeuronId, str, Any, Any]]:
+        changes: list[tuple[str, NeuronId, str, Any, Any]] = []
+        for f, names in self.outputs.items():
+            for n, outs in names.items():
+                for o, v in outs.items():
+                    if (f, n, o) == (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT):
+                        continue
+                    r = rename_references(v, type, old, new)
+                    if r is not v:
+                        changes.append(("output", (f, n), o, v, vv.canon(r)))
+        for f, names in self.params.items():
+            for n, ps in names.items():
+                for p, v in ps.items():
+                    r = rename_references(v, type, old, new)
+                    if r is not v:
+                        changes.append(("param", (f, n), p, v, r))
+        for kind, (f, n), k, _, after in changes:
+            if kind == "output":
+                self.outputs[f][n][k] = after
+            else:
+                self.params[f][n][k] = after
+        return changes
+
+    def restore_references(self, changes: list[tuple[str, NeuronId, str, Any, Any]]) -> None:
+        """Put back the values ``rename_neuron`` changed (``changes``, its
+        return; neuron names as they are now): the undo of a rename, after
+        the neuron got its old name back with ``references=False``."""
+        for kind, (f, n), k, before, _ in changes:
+            table = self.outputs if kind == "output" else self.params
+            table.setdefault(f, {}).setdefault(n, {})[k] = before
+        self._announce(changes, after=False)
+
+    def _announce(self, changes: list[tuple[str, NeuronId, str, Any, Any]], after: bool) -> None:
+        for kind, nid, k, before, now in changes:
+            old_v, new_v = (before, now) if after else (now, before)
+            if kind == "output":
+                self.events.outputChanged.emit(nid, k, old_v, new_v)
+            else:
+                self.events.paramChanged.emit(nid, k, old_v, new_v)
 
     # ------------------------------------------------------------- the rest
     @classmethod

@@ -44,6 +44,9 @@ class NeuronType:
     type at once for the compiled engine; its protocol (``batched(x: Batch,
     params: ParamTable) -> {output: Column} | None``, None meaning "call fn
     per instance") is documented in ``dmm_studio/engine/_batched.py``.
+    ``differentiable``, when given, is the type's autograd-safe kernel for
+    training (``dmm_studio.learn``; protocol in ``dmm_studio/learn/kernels.py``);
+    a type without one cannot be part of a differentiable run.
     """
 
     id: str
@@ -57,6 +60,8 @@ class NeuronType:
     family: str = "misc"
     doc: str = ""
     batched: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    # autograd-safe kernel for training (protocol: dmm_studio/learn/kernels.py); None: not differentiable
+    differentiable: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -100,6 +105,7 @@ def neuron(
     mirror: bool = False,
     family: str = "misc",
     batched: Callable[..., Any] | None = None,
+    differentiable: Callable[..., Any] | None = None,
 ) -> Callable[[NeuronFn], NeuronType]:
     """Declare a neuron type from its function; the docstring is its doc."""
 
@@ -116,6 +122,7 @@ def neuron(
             family=family,
             doc=(fn.__doc__ or "").strip(),
             batched=batched,
+            differentiable=differentiable,
         )
 
     return wrap

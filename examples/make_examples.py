@@ -433,6 +433,60 @@ def lightweight_pure() -> Network:
     return net
 
 
+def live_play() -> Network:
+    net = new(
+        "Play it live: a slider, an XY pad and a list of clicks",
+        "Neurons you play while it runs (the Live panel, View -> Live). live.slider/freq drives the "
+        "frequency a of synth.sin/rings, y = sin(a*x + b) on a 48x48 image of concentric rings, so moving "
+        "the slider changes the image two steps later (the slider's output, then the sine); live.xy/pad's x drives its phase b (through "
+        "arith.dot/phase, which reads x out of the pad's position {x, y}), and identity/where holds the "
+        "pad's position for a plot. Each click on the pad is a point for one step, which data.cons/clicks "
+        "pushes on a list, as the reference implementation's click-list experiment did. Headless: "
+        "m.set_param('live.slider', 'freq', 'value', 12) and m.set_param_once('live.xy', 'pad', 'click', "
+        "{'x': 0.2, 'y': 0.7}).",
+    )
+    net.set_param("live.slider", "freq", "value", 6.0)
+    net.set_param("live.slider", "freq", "min", 1.0)
+    net.set_param("live.slider", "freq", "max", 20.0)
+    net.set_param("live.xy", "pad", "x", 0.25)
+    net.set_param("live.xy", "pad", "y", 0.5)
+    net.set_param("synth.image", "rings", "pattern", "rings")
+    net.set_param("synth.image", "rings", "size", [48, 48])
+    net.set_param("synth.image", "rings", "cells", 1.0)
+    net.set_param("synth.sin", "rings", "a", 0.0)
+    wire(net, "synth.sin/rings/x", "synth.image/rings/image")
+    wire(net, "synth.sin/rings/a", "live.slider/freq/value")
+    # the phase: 2*pi times the pad's x (a dot product with the constant {x: 2*pi})
+    net.set_param("time.constant", "x_only", "value", {"x": round(2 * math.pi, 6)})
+    wire(net, "arith.dot/phase/left", "live.xy/pad/pos")
+    wire(net, "arith.dot/phase/right", "time.constant/x_only/out")
+    wire(net, "synth.sin/rings/b", "arith.dot/phase/out")
+    wire(net, "identity/where/single", "live.xy/pad/pos")
+    wire(net, "data.cons/clicks/item", "live.xy/pad/click")
+    wire(net, "data.cons/clicks/list", "data.cons/clicks/list")
+    net.set_param("data.cons", "clicks", "max_length", 20)
+    for key, x, y in [
+        ("self/self", 0, -320),
+        ("live.slider/freq", -560, -160),
+        ("live.xy/pad", -560, 120),
+        ("time.constant/x_only", -560, 320),
+        ("synth.image/rings", -300, -200),
+        ("arith.dot/phase", -300, 40),
+        ("synth.sin/rings", 0, -120),
+        ("identity/where", 0, 200),
+        ("data.cons/clicks", 0, 360),
+    ]:
+        at(net, key, x, y)
+    net.set_probes(
+        {
+            "synth.sin/rings": [{"port": "y", "view": "image"}],
+            "identity/where": [{"port": "single", "view": "plot"}],
+            "data.cons/clicks": [{"port": "length", "view": "plot"}],
+        }
+    )
+    return net
+
+
 EXAMPLES = {
     "duplicates": duplicates,
     "word_count": word_count,
@@ -443,6 +497,7 @@ EXAMPLES = {
     "sin_synthesis": sin_synthesis,
     "field_population": field_population,
     "lightweight_pure": lightweight_pure,
+    "live_play": live_play,
 }
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dmm_studio.registry import NeuronType
 
-from . import arithmetic, core, data, selfedit, sources, synth
+from . import arithmetic, core, data, live, selfedit, sources, synth
 
-FAMILIES = [core, arithmetic, data, sources, synth, selfedit]
+FAMILIES = [core, arithmetic, data, sources, live, synth, selfedit]
 
 
 def neuron_types() -> list[NeuronType]:

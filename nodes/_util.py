@@ -122,3 +122,16 @@ def label_token(label: str) -> str:
 def number(x: float) -> vv.VValue:
     """A scalar as a canonical V-value (``{}`` for 0)."""
     return {NUMBER: x} if x else {}
+
+
+def grad_kernel(name: str) -> Any:
+    """The differentiable kernel ``name`` of ``_grad`` (imported on the first
+    call: it needs torch, which loading the registry does not)."""
+
+    def kernel(x: Any, p: Any, ctx: Any) -> Any:
+        from . import _grad
+
+        return getattr(_grad, name)(x, p, ctx)
+
+    kernel.__name__ = kernel.__qualname__ = f"{name}_differentiable"
+    return kernel

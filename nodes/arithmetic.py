@@ -15,14 +15,14 @@ from typing import Any
 from dmm_studio import vvalue as vv
 from dmm_studio.registry import neuron
 
-from ._util import as_number, dot, map_leaves, number, scalar, torch
+from ._util import as_number, dot, grad_kernel, map_leaves, number, scalar, torch
 
 V = vv.VValue
 P = Mapping[str, Any]
 FAMILY = "arithmetic"
 
 
-@neuron("arith.dot", inputs=["left", "right"], outputs=["out"], family=FAMILY)
+@neuron("arith.dot", inputs=["left", "right"], outputs=["out"], family=FAMILY, differentiable=grad_kernel("dot"))
 def dot_product(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Dot product: out = the sum over the paths that left and right share of
     the products of their leaves (tensor leaves: the sum of the elementwise
@@ -37,6 +37,7 @@ def dot_product(x: Mapping[str, V], p: P) -> dict[str, V]:
     outputs=["out"],
     params={"a": 1.0, "b": 1.0},
     family=FAMILY,
+    differentiable=grad_kernel("lincomb"),
 )
 def lincomb(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Linear combination with coefficients as params: out = a*x + b*y.
@@ -46,20 +47,24 @@ def lincomb(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"out": vv.add(vv.scale(a, x["x"]), vv.scale(b, x["y"]))}
 
 
-@neuron("arith.sum", inputs=[], outputs=["out"], variadic_inputs=True, family=FAMILY)
+@neuron("arith.sum", inputs=[], outputs=["out"], variadic_inputs=True, family=FAMILY,
+    differentiable=grad_kernel("sum_"),
+)
 def sum_(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Sum of every input that reaches it (inputs may have any names):
     out = sum of the inputs."""
     return {"out": vv.add(*x.values())}
 
 
-@neuron("arith.relu", inputs=["in"], outputs=["out"], family=FAMILY)
+@neuron("arith.relu", inputs=["in"], outputs=["out"], family=FAMILY, differentiable=grad_kernel("relu"))
 def relu(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Rectifier, leaf by leaf: out = max(0, in)."""
     return {"out": map_leaves(x["in"], lambda v: v if v > 0 else 0, lambda t: torch().relu(t))}
 
 
-@neuron("arith.tanh", inputs=["in"], outputs=["out"], params={"gain": 1.0}, family=FAMILY)
+@neuron("arith.tanh", inputs=["in"], outputs=["out"], params={"gain": 1.0}, family=FAMILY,
+    differentiable=grad_kernel("tanh"),
+)
 def tanh(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Hyperbolic tangent, leaf by leaf: out = tanh(gain * in). Bounded in
     (-1, 1), the classic activation of a recurrent net."""
@@ -67,7 +72,9 @@ def tanh(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"out": map_leaves(x["in"], lambda v: math.tanh(g * v), lambda t: torch().tanh(g * t))}
 
 
-@neuron("arith.gate", inputs=["in", "gate"], outputs=["out"], params={"bias": 0.0}, family=FAMILY)
+@neuron("arith.gate", inputs=["in", "gate"], outputs=["out"], params={"bias": 0.0}, family=FAMILY,
+    differentiable=grad_kernel("gate"),
+)
 def gate(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Gate: out = (bias + gate) * in, where gate is the scalar part of the
     gate input. Gate 1 passes the stream, 0 turns it off, 0.5 attenuates,
@@ -81,6 +88,7 @@ def gate(x: Mapping[str, V], p: P) -> dict[str, V]:
     inputs=["in", "select"],
     outputs=["on", "off"],
     family=FAMILY,
+    differentiable=grad_kernel("switch"),
 )
 def switch(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Fuzzy if-then-else: on = s * in, off = (1 - s) * in, where s is the

@@ -14,14 +14,16 @@ import numpy as np
 from dmm_studio import vvalue as vv
 from dmm_studio.registry import neuron
 
-from ._util import as_number, number, scalar, torch, vvalue_param
+from ._util import as_number, grad_kernel, number, scalar, torch, vvalue_param
 
 V = vv.VValue
 P = Mapping[str, Any]
 FAMILY = "sources"
 
 
-@neuron("time.clock", inputs=["tick"], outputs=["t"], params={"rate": 1.0, "period": 0.0}, family=FAMILY)
+@neuron("time.clock", inputs=["tick"], outputs=["t"], params={"rate": 1.0, "period": 0.0}, family=FAMILY,
+    differentiable=grad_kernel("clock"),
+)
 def clock(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Clock: t = tick + rate. Wire t back to tick with weight 1: starting
     from nothing, t is rate, 2*rate, ... after steps 1, 2, ... With period > 0
@@ -33,7 +35,9 @@ def clock(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"t": number(t)}
 
 
-@neuron("time.constant", inputs=[], outputs=["out"], params={"value": 1}, family=FAMILY)
+@neuron("time.constant", inputs=[], outputs=["out"], params={"value": 1}, family=FAMILY,
+    differentiable=grad_kernel("constant"),
+)
 def constant(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Constant: out = the param value, any V-value written as JSON (a
     number, a nested object, a tensor {":tensor": {...}}). It needs no

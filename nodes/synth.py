@@ -20,7 +20,7 @@ from PIL import Image
 from dmm_studio import vvalue as vv
 from dmm_studio.registry import neuron
 
-from ._util import as_number, map_leaves, number, number_or_tensor, scalar, tensor_of, torch
+from ._util import as_number, grad_kernel, map_leaves, number, number_or_tensor, scalar, tensor_of, torch
 
 V = vv.VValue
 P = Mapping[str, Any]
@@ -209,6 +209,7 @@ def _coefficient(stream: V, base: float) -> Any:
     outputs=["y"],
     params={"a": 1.0, "b": 0.0},
     family=FAMILY,
+    differentiable=grad_kernel("sin_unit"),
 )
 def sin_unit(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Unit generator, elementwise: y = sin(a * x + b) on every leaf of x
@@ -260,7 +261,9 @@ def transpose(x: Mapping[str, V], p: P) -> dict[str, V]:
     return {"out": map_leaves(x["in"], lambda v: v, lambda t: t.transpose(-1, -2) if t.ndim >= 2 else t)}
 
 
-@neuron("synth.blend", inputs=["a", "b", "mix"], outputs=["out"], params={"mix": 0.5}, family=FAMILY)
+@neuron("synth.blend", inputs=["a", "b", "mix"], outputs=["out"], params={"mix": 0.5}, family=FAMILY,
+    differentiable=grad_kernel("blend"),
+)
 def blend(x: Mapping[str, V], p: P) -> dict[str, V]:
     """Blend: out = (1 - m) * a + m * b, with m = param mix + the scalar of
     the mix input (a cross-fade: m = 0 is a, m = 1 is b)."""

@@ -209,10 +209,15 @@ class RenameNeuron(DocCommand):
         self.type, self.old, self.new = type, old, new
 
     def redo(self) -> None:
-        self.net.rename_neuron(self.type, self.old, self.new)
+        # references to it in matrix fragments and params are renamed too (kept for undo)
+        self.references = self.net.rename_neuron(self.type, self.old, self.new)
 
     def undo(self) -> None:
-        self.net.rename_neuron(self.type, self.new, self.old)
+        self.net.rename_neuron(self.type, self.new, self.old, references=False)
+        back = (self.type, self.old)
+        self.net.restore_references(
+            [(k, back if nid == (self.type, self.new) else nid, key, b, a) for k, nid, key, b, a in self.references]
+        )
 
 
 class MoveNeurons(DocCommand):
@@ -383,3 +388,61 @@ def probes_of(layout: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {
         k: copy.deepcopy(e["probes"]) for k, e in layout.items() if isinstance(e, dict) and e.get("probes")
     }
+
+
+class SetModes(DocCommand):
+    """Mute, bypass or restore neurons (``{neuron: "mute" | "bypass" | None}``):
+    ``Network.set_mode`` each way (docs/semantics.md, Mute and bypass)."""
+
+    def __init__(self, doc: Document, modes: dict[NeuronId, str | None], text: str) -> None:
+        super().__init__(doc, text)
+        self.new = dict(modes)
+        self.old = {nid: doc.network.mode(*nid) for nid in modes}
+
+    def redo(self) -> None:
+        for nid, mode in self.new.items():
+            self.net.set_mode(*nid, mode)
+
+    def undo(self) -> None:
+        for nid, mode in self.old.items():
+            self.net.set_mode(*nid, mode)
+
+
+LIVE_PARAMS_ID = 0x4C495645  # "LIVE": one id for every LiveParams command (mergeWith)
+
+
+class LiveParams(DocCommand):
+    """Params of one neuron played from a live control (a slider dragged, an
+    XY pad moved): the moves of one gesture merge into one undo step
+    (``mergeWith``) while the control says the gesture goes on (``gesture``)."""
+
+    def __init__(self, doc: Document, nid: NeuronId, values: dict[str, Any], gesture: int) -> None:
+        super().__init__(doc, f"play {nid[0]}/{nid[1]}")
+        self.nid, self.gesture = nid, gesture
+        net = doc.network
+        self.new = dict(values)
+        self.old = {
+            p: (p in net.params.get(nid[0], {}).get(nid[1], {}), net.param(*nid, p)) for p in values
+        }
+
+    def id(self) -> int:  # noqa: A003 (Qt's name)
+        return LIVE_PARAMS_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+        if not isinstance(other, LiveParams) or other.nid != self.nid or other.gesture != self.gesture:
+            return False
+        for p, v in other.new.items():
+            self.old.setdefault(p, other.old[p])
+            self.new[p] = v
+        return True
+
+    def redo(self) -> None:
+        for p, v in self.new.items():
+            self.net.set_param(*self.nid, p, v)
+
+    def undo(self) -> None:
+        for p, (had, v) in self.old.items():
+            if had:
+                self.net.set_param(*self.nid, p, v)
+            else:
+                self.net.clear_param(*self.nid, p)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -40,6 +40,8 @@ class Minimap(QWidget):
         self.canvas = canvas
         self.viewer = canvas.viewer
         self.setFixedSize(SIZE)
+        # it paints every pixel (an opaque picture): nothing under it is painted again
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Minimap: click or drag to move the canvas there")
         self.choice: bool | None = None  # the user's; None: by the network's size
@@ -49,9 +51,9 @@ class Minimap(QWidget):
         self._sig: Any = None
         self.redraws = 0  # pictures drawn (the tests count them)
         self.colors = {
-            "bg": QColor(24, 24, 28, 215),
+            "bg": QColor(24, 24, 28),
             "frame": QColor(255, 255, 255, 200),
-            "wire": QColor(150, 150, 150, 120),
+            "wire": QColor(150, 150, 150, 60),
         }
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -89,8 +91,9 @@ class Minimap(QWidget):
         return False
 
     def _place(self) -> None:
-        vp = self.viewer.viewport().geometry()
-        self.move(vp.right() - SIZE.width() - MARGIN, vp.bottom() - SIZE.height() - MARGIN)
+        # the viewer's own size: on its Resize event the viewport is not laid out yet
+        v, f = self.viewer, self.viewer.frameWidth()
+        self.move(v.width() - f - SIZE.width() - MARGIN, v.height() - f - SIZE.height() - MARGIN)
         self.raise_()
 
     # ------------------------------------------------------------- the picture
@@ -102,7 +105,9 @@ class Minimap(QWidget):
         nodes = self._nodes()
         pos = tuple((n.view.x(), n.view.y()) for n in nodes)
         sel = tuple(n.view.isSelected() for n in nodes)
-        return (len(nodes), len(self.canvas.shown), hash(pos), hash(sel))
+        notes = getattr(self.canvas, "notes", None)
+        marks = () if notes is None else tuple(i.sceneBoundingRect().getRect() for i in notes.items())
+        return (len(nodes), len(self.canvas.shown), hash(pos), hash(sel), marks)
 
     def _poll(self) -> None:
         if self.choice is None and self.wanted() != self.isVisibleTo(self.viewer):
@@ -122,6 +127,10 @@ class Minimap(QWidget):
             rect = rect.united(r)
             centres[n.view.id] = r.center()
             boxes.append((r, n.view))
+        notes = getattr(self.canvas, "notes", None)
+        marks = [] if notes is None else notes.items()
+        for item in marks:
+            rect = rect.united(item.sceneBoundingRect())
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
         pad = max(rect.width(), rect.height()) * 0.06 + 40
@@ -135,27 +144,34 @@ class Minimap(QWidget):
             k = self.width() / self._world.width()
             p.scale(k, k)
             p.translate(-self._world.topLeft())
+            for item in marks:  # backdrops and comments, under the rest
+                c = QColor(getattr(item, "color", QColor(255, 244, 180)))
+                c.setAlpha(90)
+                p.fillRect(item.sceneBoundingRect(), c)
             pen = QPen(self.colors["wire"], 0)  # cosmetic: one pixel whatever the scale
             p.setPen(pen)
             ids = self.canvas.by_id | self.canvas.runtime_by_id
-            lines = []
             node_of = {nid: item_id for item_id, nid in ids.items()}
+            lines = []
             for to, frm in self.canvas.shown:
                 a, b = centres.get(node_of.get(to[:2])), centres.get(node_of.get(frm[:2]))
                 if a is not None and b is not None:
-                    lines.append((b, a))
-            for b, a in lines:
-                p.drawLine(b, a)
+                    lines.append(QLineF(b, a))
+            p.drawLines(lines)  # one call: a Python call per wire costs more than its drawing
             p.setPen(Qt.PenStyle.NoPen)
-            sel_pen = QPen(QColor(255, 220, 120), 0)
+            by_color: dict[tuple[int, ...], list[QRectF]] = {}
+            selected = []
             for r, item in boxes:
-                p.setBrush(QColor(*item.color[:3]))
+                by_color.setdefault(tuple(item.color[:3]), []).append(r)
                 if item.isSelected():
-                    p.setPen(sel_pen)
-                    p.drawRect(r)
-                    p.setPen(Qt.PenStyle.NoPen)
-                else:
-                    p.drawRect(r)
+                    selected.append(r)
+            for rgb, rects in by_color.items():
+                p.setBrush(QColor(*rgb))
+                p.drawRects(rects)
+            if selected:
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.setPen(QPen(QColor(255, 220, 120), 0))
+                p.drawRects(selected)
         finally:
             p.end()
         self._pix = pix
@@ -182,6 +198,8 @@ class Minimap(QWidget):
         try:
             if self._pix is not None:
                 p.drawPixmap(0, 0, self._pix)
+            else:
+                p.fillRect(self.rect(), self.colors["bg"])
             box = self.visible_box().intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
             if not box.isEmpty():
                 fill = QColor(self.colors["frame"])

@@ -242,11 +242,22 @@ class Runner(QObject):
     def set_param(self, nid: NeuronId, param: str, value: Any) -> None:
         self._send("edit", "set_param", *nid, param, value)
 
+    def set_param_once(self, nid: NeuronId, param: str, value: Any) -> None:
+        """A param for one step, then back (``Machine.set_param_once``: a pulse)."""
+        self._send("edit", "set_param_once", *nid, param, value)
+
+    def set_mode(self, nid: NeuronId, mode: str | None) -> None:
+        """Mute, bypass or restore a neuron of the running machine (``Machine.set_mode``)."""
+        self._send("edit", "set_mode", *nid, mode)
+
     def remove_neuron(self, nid: NeuronId) -> None:
         self._send("edit", "remove_neuron", tuple(nid))
 
     def rename_neuron(self, type: str, old: str, new: str) -> None:
         self._send("edit", "rename_neuron", type, old, new)
+
+    def set_limits(self, limits: dict[str, Any]) -> None:
+        self._send("edit", "set_limits", dict(limits))
 
     def set_fields(self, fields: list[Any]) -> None:
         """The modulating fields of the running machine (a valid list)."""

@@ -151,7 +151,8 @@ class Host:
 
     def do_edit(self, method: str, *args: Any) -> None:
         """``Machine.<method>(*args)``: edit_weight, edit_matrix, set_output,
-        set_param, set_fields, remove_neuron, rename_neuron."""
+        set_param, set_fields, remove_neuron, rename_neuron, set_mode,
+        set_param_once."""
         if method not in EDITS:
             raise ValueError(f"not an edit of a running machine: {method!r}")
         if self.machine is None:
@@ -190,11 +191,13 @@ class Host:
             return
         if self.running:  # the machine's run waits while it trains
             self._stop()
-        self.training = Training(self, network, task, options or {})
+        self.training = training = Training(self, network, task, options or {})
         try:
-            self.training.run()
+            training.run()
         finally:
             self.training = None
+        for msg in training.after:  # a training asked for while this one stopped
+            self.handle(msg)
 
     def do_train_pause(self) -> None:
         """(Handled by ``Training`` while it trains; nothing to pause otherwise.)"""
@@ -375,7 +378,18 @@ class Host:
 
 
 EDITS = frozenset(
-    {"edit_weight", "edit_matrix", "set_output", "set_param", "set_fields", "remove_neuron", "rename_neuron"}
+    {
+        "edit_weight",
+        "edit_matrix",
+        "set_output",
+        "set_param",
+        "set_fields",
+        "remove_neuron",
+        "rename_neuron",
+        "set_limits",
+        "set_mode",
+        "set_param_once",
+    }
 )
 
 

@@ -435,7 +435,8 @@ def test_cli_trace_matches_reference(tmp_path: Path) -> None:
 
 # lightweight_pure sums float32 tensors by a sparse product, in another order
 # than the reference: the last bits differ (its values are compared within TOL above)
-EXACT = [p for p in EXAMPLES if p.name != "lightweight_pure.dmm.json"]
+# (the same for the learning start, whose ~1,500 random weights sum in another order)
+EXACT = [p for p in EXAMPLES if p.name not in ("lightweight_pure.dmm.json", "duplicates_learn.dmm.json")]
 
 
 @pytest.mark.parametrize("path", EXACT, ids=[p.name for p in EXACT])

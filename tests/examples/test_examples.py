@@ -81,6 +81,11 @@ CLAIMED = {
     "sin_synthesis": "test_sin_synthesis_animates_within_one",
     "field_population": "test_the_field_makes_identical_units_diverge",
     "lightweight_pure": "test_lightweight_pure_rewrites_itself_and_stays_bounded",
+    "live_play": "test_live_play_slider_pad_and_clicks_change_what_is_shown",
+    # docs/learning.md: tests/learn holds what training them claims
+    "duplicates_learn": "test_the_learning_start_is_dense_and_runs",
+    "field_learn": "test_the_learning_population_drifts_with_its_field",
+    "field_learn_nofield": "test_the_learning_population_drifts_with_its_field",
 }
 
 
@@ -264,3 +269,57 @@ def test_lightweight_pure_rewrites_itself_and_stays_bounded(engine):
     assert len(flips) >= 3 and all(
         b - a_ == make_examples.PURE_FLIP for a_, b in zip(flips, flips[1:], strict=False)
     )
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_the_learning_start_is_dense_and_runs(engine):
+    """Every input of every block reads every output: ~1,500 weights."""
+    net = load_network(EXAMPLES / "duplicates_learn.dmm.json")
+    assert 1400 <= sum(1 for _ in net.wires()) <= 1600
+    run("duplicates_learn", engine, steps=20)
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_the_learning_population_drifts_with_its_field(engine):
+    """Without the field the units move in lockstep; with it they drift apart."""
+    spread = {}
+    for name in ("field_learn", "field_learn_nofield"):
+        m = run(name, engine, steps=STEPS)
+        ys = [num(m.output("identity", f"p{i:02d}", "single")) for i in range(12)]
+        spread[name] = max(ys) - min(ys)
+    assert spread["field_learn_nofield"] < 1e-9 < 0.05 < spread["field_learn"]
+
+
+# ------------------------------------------------------------------ live_play
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_live_play_slider_pad_and_clicks_change_what_is_shown(engine: str) -> None:
+    m = run("live_play", engine)  # untouched, 100 steps
+    image = m.output("synth.sin", "rings", "y")[":tensor"].clone()
+    assert tuple(image.shape) == (48, 48)
+    m.step(1)
+    assert torch.equal(image, m.output("synth.sin", "rings", "y")[":tensor"])  # still while untouched
+    # the slider: its value comes out at the next step, the image changes at the one after
+    m.set_param("live.slider", "freq", "value", 12.0)
+    m.step(1)
+    assert num(m.output("live.slider", "freq", "value")) == 12.0
+    assert torch.equal(image, m.output("synth.sin", "rings", "y")[":tensor"])
+    m.step(1)
+    moved = m.output("synth.sin", "rings", "y")[":tensor"].clone()
+    assert float((moved - image).abs().max()) > 0.5
+    # the pad: its position is plotted, its x turns the phase
+    m.set_param("live.xy", "pad", "x", 0.75)
+    m.set_param("live.xy", "pad", "y", 0.125)
+    m.step(3)  # pad -> where and phase -> sin
+    assert m.output("identity", "where", "single") == {"x": 0.75, "y": 0.125}
+    assert float((m.output("synth.sin", "rings", "y")[":tensor"] - moved).abs().max()) > 0.5
+    # clicks, one a step, onto the list
+    for point in ({"x": 0.5, "y": 0.25}, {"x": 0.125, "y": 0.875}):
+        m.set_param_once("live.xy", "pad", "click", point)
+    m.step(4)
+    assert [dict(i) for i in list_items(m.output("data.cons", "clicks", "list"))] == [
+        {"x": 0.125, "y": 0.875},
+        {"x": 0.5, "y": 0.25},
+    ]
+    assert num(m.output("data.cons", "clicks", "length")) == 2

@@ -17,6 +17,7 @@ from dmm_studio.fileformat import load_network
 from dmm_studio.network import SELF_ID, Network
 
 from ..conftest import EXAMPLES
+from .conftest import drag_wire
 
 pytestmark = pytest.mark.gui
 
@@ -78,6 +79,10 @@ def test_minimap_shows_for_large_networks_and_a_click_recentres(win, qtbot):
     _open(win, qtbot, _grid(200))
     qtbot.waitUntil(mm.isVisible)
     v = win.canvas.viewer
+    # in the canvas's bottom-right corner, also after the window is resized
+    win.resize(1100, 700)
+    qtbot.waitUntil(lambda: abs(mm.geometry().right() - v.viewport().geometry().right()) < 20)
+    assert abs(mm.geometry().bottom() - v.viewport().geometry().bottom()) < 20
     v.scale(4, 4)  # zoomed in on a part
     zoom = v.transform().m11()
     target = win.canvas.nodes[("identity", "n157")].view.sceneBoundingRect().center()
@@ -147,6 +152,9 @@ def test_theme_switch_restyles_canvas_and_plots_and_is_remembered(qtbot):
         w.theme_actions["dark"].trigger()
         assert QApplication.palette().window().color().lightness() < 80
         assert plot.backgroundBrush().color().lightness() < 80
+        from dmm_studio.gui.inspect import fastviews  # the probes' compact views, painted by hand
+
+        assert fastviews._BG.lightness() < 80 and fastviews._FG.lightness() > 150
         w.theme_actions["light"].trigger()
         w.runner.shutdown()
         if w.autosave is not None:
@@ -272,6 +280,13 @@ def test_help_menu_and_f1_on_a_node_open_its_help_and_help_network(win, qtbot):
     assert net.probes()["data.cons/cons"][0]["port"] == "list"
     # the list is fed back to itself, as its doc says
     assert net.weight(("data.cons", "cons", "list"), ("data.cons", "cons", "list")) == 1
+    # F1 in the palette: the type under its cursor
+    dlg.close()
+    tree = win.palette.tree
+    tree.setCurrentItem(win.palette.items["arith.tanh"])
+    tree.setFocus()
+    QTest.keyClick(tree, Qt.Key.Key_F1)
+    assert win.help_browser.type_id == "arith.tanh"
     # the node's context menu offers the same help
     menu = win.canvas.node_menu(("data.cons", "cons"))
     assert any(a.text() == "Help on data.cons" for a in menu.actions())
@@ -287,3 +302,134 @@ def test_every_types_help_network_runs():
         net.validate(reg)
         m = net.machine(engine="reference", registry=reg)
         m.step(3)
+
+
+# ------------------------------------------------------------------ backdrops and comments
+def _drag(viewer, a: QPointF, b: QPointF) -> None:
+    vp = viewer.viewport()
+    pa, pb = viewer.mapFromScene(a), viewer.mapFromScene(b)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pa)
+    for k in (0.3, 0.6, 1.0):
+        QTest.mouseMove(vp, QPoint(int(pa.x() + (pb.x() - pa.x()) * k), int(pa.y() + (pb.y() - pa.y()) * k)))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pb)
+
+
+def test_backdrops_and_comments_are_saved_moved_and_undone(win, qtbot, tmp_path):
+    from dmm_studio.gui.canvas.notes import BackdropItem, CommentItem
+
+    _open(win, qtbot, load_network(EXAMPLES / "waves.dmm.json"))
+    canvas, notes = win.canvas, win.canvas.notes
+    inside = [("identity", "update-1"), ("identity", "update-2")]
+    canvas.select(inside)
+    win.actions_by_name["Add Backdrop"].trigger()
+    (bd,) = notes.backdrop_items
+    assert isinstance(bd, BackdropItem) and bd.title == "Group"
+    for nid in inside:
+        assert bd.sceneBoundingRect().contains(canvas.nodes[nid].view.sceneBoundingRect())
+    outside = ("identity", "update-3")
+    assert not bd.sceneBoundingRect().contains(canvas.nodes[outside].view.sceneBoundingRect())
+    notes.add_comment((500.0, -100.0), "the wave moves\nthrough Self's row")
+    assert isinstance(notes.comment_items[0], CommentItem)
+    assert not win.doc.undo_stack.isClean()
+    # dragging the title bar moves the backdrop with the neurons on it (one undo step)
+    before = {nid: canvas.node_pos(nid) for nid in [*inside, outside]}
+    canvas.frame_all()
+    title = bd.sceneBoundingRect().topLeft() + QPointF(60, 12)
+    _drag(canvas.viewer, title, title + QPointF(200, 100))
+    bd = notes.backdrop_items[0]
+    assert win.doc.network.meta["backdrops"][0]["rect"][:2] == pytest.approx([bd.pos().x(), bd.pos().y()], abs=0.01)
+    for nid in inside:
+        bx, by = before[nid]
+        ax, ay = win.doc.pos_of(nid)
+        assert (ax - bx, ay - by) == pytest.approx(
+            (bd.pos().x() - (title.x() - 60), bd.pos().y() - (title.y() - 12)), abs=1.5
+        )
+        assert ax - bx > 100 and ay - by > 40
+    assert win.doc.pos_of(outside) == pytest.approx(before[outside])
+    # inside the backdrop, ports take the mouse: a wire drawn there is drawn
+    assert canvas.notes.item_at(bd.sceneBoundingRect().center()) is bd
+    assert not bd.shape().contains(bd.mapFromScene(bd.sceneBoundingRect().center()))
+    to, frm = ("identity", "update-2", "single"), ("identity", "update-1", "single")
+    assert not win.doc.network.weight(to, frm)
+    drag_wire(win, frm, to)
+    assert win.doc.network.weight(to, frm) == 1
+    # saved in the file, and back when it is opened
+    path = tmp_path / "notes.dmm.json"
+    win.doc.save(str(path))
+    meta = json.loads(path.read_text())["meta"]
+    assert meta["backdrops"][0]["title"] == "Group" and len(meta["backdrops"][0]["rect"]) == 4
+    assert meta["comments"] == [{"text": "the wave moves\nthrough Self's row", "pos": [500.0, -100.0]}]
+    win.doc.open(str(path))
+    assert len(canvas.notes.backdrop_items) == 1 and len(canvas.notes.comment_items) == 1
+    assert canvas.notes.comment_items[0].text == "the wave moves\nthrough Self's row"
+    # edits undo: rename, colour, delete
+    notes.change_backdrop(0, title="Waves", color=[150, 60, 60])
+    assert notes.backdrop_items[0].title == "Waves"
+    notes.remove_comment(0)
+    assert notes.comment_items == []
+    win.doc.undo_stack.undo()
+    assert len(notes.comment_items) == 1
+    win.doc.undo_stack.undo()
+    assert notes.backdrop_items[0].title == "Group"
+    # the SVG export holds them
+    from dmm_studio.gui import export
+
+    export.export_svg(canvas, tmp_path / "n.svg")
+    svg = (tmp_path / "n.svg").read_text()
+    assert "Group" in svg and "through" in svg
+    # the canvas menu there offers them
+    menu = canvas.context_menu_at(QPointF(-3000, -3000))
+    assert "Add comment here" in [a.text() for a in menu.actions()]
+    assert "Delete backdrop" in [
+        a.text() for a in canvas.context_menu_at(notes.backdrop_items[0].sceneBoundingRect().topLeft() + QPointF(5, 5)).actions()
+    ]
+
+
+def test_a_comment_drags_and_a_bad_backdrop_is_refused(win, qtbot, tmp_path):
+    from dmm_studio.fileformat import NetworkFileError
+
+    notes = win.canvas.notes
+    notes.add_comment((0.0, 0.0), "note")
+    win.canvas.frame_all()
+    c = notes.comment_items[0]
+    start = c.sceneBoundingRect().center()
+    _drag(win.canvas.viewer, start, start + QPointF(80, 40))
+    x, y = notes.comments()[0]["pos"]
+    assert x == pytest.approx(80, abs=3) and y == pytest.approx(40, abs=3)
+    data = json.loads((EXAMPLES / "waves.dmm.json").read_text())
+    data["meta"]["backdrops"] = [{"title": "x", "rect": [0, 0, -5, 10]}]
+    path = tmp_path / "bad.dmm.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(NetworkFileError, match=r"meta\.backdrops\[0\]\.rect"):
+        load_network(path)
+
+
+def test_file_menu_export_writes_the_chosen_file(win, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _open(win, qtbot, load_network(EXAMPLES / "waves.dmm.json"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "picture"), ""))
+    win.actions_by_name["Export Canvas as SVG"].trigger()
+    assert "update-2" in (tmp_path / "picture.svg").read_text()
+    win.actions_by_name["Export Canvas as PNG"].trigger()
+    assert not QImage(str(tmp_path / "picture.png")).isNull()
+    assert "exported the canvas to" in win.statusBar().currentMessage()
+    # a folder that does not exist: one line in the status bar, nothing raised
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "no" / "p.png"), ""))
+    win.actions_by_name["Export Canvas as PNG"].trigger()
+    assert win.statusBar().currentMessage().startswith("cannot write the picture")
+
+
+def test_a_backdrop_resizes_from_its_grip_and_undoes(win, qtbot):
+    notes = win.canvas.notes
+    from PySide6.QtCore import QRectF
+
+    notes.add_backdrop(QRectF(0, 0, 300, 200), title="box")
+    win.canvas.frame_all()
+    bd = notes.backdrop_items[0]
+    grip = bd.mapToScene(bd.grip_rect().center())
+    _drag(win.canvas.viewer, grip, grip + QPointF(120, 60))
+    _x, _y, w, h = notes.backdrops()[0]["rect"]
+    assert w > 380 and h > 230
+    win.doc.undo_stack.undo()
+    assert notes.backdrops()[0]["rect"][2:] == [300, 200]

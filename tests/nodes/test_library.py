@@ -35,7 +35,7 @@ def test_every_type_is_documented_and_in_a_family():
     for t in neuron_types():
         assert len(t.doc) > 40, t.id
         assert t.family != "misc", t.id
-    assert len(FAMILIES) == 6
+    assert len(FAMILIES) == 7
 
 
 def test_every_type_runs_on_empty_inputs():

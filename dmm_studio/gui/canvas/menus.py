@@ -29,6 +29,7 @@ class Interaction:
     """Gestures, menus, selection, hover and costs of ``Canvas`` (see the module docstring)."""
 
     costs_shown = False
+    notes: Any  # the backdrops and comments (canvas/notes.py), made by Canvas
     # (kind, key) -> str or None: "port" (type, name, port, side), "wire" (to, frm)
     hover_provider: Any = None
 
@@ -135,9 +136,19 @@ class Interaction:
         item = self.viewer.scene().itemAt(scene_pos, self.viewer.transform())
         while item is not None and not isinstance(item, NeuronNodeItem):
             item = item.parentItem()
+        if item is None:
+            note = self.notes.item_at(scene_pos)
+            if note is not None:
+                return self.notes.menu_for(note, self.viewer)  # type: ignore[no-any-return]
         menu = QMenu(self.viewer)
         if item is None:
             menu.addAction("Frame all", self.frame_all)
+            menu.addSeparator()
+            menu.addAction("Add comment here", lambda: self.notes.add_comment(scene_pos))
+            menu.addAction(
+                "Add backdrop around selection" if self.selected_neurons() else "Add backdrop",
+                self.notes.add_backdrop,
+            )
             return menu
         if item.id in self.runtime_by_id:
             f, n = self.runtime_by_id[item.id]
@@ -324,7 +335,9 @@ class Interaction:
         self.wire_selected.emit(wires[0] if wires else None)
 
     def frame_all(self, ids: Iterable[NeuronId] | None = None) -> None:
-        """Fit the view to the nodes (fitInView over their united rectangles)."""
+        """Fit the view to the nodes (fitInView over their united rectangles;
+        with no ``ids``, every node, backdrop and comment)."""
+        whole = ids is None
         ids = list(ids or [*self.nodes, *self.runtime])
         nodes = [n for n in map(self._node, ids) if n is not None]
         if not nodes:
@@ -332,6 +345,10 @@ class Interaction:
         rect = QRectF()
         for n in nodes:
             rect = rect.united(n.view.sceneBoundingRect())
+        notes = getattr(self, "notes", None)
+        if whole and notes is not None:  # the backdrops and comments too
+            for item in notes.items():
+                rect = rect.united(item.sceneBoundingRect())
         rect = rect.adjusted(-60, -60, 60, 60)
         v = self.viewer
         v._scene_range = rect.adjusted(-rect.width(), -rect.height(), rect.width(), rect.height())
