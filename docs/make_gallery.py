@@ -29,6 +29,7 @@ SHOTS: dict[str, int] = {
     "sin_synthesis": 30,
     "field_population": 60,
     "lightweight_pure": 60,
+    "live_play": 30,
 }
 
 

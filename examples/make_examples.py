@@ -514,6 +514,7 @@ SHOWN: dict[str, tuple[list[str], list[str]]] = {
     "sin_synthesis": (["synth.blend/frame/out", "synth.sin/pulse/y"], []),
     "field_population": (["synth.sin/u00/y", "synth.sin/u06/y", "arith.sum/mix/out"], ["fields"]),
     "lightweight_pure": (["synth.normalize/M/out", "synth.normalize/M/norm"], ["self"]),
+    "live_play": (["synth.sin/rings/y", "identity/where/single", "data.cons/clicks/length"], ["live"]),
 }
 
 

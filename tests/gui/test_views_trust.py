@@ -411,7 +411,7 @@ GALLERY = sorted(_gallery().SHOTS)
 def test_every_example_opens_with_its_probes_and_views(studio, qtbot, name):
     """What the file keeps is what opens (and what the gallery pictures: its
     screenshot passes nothing but the file and the steps)."""
-    from dmm_studio.gui.inspect import file_views
+    from dmm_studio.gui.inspect import PANELS, file_views
 
     net = _open(studio, name)
     insp = studio.inspector
@@ -423,7 +423,8 @@ def test_every_example_opens_with_its_probes_and_views(studio, qtbot, name):
         # room for a plot, not a strip
         qtbot.waitUntil(lambda: insp.docks["probes"].height() >= 240, timeout=3000)
     for view in file_views(net):
-        dock = studio.fields_panel.dock if view == "fields" else insp.docks[view]
+        panel = getattr(studio, PANELS[view], None) if view in PANELS else None
+        dock = panel.dock if panel is not None else insp.docks[view]
         qtbot.waitUntil(lambda dock=dock: dock.widget().isVisible(), timeout=3000)
     if "self" in file_views(net):
         qtbot.waitUntil(lambda: insp.docks["self"].width() >= 500, timeout=3000)  # a Self view you can read

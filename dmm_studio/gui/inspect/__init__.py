@@ -111,7 +111,8 @@ def install(window: Any) -> Inspector:
     return insp
 
 
-VIEWS = ("self", "history", "breaks", "cost", "fields")  # what meta["views"] may name
+VIEWS = ("self", "history", "breaks", "cost", "fields", "live", "train")  # what meta["views"] may name
+PANELS = {"fields": "fields_panel", "live": "live_panel", "train": "train_panel"}  # window attributes
 SELF_VIEW_WIDTH = 560  # a Self view you can read: the side docks' width when it opens in front
 HISTORY_HEIGHT = 240  # History with its timeline and a few lines of changes
 
@@ -134,9 +135,10 @@ def show_file_views(window: Any, insp: Inspector) -> None:
     docks = insp.docks  # type: ignore[attr-defined]
     want = file_views(window.doc.network)
     chosen = [docks[k] for k in want if k in docks]
-    panel = getattr(window, "fields_panel", None)
-    if "fields" in want and panel is not None and hasattr(panel, "dock"):
-        chosen.append(panel.dock)
+    for view, attr in PANELS.items():  # the side panels each module installs
+        panel = getattr(window, attr, None)
+        if view in want and panel is not None and hasattr(panel, "dock"):
+            chosen.append(panel.dock)
     has_probes = bool(insp.probes.widgets)
     front = getattr(window, "front_docks", None)
     mine: list[Any] = getattr(insp, "_file_docks", [])
