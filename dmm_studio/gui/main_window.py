@@ -370,7 +370,9 @@ class MainWindow(FileOps, QMainWindow):
 
     def _update_stats(self, stats: dict[str, Any]) -> None:
         self.status_labels["t"].setText(f"step {stats.get('t', 0)}")
-        self.status_labels["rate"].setText(f"{stats.get('steps_per_s', 0.0):,.0f} steps/s")
+        rate = float(stats.get("steps_per_s", 0.0))
+        # a rate only while steps are being taken ("0 steps/s" after a run read as "nothing ran")
+        self.status_labels["rate"].setText(f"{rate:,.1f} steps/s" if 0 < rate < 10 else f"{rate:,.0f} steps/s" if rate else "")
         self.status_labels["active"].setText(f"{stats.get('active', 0)} active")
         self.status_labels["nonzeros"].setText(f"{stats.get('nonzeros', 0)} non-zeros")
 
