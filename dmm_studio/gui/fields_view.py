@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGraphicsPixmapItem,
     QHBoxLayout,
     QLabel,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -382,7 +384,13 @@ def install(window: Any) -> FieldsPanel:
     panel = FieldsPanel(window)
     window.fields_panel = panel
     window.canvas.viewer.scene().addItem(panel.heat)
-    dock = window.add_dock("Fields", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    # in a scroll area: the editor's ~500 px of rows would otherwise be the right
+    # side's minimum height, and a window restored at 720 px grew past it
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(panel)
+    dock = window.add_dock("Fields", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
     panel.dock = dock  # type: ignore[attr-defined]
     window.runner.stepped.connect(panel.on_frame)
     window.doc.replaced.connect(panel.on_replaced)

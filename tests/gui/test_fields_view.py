@@ -21,7 +21,7 @@ def panel(win):
 def test_install_adds_a_dock_a_heat_map_and_a_menu_toggle(win, panel):
     assert win.fields_panel is panel
     assert panel.heat.scene() is win.canvas.viewer.scene()
-    assert panel.dock.widget() is panel
+    assert panel.dock.widget().widget() is panel  # in a scroll area
     assert panel.list.count() == 0 and panel.heat.pixmap().isNull()
     panel.heat_action.setChecked(False)
     assert not panel.heat.isVisible() and not panel.show_heat.isChecked()
