@@ -366,7 +366,7 @@ class Sweep:
             if use and self.spec.training and self.spec.tune is not None and pending:
                 from .tune import tune_rows
 
-                source = tune_rows(self, pending, address, num_cpus)
+                source = tune_rows(self, pending, address, num_cpus, run_point)
             elif use:
                 source = _ray_rows(self, pending, address, num_cpus, stop)
             else:

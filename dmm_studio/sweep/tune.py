@@ -8,16 +8,14 @@ Ray is imported here only, and only when a sweep runs on it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 
-def _trial(config: dict[str, Any], tasks: dict[int, dict[str, Any]]) -> None:
-    """One Tune trial: train the point ``config["run"]``, reporting each training step."""
+def _trial(config: dict[str, Any], tasks: dict[int, dict[str, Any]], run_point: Callable[..., Any]) -> None:
+    """One Tune trial: train the point ``config["run"]`` with ``run_point``, reporting each training step."""
     from ray import tune
-
-    from .run import run_point
 
     task = tasks[config["run"]]
 
@@ -30,11 +28,18 @@ def _trial(config: dict[str, Any], tasks: dict[int, dict[str, Any]]) -> None:
 
 
 def tune_rows(
-    sweep: Any, pending: list[int], address: str | None, num_cpus: int | None
+    sweep: Any,
+    pending: list[int],
+    address: str | None,
+    num_cpus: int | None,
+    run_point: Callable[..., dict[str, Any]],
 ) -> Iterator[dict[str, Any]]:
     """Run the pending training points as Ray Tune trials; their rows once Tune
     is done (``loss``, ``loss_min``, ``links``, ``loss_curve`` from the reports;
     ``status`` ``stopped`` when the scheduler ended a run before its last step)."""
+    import os
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no experiment tables on stdout
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -68,7 +73,7 @@ def tune_rows(
         if conf.get("max_concurrent"):
             tune_config.max_concurrent_trials = conf["max_concurrent"]
         tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(_trial, tasks=tasks), {"cpu": 1}),
+            tune.with_resources(tune.with_parameters(_trial, tasks=tasks, run_point=run_point), {"cpu": 1}),
             param_space={"run": tune.grid_search(pending)},
             tune_config=tune_config,
             run_config=tune.RunConfig(
