@@ -204,7 +204,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"dmm-studio: unknown engine {args.engine!r} (one of {', '.join(sorted(ENGINES))})\n")
         return EXIT_BAD_INPUT
     try:
-        net = load_network(args.file)
+        with _warnings_as_lines(err, args.file):  # ports the types do not declare: one line each
+            net = load_network(args.file)
     except NetworkFileError as e:
         err.write(f"dmm-studio: {e}\n")
         return EXIT_BAD_INPUT

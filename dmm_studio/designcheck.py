@@ -248,3 +248,75 @@ def check_name(reg: Registry, type: Any, name: Any) -> None:
     check_layout_entry(reg, type, name)
     if name.startswith(":"):
         raise _edit_fail(f"name a neuron {type}/{name}")(f"{name!r} {_RESERVED}", "outputs", type, name)
+
+
+# ------------------------------------------------------------ undeclared ports
+
+
+class UndeclaredPortWarning(UserWarning):
+    """The network matrix wires a port that the neuron's type does not declare:
+    a row into an undeclared input computes nothing (the type never reads it),
+    a column from an undeclared output reads nothing after step 0. Loading and
+    editing say so; the studio draws the port, marked, so it can be fixed."""
+
+
+def undeclared_ports(w: Any, reg: Registry) -> list[tuple[str, tuple[str, str], str]]:
+    """``(side, (type, name), port)`` for every port of ``w`` (a network
+    matrix) that the neuron's type does not declare, ``side`` ``"input"``
+    (a row) or ``"output"`` (a column), each once, in W's order. Variadic
+    sides declare every name; types the registry lacks are skipped (the
+    loader refuses those)."""
+    found: dict[tuple[str, tuple[str, str], str], None] = {}
+    if not isinstance(w, dict):
+        return []
+
+    def declared(f: str, port: str, side: str) -> bool:
+        if f not in reg:
+            return True
+        t = reg.get(f)
+        return t.has_input(port) if side == "input" else t.has_output(port)
+
+    for f, names in w.items():
+        if not isinstance(names, dict) or f.startswith(":"):
+            continue
+        for n, rows in names.items():
+            if not isinstance(rows, dict) or n.startswith(":"):
+                continue
+            for i, row in rows.items():
+                if not isinstance(row, dict) or i.startswith(":"):
+                    continue
+                if not declared(f, i, "input"):
+                    found[("input", (f, n), i)] = None
+                for g, ms in row.items():
+                    if not isinstance(ms, dict) or g.startswith(":"):
+                        continue
+                    for m, outs in ms.items():
+                        if not isinstance(outs, dict) or m.startswith(":"):
+                            continue
+                        for o in outs:
+                            if not o.startswith(":") and not declared(g, o, "output"):
+                                found[("output", (g, m), o)] = None
+    return list(found)
+
+
+def undeclared_message(side: str, nid: tuple[str, str], port: str, reg: Registry) -> str:
+    """One line for an undeclared port (``undeclared_ports``' items)."""
+    f, n = nid
+    t = reg.get(f)
+    have = t.inputs if side == "input" else t.outputs
+    what = "a row into" if side == "input" else "a wire from"
+    effect = "it computes nothing" if side == "input" else "it reads nothing"
+    return (
+        f"{f}/{n} has {what} {side} {port!r}, which the type {f} does not declare "
+        f"(its {side}s: {', '.join(have) or 'none'}): {effect}"
+    )
+
+
+def warn_undeclared(w: Any, reg: Registry, stacklevel: int = 2) -> list[str]:
+    """An ``UndeclaredPortWarning`` for each undeclared port of ``w``; returns the messages."""
+    import warnings
+
+    messages = [undeclared_message(s, nid, p, reg) for s, nid, p in undeclared_ports(w, reg)]
+    for m in messages:
+        warnings.warn(m, UndeclaredPortWarning, stacklevel=stacklevel + 1)
+    return messages

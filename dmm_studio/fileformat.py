@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import vvalue as vv
-from .designcheck import check_layout, check_matrix, check_params
+from .designcheck import check_layout, check_matrix, check_params, warn_undeclared
 from .engine.base import StepError
 from .fields import field_problem
 from .jsonio import (
@@ -29,6 +29,7 @@ from .jsonio import (
     NetworkFileError,
     bad_number_in,
     depth_beyond,
+    dumps_deep,
     json_path_str,
     number_message,
     parse_json,
@@ -105,13 +106,16 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
             path, x = bad
             raise fail(number_message(x), key, *path)
 
-    outputs = _state_from_json(data["outputs"], reg, fail)
+    w = vv.get_in(data["outputs"], (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT))
+    w_as_parsed = _regular_matrix(w, reg)  # most of a large file: then used as parsed
+    outputs = _state_from_json(data["outputs"], reg, fail, w if w_as_parsed else None)
     if (
         not isinstance(vv.get_in(data["outputs"], (SELF_TYPE, SELF_NAME)), dict)
         or MATRIX_OUTPUT not in data["outputs"][SELF_TYPE][SELF_NAME]
     ):
         raise fail("no network matrix: outputs.self.self.network_matrix is missing", "outputs")
-    _check_matrix(outputs, reg, fail)
+    if not w_as_parsed:
+        _check_matrix(outputs, reg, fail)
 
     params = data.get("params", {})
     check_params(params, reg, fail)
@@ -122,8 +126,9 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
         Limits.from_dict(limits)
     except ValueError as e:
         raise fail(str(e), "limits") from None
-    return Network(
-        outputs=outputs,
+    warn_undeclared(vv.get_in(outputs, (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)), reg, stacklevel=4)
+    net = Network(
+        outputs={},
         params=params,
         fields=data.get("fields", []),
         layout=layout,
@@ -131,15 +136,21 @@ def _network(data: Any, source: str, registry: Registry | None) -> Network:
         limits=dict(limits),
         registry=registry,  # its edits are checked against the types it was loaded with
     )
+    net.outputs = outputs  # canonical already: not canonicalised again
+    return net
 
 
-def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
+def _state_from_json(data: Any, reg: Registry, fail: Any, w: Any = None) -> State:
+    """The outputs as canonical V-values (``w``: W checked by ``_regular_matrix``, kept as it is)."""
     state: State = {}
     for f, names in data.items():
         if f not in reg:
             raise fail(f"unknown neuron type {f!r}{reg.missing_hint(f)}", "outputs", f)
         for n, outs in names.items():
             for o, v in outs.items():
+                if v is w:
+                    state.setdefault(f, {}).setdefault(n, {})[o] = w
+                    continue
                 try:
                     value = vv.from_json(v, max_depth=MAX_DEPTH)
                 except vv.VValueError as e:
@@ -147,6 +158,44 @@ def _state_from_json(data: Any, reg: Registry, fail: Any) -> State:
                 if value:
                     state.setdefault(f, {}).setdefault(n, {})[o] = value
     return state
+
+
+def _regular_matrix(w: Any, reg: Registry) -> bool:
+    """Whether W as parsed is a canonical V-value already, and regular: six
+    levels of non-empty objects under labels (no reserved keys) down to
+    non-zero numbers that fit a float64, naming known neuron types only. Such
+    a W (a saved file's) is used as parsed: no copy, no second pass; any
+    other goes through ``vv.from_json`` and ``check_matrix``, which name what
+    is wrong."""
+    if type(w) is not dict or not w:
+        return False
+    types: set[str] = set()
+    lo, hi = -FLOAT_LIMIT, FLOAT_LIMIT
+    for f, names in w.items():
+        if type(names) is not dict or not names or f[:1] == ":":
+            return False
+        types.add(f)
+        for n, ins in names.items():
+            if type(ins) is not dict or not ins or n[:1] == ":":
+                return False
+            for i, row in ins.items():
+                if type(row) is not dict or not row or i[:1] == ":":
+                    return False
+                types.update(row)
+                for g, ms in row.items():
+                    if type(ms) is not dict or not ms or g[:1] == ":":
+                        return False
+                    for m, os in ms.items():
+                        if type(os) is not dict or not os or m[:1] == ":":
+                            return False
+                        for o, x in os.items():
+                            tx = type(x)
+                            if tx is float:
+                                if x == 0 or x - x != 0 or o[:1] == ":":
+                                    return False
+                            elif tx is not int or x == 0 or not lo < x < hi or o[:1] == ":":
+                                return False
+    return all(t in reg for t in types)
 
 
 def _check_matrix(state: State, reg: Registry, fail: Any) -> None:
@@ -265,18 +314,32 @@ def _trace_number(x: Any, path: tuple[Any, ...]) -> Any:
 def _trace_node(node: Any, path: tuple[Any, ...]) -> Any:
     if not isinstance(node, dict):
         return _trace_number(node, path)
-    stack = [(node, path)]
+    # a path is kept as a link to its parent's, built only for an error
+    # (a deep value, a list of 10,000 items, would copy it at every level)
+    links: list[tuple[int, Any]] = [(-1, None)]
+
+    def path_of(i: int, k: Any) -> tuple[Any, ...]:
+        keys = [k]
+        while i > 0:
+            i, key = links[i]
+            keys.append(key)
+        return (*path, *reversed(keys))
+
+    stack = [(node, 0)]
     while stack:
-        d, p = stack.pop()
+        d, at = stack.pop()
         for k, x in d.items():
             if k == vv.TENSOR:
                 data = x["data"]
                 if any(type(e) is float and e - e != 0 for e in data):
-                    x["data"] = [_trace_number(e, (*p, k)) if type(e) is float else e for e in data]
+                    x["data"] = [_trace_number(e, path_of(at, k)) if type(e) is float else e for e in data]
             elif isinstance(x, dict):
-                stack.append((x, (*p, k)))
+                links.append((at, k))
+                stack.append((x, len(links) - 1))
             else:
-                d[k] = _trace_number(x, (*p, k))
+                tx = type(x)
+                if tx is float or (tx is int and not -FLOAT_LIMIT < x < FLOAT_LIMIT):
+                    d[k] = _trace_number(x, path_of(at, k))
     return node
 
 
@@ -313,8 +376,8 @@ class TraceWriter:
             )
         except ValueError as e:
             raise TraceError(t, f"cannot write the trace: {e}") from None
-        except RecursionError:
-            raise TraceError(t, "cannot write the trace: the state nests too deep for JSON") from None
+        except RecursionError:  # a value nested deeper than json's C encoder goes
+            line = dumps_deep({"step": t, "outputs": outputs}, sort_keys=True)
         try:
             self._fh.write(line + "\n")  # one call: Ctrl+C never splits a line
         except OSError as e:

@@ -439,3 +439,38 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def dumps_deep(data: Any, sort_keys: bool = False) -> str:
+    """``json.dumps(data, separators=(",", ":"), allow_nan=False)`` for data
+    nested any depth: an explicit stack where json's C encoder stops at
+    Python's recursion limit (a list of 10,000 items is 20,000 levels).
+    Slower than json.dumps: for what that cannot write. Raises ValueError
+    for NaN or infinities, TypeError for what is not JSON data."""
+    parts: list[str] = []
+    # (is a piece of text already, the text or the value to write)
+    stack: list[tuple[bool, Any]] = [(False, data)]
+    while stack:
+        text, x = stack.pop()
+        if text:
+            parts.append(x)
+        elif isinstance(x, dict):
+            items = sorted(x.items()) if sort_keys else list(x.items())
+            stack.append((True, "}"))
+            for i in range(len(items) - 1, -1, -1):
+                k, v = items[i]
+                if not isinstance(k, str):
+                    raise TypeError(f"keys must be str, not {type(k).__name__}")
+                stack.append((False, v))
+                stack.append((True, ("," if i else "") + json.dumps(k) + ":"))
+            stack.append((True, "{"))
+        elif isinstance(x, (list, tuple)):
+            stack.append((True, "]"))
+            for i in range(len(x) - 1, -1, -1):
+                stack.append((False, x[i]))
+                if i:
+                    stack.append((True, ","))
+            stack.append((True, "["))
+        else:
+            parts.append(json.dumps(x, allow_nan=False))
+    return "".join(parts)

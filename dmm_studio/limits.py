@@ -120,32 +120,13 @@ def leaves_and_bytes(v: Any) -> tuple[int, int]:
     return _count(v, odd, 0), _tensor_bytes(odd)
 
 
-def _count(v: dict[str, Any], odd: list[Any], depth: int) -> int:
+def _count(v: dict[str, Any], odd: list[Any], depth: int = 0) -> int:
     """The leaves under ``v``; leaves that are not int or float go to ``odd``.
-    Recursive while shallow (fast), a stack below (deep lists do not overflow)."""
-    if depth > 100:
-        n = 0
-        stack = [v]
-        while stack:
-            for x in stack.pop().values():
-                tx = type(x)
-                if tx is dict:
-                    stack.append(x)
-                else:
-                    n += 1
-                    if tx is not int and tx is not float:
-                        odd.append(x)
-        return n
-    n = 0
-    for x in v.values():
-        tx = type(x)
-        if tx is dict:
-            n += _count(x, odd, depth + 1)
-        else:
-            n += 1
-            if tx is not int and tx is not float:
-                odd.append(x)
-    return n
+    ``vvalue.scan``'s walk: any depth, remembered (the NaN/Inf check and the
+    engine's check of exact integers ask the same walk of the same outputs)."""
+    found = vv.scan(v)
+    odd.extend(found.odd)
+    return found.leaves
 
 
 def _tensor_bytes(odd: list[Any]) -> int:

@@ -20,7 +20,17 @@ from .datafiles import file_access
 from .designcheck import EditError, check_delta, check_name, check_output, check_param, check_weights
 from .engine import Engine, NetworkHalted, StepError, make_engine
 from .limits import LimitCheck, LimitExceeded, Limits
-from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId, Port, State, matrix_neurons
+from .matrix import (
+    MATRIX_OUTPUT,
+    SELF_ID,
+    SELF_NAME,
+    SELF_TYPE,
+    NeuronId,
+    Port,
+    State,
+    matrix_neurons,
+    rename_references,
+)
 from .network import Network
 from .nonfinite import NonFiniteValue, NonFiniteWatch
 from .registry import Registry, default_registry
@@ -127,6 +137,12 @@ class Machine:
                 f"{e}; the step was not taken (the state is step {self.engine.t}'s)",
                 e.neuron,
             ) from None
+
+    def set_limits(self, limits: dict[str, Any] | None) -> None:
+        """Run under other bounds from the next step on (a file's ``"limits"``
+        object: missing keys take the defaults). Raises ValueError naming a
+        bad key or value, before changing anything."""
+        self.limits = Limits.from_dict(limits or {})
 
     def _edited(self) -> None:
         if self._bounds is not None:
@@ -279,11 +295,15 @@ class Machine:
         if old != new:
             check_name(tmp.registry, type, new)
         if tmp.has_neuron(type, old) and not tmp.has_neuron(type, new):
-            tmp.rename_neuron(type, old, new)
+            tmp.rename_neuron(type, old, new)  # references in matrix fragments too
             self.engine.set_state(tmp.outputs)
             p = self.engine.params.get(type, {})
             if old in p:
                 p[new] = p.pop(old)
+            for names in self.engine.params.values():  # fragments and "type/name/port" params
+                for ps in names.values():
+                    for k, v in ps.items():
+                        ps[k] = rename_references(v, type, old, new)
             if (type, old) in self.modes:
                 self.modes[(type, new)] = self.modes.pop((type, old))
 

@@ -196,3 +196,71 @@ def rename_in_matrix(w: Mapping[str, Any], type: str, old: str, new: str) -> VVa
             new_names[tn] = new_rows
         out[tf] = new_names
     return canon(out)
+
+
+def is_fragment(v: Any) -> bool:
+    """Whether ``v`` is a piece of network matrix: a non-empty nest of dicts
+    whose every leaf is a number exactly six labels down (``W[f][n][i][g][m][o]``)."""
+    if not isinstance(v, dict) or not v:
+        return False
+    stack: list[tuple[Any, int]] = [(v, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict) or not node or depth >= 6:
+            return False
+        for k, x in node.items():
+            if not isinstance(k, str) or k.startswith(":"):
+                return False
+            if depth == 5:
+                if isinstance(x, bool) or not isinstance(x, (int, float)):
+                    return False
+            else:
+                stack.append((x, depth + 1))
+    return True
+
+
+def rename_references(v: Any, type: str, old: str, new: str) -> Any:
+    """``v`` with its references to neuron ``type/old`` made to ``type/new``:
+    a matrix fragment (``is_fragment``: an output that feeds Self's delta, a
+    ``matrix.patch`` fragment) has the neuron renamed in its rows and columns,
+    a ``"type/name/port"`` string (``matrix.summary``'s row) its name part.
+    Anything else, and a value naming no such neuron, is returned as it is
+    (the same object)."""
+    if isinstance(v, str):
+        parts = v.split("/")
+        if len(parts) == 3 and parts[0] == type and parts[1] == old:
+            return f"{type}/{new}/{parts[2]}"
+        return v
+    if not is_fragment(v):
+        return v
+    if not _names(v, type, old):
+        return v
+    return _rename_plain(v, type, old, new)
+
+
+def _names(w: dict[str, Any], type: str, old: str) -> bool:
+    if old in w.get(type, {}):
+        return True
+    return any(
+        isinstance(row.get(type), dict) and old in row[type]
+        for names in w.values()
+        for rows in names.values()
+        for row in rows.values()
+    )
+
+
+def _rename_plain(w: dict[str, Any], type: str, old: str, new: str) -> dict[str, Any]:
+    """``rename_in_matrix`` keeping the fragment's numbers as they are (a
+    param's fragment is JSON data, not canonicalised); copies what it changes."""
+
+    def ren(names: dict[str, Any]) -> dict[str, Any]:
+        return {(new if k == old else k): x for k, x in names.items()} if old in names else names
+
+    out: dict[str, Any] = {}
+    for f, names in w.items():
+        names = ren(names) if f == type else names
+        out[f] = {
+            n: {i: ({**row, type: ren(row[type])} if type in row else row) for i, row in rows.items()}
+            for n, rows in names.items()
+        }
+    return out

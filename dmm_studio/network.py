@@ -36,6 +36,7 @@ from .designcheck import (
     check_output,
     check_param,
     check_weights,
+    warn_undeclared,
 )
 from .matrix import (
     MATRIX_OUTPUT,
@@ -50,6 +51,7 @@ from .matrix import (
     matrix_of,
     matrix_wires,
     rename_in_matrix,
+    rename_references,
     self_accum_row,
     without_neuron,
 )
@@ -344,6 +346,13 @@ class Network:
                         if not wires:
                             del ix[nid]  # type: ignore[arg-type]
         self._ix_src = self.matrix
+        # a wire to or from a port the type does not declare is kept, and said
+        new_wires: dict[str, Any] = {}
+        for (to, frm), x in changed:
+            if x:
+                row = new_wires.setdefault(to[0], {}).setdefault(to[1], {}).setdefault(to[2], {})
+                row.setdefault(frm[0], {}).setdefault(frm[1], {})[frm[2]] = x
+        warn_undeclared(new_wires, self._reg(), 2)
         for key, x in changed:
             self.events.weightChanged.emit(key[0], key[1], olds[key], x)
 
@@ -517,14 +526,24 @@ class Network:
         self._extra.pop((type, name), None)
         self.events.neuronRemoved.emit((type, name))
 
-    def rename_neuron(self, type: str, old: str, new: str) -> None:
-        """Rename a neuron everywhere it appears (names are unique per type).
-        Raises ValueError for Self or a name taken, EditError (a ValueError)
-        for a name no file holds (empty, a reserved ``:`` key)."""
+    def rename_neuron(
+        self, type: str, old: str, new: str, references: bool = True
+    ) -> list[tuple[str, NeuronId, str, Any, Any]]:
+        """Rename a neuron everywhere it appears (names are unique per type):
+        its outputs, params, layout, its rows and columns in W, and (with
+        ``references``) the references to it in other values: matrix
+        fragments held as outputs or params (what feeds Self's delta, a
+        ``matrix.patch`` fragment) and ``"type/name/port"`` params
+        (``matrix.summary``'s row). Returns those reference changes,
+        ``[("output" | "param", neuron, key, before, after)]`` (what
+        ``restore_references`` puts back); ``outputChanged``/``paramChanged``
+        follow ``neuronRenamed`` for each. Raises ValueError for Self or a
+        name taken, EditError (a ValueError) for a name no file holds (empty,
+        a reserved ``:`` key)."""
         if (type, old) == SELF_ID:
             raise ValueError("Self cannot be renamed")
         if old == new:
-            return
+            return []
         check_name(self._reg(), type, new)
         if self.has_neuron(type, new):
             raise ValueError(f"there is already a neuron {type}/{new}")
@@ -539,7 +558,50 @@ class Network:
         if (type, old) in self._extra:
             del self._extra[(type, old)]
             self._extra[(type, new)] = None
+        changes = self._rename_references(type, old, new) if references else []
         self.events.neuronRenamed.emit(type, old, new)
+        self._announce(changes, after=True)
+        return changes
+
+    def _rename_references(self, type: str, old: str, new: str) -> list[tuple[str, NeuronId, str, Any, Any]]:
+        changes: list[tuple[str, NeuronId, str, Any, Any]] = []
+        for f, names in self.outputs.items():
+            for n, outs in names.items():
+                for o, v in outs.items():
+                    if (f, n, o) == (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT):
+                        continue
+                    r = rename_references(v, type, old, new)
+                    if r is not v:
+                        changes.append(("output", (f, n), o, v, vv.canon(r)))
+        for f, names in self.params.items():
+            for n, ps in names.items():
+                for p, v in ps.items():
+                    r = rename_references(v, type, old, new)
+                    if r is not v:
+                        changes.append(("param", (f, n), p, v, r))
+        for kind, (f, n), k, _, after in changes:
+            if kind == "output":
+                self.outputs[f][n][k] = after
+            else:
+                self.params[f][n][k] = after
+        return changes
+
+    def restore_references(self, changes: list[tuple[str, NeuronId, str, Any, Any]]) -> None:
+        """Put back the values ``rename_neuron`` changed (``changes``, its
+        return; neuron names as they are now): the undo of a rename, after
+        the neuron got its old name back with ``references=False``."""
+        for kind, (f, n), k, before, _ in changes:
+            table = self.outputs if kind == "output" else self.params
+            table.setdefault(f, {}).setdefault(n, {})[k] = before
+        self._announce(changes, after=False)
+
+    def _announce(self, changes: list[tuple[str, NeuronId, str, Any, Any]], after: bool) -> None:
+        for kind, nid, k, before, now in changes:
+            old_v, new_v = (before, now) if after else (now, before)
+            if kind == "output":
+                self.events.outputChanged.emit(nid, k, old_v, new_v)
+            else:
+                self.events.paramChanged.emit(nid, k, old_v, new_v)
 
     # ------------------------------------------------------------- the rest
     @classmethod

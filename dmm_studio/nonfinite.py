@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .matrix import MATRIX_OUTPUT, SELF_ID, SELF_NAME, SELF_TYPE, NeuronId
-from .vvalue import get_in, is_number, is_tensor
+from .vvalue import get_in, is_number, is_tensor, scan
 
 
 def first_non_finite(
@@ -69,41 +69,13 @@ def first_non_finite(
 
 
 def _all_finite(node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:
-    """Whether every leaf under ``node`` is finite: recursive while it can
-    (fast), a stack for V-values nested deeper than Python's recursion limit
-    (a long list: 10,000 items are 20,000 levels)."""
-    try:
-        return _all_finite_rec(node, seen, keep, 0)
-    except RecursionError:
-        pass
-    stack = [node]
-    while stack:
-        for x in stack.pop().values():
-            if type(x) is dict:
-                stack.append(x)
-            elif not _leaf_finite(x, seen, keep):
-                return False
-    return True
-
-
-def _all_finite_rec(
-    node: dict[str, Any], seen: dict[int, Any] | None, keep: dict[int, Any] | None, depth: int
-) -> bool:
-    if depth > 200:
-        raise RecursionError  # the stack walk takes over
-    for x in node.values():
-        tx = type(x)
-        if tx is float:
-            if x - x != 0:
-                return False
-        elif tx is dict:
-            if not _all_finite_rec(x, seen, keep, depth + 1):
-                return False
-        elif tx is int:
-            continue
-        elif not _leaf_finite(x, seen, keep):
-            return False
-    return True
+    """Whether every leaf under ``node`` is finite: ``vvalue.scan``'s walk
+    (any depth; remembered, and shared with the size bounds and the engine's
+    check of exact integers), then the tensors it found, each by its sum."""
+    found = scan(node)
+    if not found.finite:
+        return False
+    return all(_leaf_finite(x, seen, keep) for x in found.odd)
 
 
 def _leaf_finite(x: Any, seen: dict[int, Any] | None, keep: dict[int, Any] | None) -> bool:

@@ -6,12 +6,12 @@
   input reads every output, ~1,500 small random weights);
   ``duplicates_learn.train.json``: the task, its episodes made by running
   the handcrafted detector ``duplicates.dmm.json`` on random strings (its
-  reader's token is fed to ``identity/input``, its gate's output is the
-  target of ``identity/out``); ``duplicates_learn.test.json``: the same on
+  reader's token is fed to ``identity/input``, its gate's output one step
+  later is the target of ``identity/out``, which reads the blocks); ``duplicates_learn.test.json``: the same on
   four fresh 140-step strings (the anchor's test length), for measuring.
 * ``field_learn.dmm.json`` / ``field_learn.train.json``: a population of
   sin(a*x + b) unit generators on a ring, a plane-wave field on their
-  frequency; the target is the population's image under a different
+  outputs (the image); the target is the population's image under a different
   (hidden) field, the task trains the field's numbers and the units' params;
   ``field_learn_nofield.*``: the same without the field (params only).
 """
@@ -74,11 +74,12 @@ def duplicates_task(seed: int, episodes: int, length: int, steps: int) -> dict:
     for k in range(episodes):
         text = random_text(rng, length)
         tokens, outs = detector_streams(text)
+        # identity/out reads the blocks: one step later than the detector's gate
         eps.append(
             {
                 "name": text,
                 "inputs": {"identity/input/single": tokens},
-                "targets": {"identity/out/single": outs},
+                "targets": {"identity/out/single": [None, *outs[:-1]]},
             }
         )
     return {
@@ -87,7 +88,8 @@ def duplicates_task(seed: int, episodes: int, length: int, steps: int) -> dict:
             "title": "Synthesise the duplicate-character detector",
             "description": "Episodes made by running examples/duplicates.dmm.json on random strings over "
             f"{ALPHABET!r}: the reader's one-hot token is fed to identity/input, the gate's output "
-            "(the repeated character, two steps later) is the target of identity/out.",
+            "(the repeated character, two steps after the repeat) is the target of identity/out one "
+            "step later (identity/out reads the blocks: one step more than the detector's gate).",
         },
         "episodes": eps,
         "loss": "mse",
@@ -157,9 +159,9 @@ def population(with_field: bool, field: dict | None = None) -> Network:
             field
             or {
                 "name": "wave",
-                "source": {"kind": "plane", "direction": [1, 0], "wavelength": 1000, "speed": 5},
+                "source": {"kind": "plane", "direction": [1, 0], "wavelength": 900, "speed": 6},
                 "strength": 0.2,
-                "targets": ["param:a"],
+                "targets": ["outputs"],
                 "covers": {"types": ["synth.sin"]},
             }
         ]
@@ -168,7 +170,7 @@ def population(with_field: bool, field: dict | None = None) -> Network:
         + ("" if with_field else " (no field)"),
         "description": f"{UNITS} units y = sin(a*t + b) on a ring; identity/pNN holds unit NN's output "
         "(the population's image, one value per unit). "
-        + ("A plane wave modulates each unit's frequency by where it sits; training moves the wave. "
+        + ("A plane wave modulates each unit's output by where it sits; training moves the wave. "
            if with_field else "No field: training can only change each unit's own a and b."),
     }
     return net
@@ -178,7 +180,7 @@ HIDDEN = {
     "name": "wave",
     "source": {"kind": "plane", "direction": [1, 0.3], "wavelength": 700, "speed": 9, "phase": 0.4},
     "strength": 0.6,
-    "targets": ["param:a"],
+    "targets": ["outputs"],
     "covers": {"types": ["synth.sin"]},
 }
 
@@ -195,7 +197,10 @@ def field_task(with_field: bool, steps: int = 150) -> dict:
     trainable: dict = {"weights": "none", "params": [{"type": "synth.sin", "names": ["a", "b"]}]}
     if with_field:
         trainable["fields"] = [
-            {"field": "wave", "keys": ["strength", "source.wavelength", "source.speed", "source.phase"]}
+            {
+                "field": "wave",
+                "keys": ["strength", "source.wavelength", "source.speed", "source.phase", "source.direction"],
+            }
         ]
     return {
         "format": "dmm-studio-train/1",
@@ -206,7 +211,7 @@ def field_task(with_field: bool, steps: int = 150) -> dict:
         },
         "episodes": [{"targets": streams}],
         "loss": "mse",
-        "optimizer": {"name": "Adam", "lr": 0.02},
+        "optimizer": {"name": "Adam", "lr": 0.03},
         "steps": steps,
         "seed": 0,
         "trainable": trainable,

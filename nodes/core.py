@@ -19,10 +19,14 @@ def _batched(name: str) -> Any:
     """The batched form ``name`` of ``_kernels`` (imported on the first call:
     it needs torch, which loading the registry does not)."""
 
-    def kernel(x: Any, params: Any) -> Any:
-        from . import _kernels
+    found: list[Any] = []
 
-        return getattr(_kernels, name)(x, params)
+    def kernel(x: Any, params: Any) -> Any:
+        if not found:
+            from . import _kernels
+
+            found.append(getattr(_kernels, name))
+        return found[0](x, params)
 
     kernel.__name__ = kernel.__qualname__ = f"{name}_batched"
     return kernel

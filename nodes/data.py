@@ -61,11 +61,38 @@ def list_items(lst: Any, limit: int | None = None) -> list[V]:
     return out
 
 
+def list_length(lst: Any) -> int:
+    """The number of elements of a V-value list (its ``head`` entries down
+    the ``tail`` chain). Remembered along the chain (``vv.memo``), so the
+    length of a list consed onto every step costs the same at any length."""
+    node = lst if isinstance(lst, dict) else {}
+    seen: list[dict[str, Any]] = []
+    n = 0
+    while node and node.get("head") is not None:
+        known = vv.memo.get(node, "length")
+        if known is not None:
+            n += known
+            break
+        seen.append(node)
+        n += 1
+        node = node.get("tail")
+        node = node if isinstance(node, dict) else {}
+    # remember every 16th node's length (counted from the end)
+    for i in range(len(seen) - 1, -1, -16):
+        vv.memo.put(seen[i], "length", n - i, 1)
+    return n
+
+
 def from_items(items: list[Any]) -> V:
-    """A V-value list from elements (head first)."""
+    """A V-value list from elements (head first; ``{}`` elements are left out).
+    Each element is put in canonical form once and the list is built as it
+    goes (consing each onto the list built so far re-read the whole list at
+    every element)."""
     lst: V = {}
     for item in reversed(items):
-        lst = cons(item, lst)
+        item = vv.canon(item)
+        if item:
+            lst = {"head": vv._unwrap(item), "tail": lst} if lst else {"head": vv._unwrap(item)}
     return lst
 
 
@@ -83,14 +110,26 @@ def cons_neuron(x: Mapping[str, V], p: P) -> dict[str, V]:
     the list as it was. The list keeps at most max_length elements (the
     oldest drop off; 0 = no limit). length is the number of elements."""
     limit = int(as_number(p["max_length"], "max_length"))
-    lst = cons(x["item"], x["list"])
-    items = list_items(lst, limit + 1 if limit > 0 else None)
-    if limit > 0 and len(items) > limit:
-        items = items[:limit]
-        lst = from_items(items)
-    else:
-        items = list_items(lst)
-    return {"list": lst, "length": number(len(items))}
+    # an engine's inputs are canonical already: consed as they are (cons() would
+    # re-read the whole list)
+    item, lst = x["item"], x["list"]
+    if item:
+        lst = {"head": vv._unwrap(item), "tail": lst} if lst else {"head": vv._unwrap(item)}
+    if limit > 0:
+        heads: list[Any] = []  # canonical nodes: taken as they are
+        node: Any = lst
+        while type(node) is dict and len(heads) <= limit:
+            head = node.get("head")
+            if head is None:
+                break
+            heads.append(head)
+            node = node.get("tail")
+        if len(heads) > limit:  # the oldest drops off: the list is built again
+            lst = {}
+            for head in reversed(heads[:limit]):
+                lst = {"head": head, "tail": lst} if lst else {"head": head}
+        return {"list": lst, "length": number(min(len(heads), limit))}
+    return {"list": lst, "length": number(list_length(lst))}
 
 
 @neuron("data.uncons", inputs=["list"], outputs=["head", "tail"], family=FAMILY)

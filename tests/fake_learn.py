@@ -65,9 +65,9 @@ def train(net, task, *, steps=None, device="cpu", seed=None, on_step=None):
     work = net.copy()
     history = []
     t0 = time.perf_counter()
-    pruned = 0
     for k in range(1, (steps or task.steps) + 1):
         changes = []
+        pruned = 0  # after this step (as learn's StepReport)
         for to, frm, w in list(work.wires()):
             if to[:2] == ("self", "self"):
                 continue

@@ -46,7 +46,7 @@ Rows = dict[Kind, tuple[torch.Tensor, torch.Tensor]]
 Index = torch.Tensor | slice  # rows of a column: an index tensor (-1: none) or a slice
 
 
-@dataclass
+@dataclass(slots=True)
 class Column:
     """The values of one port for ``n`` rows (see the module docstring)."""
 

@@ -77,55 +77,46 @@ class PatchedCSR:
             self._main = None
             self._patch_arrays = None
 
-    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.searchsorted(self._keys, keys)
-        pos[pos >= len(self._keys)] = 0
-        hit = self._keys[pos] == keys if len(self._keys) else np.zeros(len(keys), bool)
-        return pos, hit
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The weights at ``keys`` (0 where none)."""
-        pos, hit = self._find(keys)
-        out = np.where(hit, self._vals[pos] if len(self._keys) else 0.0, 0.0)
-        for k in np.flatnonzero(~hit).tolist() if self._patch else ():
-            out[k] = self._patch.get(int(keys[k]), 0.0)
-        return out
-
-    def set(self, keys: np.ndarray, vals: np.ndarray) -> None:
-        """Set weights (0 removes the entry); ``keys`` distinct."""
-        pos, hit = self._find(keys)
-        at, new = pos[hit], vals[hit]
-        if len(at):
-            old = self._vals[at]
-            self._live += int(np.count_nonzero(new)) - int(np.count_nonzero(old))
-            if ((old == 0) != (new == 0)).any():
-                self.version += 1
-            self._vals[at] = new
-            if self.device.type != "cpu":
-                self._t_vals[torch.from_numpy(at).to(self.device)] = torch.from_numpy(new).to(self.device)
-        miss = np.flatnonzero(~hit)
-        if len(miss):
-            patch = self._patch
-            before = len(patch)
-            for k, v in zip(keys[miss].tolist(), vals[miss].tolist(), strict=True):
-                if v == 0:
-                    patch.pop(k, None)
+    def add(self, keys: np.ndarray, dw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add ``dw`` to the weights at ``keys`` (distinct): ``(old, new)``, 0
+        for no entry. O(k), key by key: an entry of the main block is written
+        in place (at 0 it stays, dead, until the next rebuild), any other goes
+        to the patch (and leaves it at 0)."""
+        main, vals, patch, watch = self._keys, self._vals, self._patch, self._watch
+        old, new, written, pattern = [], [], [], False
+        at = np.searchsorted(main, keys).tolist()
+        for key, d, p in zip(keys.tolist(), dw.tolist(), at, strict=True):
+            if p < len(main) and main[p] == key:
+                o = float(vals[p])
+                vals[p] = w = o + d
+                written.append(p)
+                self._live += (w != 0) - (o != 0)
+            else:
+                o = patch.get(key, 0.0)
+                w = o + d
+                if w == 0:
+                    patch.pop(key, None)
                 else:
-                    patch[k] = v
-            self.version += len(patch) != before or bool(np.any(vals[miss] == 0))
-            self._patch_arrays = None
+                    patch[key] = w
+                self._patch_arrays = None
+            pattern = pattern or (o == 0) != (w == 0)
+            old.append(o)
+            new.append(w)
+            entries = watch.get(key & 0xFFFFFFFF) if watch else None
+            if entries is not None and w == 0:
+                entries.pop(key >> 32, None)
+            elif entries is not None:
+                entries[key >> 32] = w
+        self.version += pattern
         self.stamp += 1
-        if self._watch:
-            for key, v in zip(keys.tolist(), vals.tolist(), strict=True):
-                entries = self._watch.get(key & 0xFFFFFFFF)
-                if entries is not None and v == 0:
-                    entries.pop(key >> 32, None)
-                elif entries is not None:
-                    entries[key >> 32] = v
-        dead = len(self._keys) - self._live
-        if len(self._patch) > max(256, self.nnz // 16) or dead > max(1024, len(self._keys) // 4):
-            rows, cols, vals = self.coo()
-            self._build(keys_of(rows, cols), vals, self.n_rows, self.n_cols)
+        if written and self.device.type != "cpu":  # on the CPU the CSR's values are ``vals`` itself
+            at = torch.tensor(written, device=self.device)
+            self._t_vals[at] = torch.from_numpy(vals[written]).to(self.device)
+        dead = len(main) - self._live
+        if len(patch) > max(256, self.nnz // 16) or dead > max(1024, len(main) // 4):
+            rows, cols, live = self.coo()
+            self._build(keys_of(rows, cols), live, self.n_rows, self.n_cols)
+        return np.array(old), np.array(new)
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The live entries: rows, cols, values (numpy)."""

@@ -9,44 +9,67 @@ growable array they are kept in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 
 import numpy as np
 import torch
 
-from ._batched import Index
+from ._batched import Index, ParamTable
 from .base import Port
 
 
 class Grow:
-    """A growable int64 array (its capacity doubles); ``fill`` where nothing was put."""
+    """A growable int64 array (its capacity doubles); ``fill`` where nothing
+    was put. Puts past the end go to a list (cheap one by one, as when W is
+    first interned), moved into the array when it is next read."""
 
-    __slots__ = ("a", "n", "fill")
+    __slots__ = ("_buf", "_n", "tail", "fill")
 
     def __init__(self, fill: int = 0) -> None:
-        self.a, self.n, self.fill = np.full(16, fill, np.int64), 0, fill
+        self._buf, self._n, self.tail, self.fill = np.full(16, fill, np.int64), 0, [], fill
+
+    @property
+    def n(self) -> int:
+        return self._n + len(self.tail)
 
     def append(self, v: int) -> None:
-        self.put(self.n, v)
+        self.tail.append(v)
 
     def put(self, k: int, v: int) -> None:
-        self.reserve(k + 1)
-        self.a[k] = v
-        self.n = max(self.n, k + 1)
+        if k < self._n:
+            self._buf[k] = v
+            return
+        k -= self._n
+        tail = self.tail
+        if k >= len(tail):
+            tail.extend([self.fill] * (k - len(tail)))
+            tail.append(v)
+        else:
+            tail[k] = v
 
     def reserve(self, size: int) -> None:
-        if size > len(self.a):
-            self.a = np.concatenate([self.a, np.full(max(size, 2 * len(self.a)) - len(self.a), self.fill)])
+        if size > len(self._buf):
+            grown = np.full(max(size, 2 * len(self._buf)), self.fill, np.int64)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
 
     def view(self) -> np.ndarray:
-        return self.a[: self.n]
+        if self.tail:
+            n = self.n
+            self.reserve(n)
+            self._buf[self._n : n] = self.tail
+            self._n, self.tail = n, []
+        return self._buf[: self._n]
 
     def at(self, places: np.ndarray) -> np.ndarray:
         """``self[places]`` (``places`` sorted), the fill beyond what was put."""
+        self.view()
         if len(places):
             self.reserve(int(places[-1]) + 1)
-        return self.a[places]
+        return self._buf[places]
 
 
 @dataclass
@@ -77,6 +100,7 @@ class Plan:
     in_rows: dict[str, np.ndarray] = field(default_factory=dict)  # the inputs as arrays
     dormant: dict[int, None] = field(default_factory=dict)  # members now inactive (their positions)
     _dormant_t: torch.Tensor | None = None
+    _params: ParamTable | None = None
 
     def toggle(self, place: int, active: bool, rows: list[tuple[str, int]]) -> bool:
         """A member goes dormant or wakes (``rows``: its rows whose entries came
@@ -102,8 +126,15 @@ class Plan:
 
     @cached_property
     def names(self) -> list[str]:
-        """The active instances' names: listed when first asked for (params, errors)."""
+        """The members' names: listed when first asked for (params, errors)."""
         return [self.all_names[j] for j in self.local.tolist()]
+
+    def params(self, defaults: Mapping[str, Any], overrides: Mapping[str, Any], device: Any) -> ParamTable:
+        """The members' params (the last table again while it read no column)."""
+        p = self._params
+        if p is None or p.overrides is not overrides or p.defaults is not defaults or p.columns:
+            p = self._params = ParamTable(defaults, overrides, lambda: self.names, device)
+        return p
 
 
 @dataclass

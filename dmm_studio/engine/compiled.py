@@ -23,10 +23,11 @@ every other network with the reference's code, and small ones too).
 * Self: W_{t+1} = W_t + delta, applied in place: weights that exist are
   written into the CSR values, new ones go to its patch, and the nested W is
   copied on write along the paths that change, when next read (what
-  ``state()`` and ``matrix()`` handed out never changes). Every count the step relies on
-  (entries per neuron and per row, the active instances per type) is updated
-  by the k entries that change: O(k), plus a per-type rebuild of the index
-  arrays (numpy) for the types whose active set changed.
+  ``state()`` and ``matrix()`` handed out never changes). Every count the
+  step relies on (entries per neuron and per row) is updated by the k
+  entries that change: O(k). A neuron that vanishes stays a dormant member
+  of its type's plan and wakes in O(1) (see :class:`Plan`); new neurons
+  rebuild their type's index arrays (numpy).
 
 A delta that would make W irregular is applied to the nested W and sets
 ``problem``; the engine then refuses to step (``AutoEngine`` takes over).
@@ -36,9 +37,9 @@ Threads: call an engine from one thread at a time.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from ..limits import BYTES_PER_LEAF, BYTES_PER_WEIGHT, leaves_and_bytes
 from ..nonfinite import _tensor_non_finite, first_non_finite
 from ..registry import SELF_NAME, SELF_TYPE, Registry, RegistryError
 from ..vvalue import TENSOR
-from ._batched import Batch, Column, Index, Kind, ParamTable, Rows
+from ._batched import Batch, Column, Index, Kind, Rows
 from ._sparse import PatchedCSR, keys_of
 from ._tables import Grow, Plan, Ports, TypeTable, port_index
 from .base import (
@@ -69,6 +70,7 @@ from .regular import matrix_problem, regular_wires, self_problem
 
 SELF: NeuronId = (SELF_TYPE, SELF_NAME)
 M_PORT: Port = (SELF_TYPE, SELF_NAME, MATRIX_OUTPUT)
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 ACCUM_PORT: Port = (SELF_TYPE, SELF_NAME, "accum")
 DELTA_PORT: Port = (SELF_TYPE, SELF_NAME, "delta")
 
@@ -107,6 +109,7 @@ class CompiledEngine(Engine):
         self._neurons: dict[NeuronId, int] = {}
         self._nid_type: list[TypeTable] = []
         self._tables: dict[str, TypeTable] = {}
+        self._stepping: list[TypeTable] = []  # the tables but Self's
         self._count, self._row_count, self._place = Grow(), Grow(), Grow()
         self._kind_cache: dict[Kind, tuple[Any, Any]] = {}
         # W is the caller's: the first delta copies the dicts along its paths
@@ -115,34 +118,40 @@ class CompiledEngine(Engine):
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        col_of, intern_out, row_of = self._cols.index.get, self._intern_out, self._rows.index
         for f, names in w.items():  # first the rows: a type's instances then lie in row order
             for n, ins in names.items():
                 for i in ins:
                     self._intern_in((f, n, i))
-        for f, names in w.items():
-            for n, ins in names.items():
-                for i, row in ins.items():
-                    r = row_of[(f, n, i)]
+        col_of, intern_out, r = self._cols.index.get, self._intern_out, 0
+        for names in w.values():  # the rows again, in the same order
+            for ins in names.values():
+                for row in ins.values():
                     for g, ms in row.items():
                         for m, os in ms.items():
                             for o, x in os.items():
                                 c = col_of((g, m, o))
-                                rows.append(r)
                                 cols.append(intern_out((g, m, o)) if c is None else c)
                                 vals.append(x)
+                            rows.extend([r] * len(os))
+                    r += 1
         r_arr, c_arr = np.array(rows, np.int64), np.array(cols, np.int64)
-        self._A = PatchedCSR(
-            r_arr, c_arr, np.array(vals), len(self._rows.keys), len(self._cols.keys), self.device
-        )
-        self._counted(r_arr, c_arr, 1)
+        self._A = PatchedCSR(r_arr, c_arr, np.array(vals), r, len(self._cols.keys), self.device)
+        nids = np.concatenate([self._rows.nid.view()[r_arr], self._cols.nid.view()[c_arr]])
+        self._count.view()[:] = np.bincount(nids, minlength=self._count.n)
+        self._row_count.view()[:] = np.bincount(r_arr, minlength=self._row_count.n)
         self._intern_out(M_PORT)
         self._y = self._column_of(y)
 
     def _column_of(self, y: State) -> Column:
+        """The outputs of ``y`` as a Column over the output ports."""
         at = {self._intern_out((f, n, o)): v for f, ns in y.items() for n, outs in ns.items()
               for o, v in outs.items() if (f, n, o) != M_PORT}  # fmt: skip
-        return Column.from_values([at.get(p) for p in range(len(self._cols.keys))], self.device)
+        col = Column.from_values(list(at.values()), self.device)
+        ports = torch.tensor(list(at), dtype=torch.long, device=self.device)
+        num = torch.zeros(len(self._cols.keys), dtype=torch.float64, device=self.device)
+        num[ports] = col.num
+        tensors = {k: (ports[rows], data) for k, (rows, data) in col.tensors.items()}
+        return Column(num, tensors, {int(ports[r]): v for r, v in col.rest.items()})
 
     # ---------------------------------------------------------------- interning
     def _neuron(self, f: str, n: str) -> int:
@@ -192,25 +201,30 @@ class CompiledEngine(Engine):
         places.put(table.local[n], p)
         return p, table
 
-    def _counted(self, rows: np.ndarray, cols: np.ndarray, sign: Any) -> None:
-        """Count entries added (sign 1) or removed (-1; an array: per entry) into
-        the entries per neuron and per row; types whose active set or rows change get a new plan."""
-        if not len(rows):
-            return
+    def _counted(self, rows: list[int], cols: list[int], signs: list[int]) -> None:
+        """Count entries added (sign 1) or removed (-1) into the entries per
+        neuron and per row, O(k); a neuron that vanishes or comes back toggles
+        in its type's plan (or the type gets a new plan)."""
         count, row_count = self._count.view(), self._row_count.view()
-        nids = np.concatenate([self._rows.nid.view()[rows], self._cols.nid.view()[cols]])
-        before_n, before_r = count[nids] > 0, row_count[rows] > 0
-        np.add.at(count, nids, np.concatenate([sign, sign]) if isinstance(sign, np.ndarray) else sign)
-        np.add.at(row_count, rows, sign)
-        flipped = set(nids[(count[nids] > 0) != before_n].tolist())
+        row_nid, col_nid = self._rows.nid.view(), self._cols.nid.view()
+        was_n: dict[int, bool] = {}  # before the change, for the neurons and rows it touches
+        was_r: dict[int, bool] = {}
+        for r, c, s in zip(rows, cols, signs, strict=True):
+            for nid in (int(row_nid[r]), int(col_nid[c])):
+                was_n.setdefault(nid, bool(count[nid] > 0))
+                count[nid] += s
+            was_r.setdefault(r, bool(row_count[r] > 0))
+            row_count[r] += s
+        flipped = {nid for nid, was in was_n.items() if (count[nid] > 0) != was}
         by_nid: dict[int, list[tuple[str, int]]] = {}  # the rows whose entries came or went
-        for r in set(rows[(row_count[rows] > 0) != before_r].tolist()):
-            by_nid.setdefault(int(self._rows.nid.a[r]), []).append((self._rows.keys[r][2], r))
+        for r, was in was_r.items():
+            if (row_count[r] > 0) != was:
+                by_nid.setdefault(int(row_nid[r]), []).append((self._rows.keys[r][2], r))
         for nid in flipped | set(by_nid):
             table = self._nid_type[nid]
             plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
             if plan is None or nid not in flipped or not plan.toggle(
-                int(self._place.a[nid]), bool(count[nid] > 0), by_nid.get(nid, [])
+                int(self._place.view()[nid]), bool(count[nid] > 0), by_nid.get(nid, [])
             ):
                 table.version += 1
 
@@ -225,7 +239,7 @@ class CompiledEngine(Engine):
             raise RuntimeError(f"the compiled engine cannot run this network: {self.problem}")
         if not self._A.nnz:
             raise NetworkHalted(self.t)
-        registry = registry or self.registry
+        registry = self.registry if registry is None else registry
         t = self.t + 1
         n_out = len(self._cols.keys)
         y = self._y
@@ -237,10 +251,11 @@ class CompiledEngine(Engine):
         if gains is not None and gains.inputs:
             x = x.scaled(self._gains(gains.inputs, self._rows))
         outputs: list[tuple[Index, Any, Column]] = []
-        for table in list(self._tables.values()):
-            if table.type_id == SELF_TYPE:
-                continue
-            plan = self._plan(table)
+        if len(self._stepping) != len(self._tables) - (SELF_TYPE in self._tables):
+            self._stepping = [tb for tb in self._tables.values() if tb.type_id != SELF_TYPE]
+        for table in self._stepping:
+            plan = table.plan[1] if table.plan is not None and table.plan[0] == table.version else None
+            plan = plan or self._plan(table)
             if len(plan.dormant) == len(plan.local):
                 continue
             try:
@@ -250,11 +265,11 @@ class CompiledEngine(Engine):
             result = None
             if ntype.batched is not None:
                 batch = self._batch(plan, x)
-                table_p = ParamTable(
-                    ntype.params, params.get(ntype.id, {}), lambda p=plan: p.names, self.device
-                )
-                with contextlib.suppress(Exception):  # found again, and named, instance by instance
+                table_p = plan.params(ntype.params, params.get(ntype.id) or NO_PARAMS, self.device)
+                try:
                     result = ntype.batched(batch, table_p)
+                except Exception:  # found again, and named, instance by instance
+                    result = None
             if result is None:  # the active instances alone, one by one
                 if plan.dormant:
                     table.version += 1
@@ -331,7 +346,12 @@ class CompiledEngine(Engine):
 
     def _assemble(self, outputs: list[tuple[Index, Any, Column]]) -> Column:
         """The new y from the output columns at their ports."""
-        num = torch.zeros(len(self._cols.keys), dtype=torch.float64, device=self.device)
+        n = len(self._cols.keys)
+        if len(outputs) == 1 and isinstance(outputs[0][0], slice) and outputs[0][0].step == 1:
+            idx, _, col = outputs[0]  # one run of ports: one op
+            if not col.tensors and not col.rest:
+                return Column(torch.constant_pad_nd(col.num, (idx.start, n - idx.stop)))
+        num = torch.zeros(n, dtype=torch.float64, device=self.device)
         pieces: dict[Kind, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         rest: dict[int, Any] = {}
         for idx, ports, col in outputs:
@@ -350,7 +370,8 @@ class CompiledEngine(Engine):
     # ---------------------------------------------------------------- down movement
     def _down(self, y: Column) -> Column:
         A = self._A
-        A.resize(len(self._rows.keys), len(self._cols.keys))
+        if A.n_rows != len(self._rows.keys) or A.n_cols != len(self._cols.keys):
+            A.resize(len(self._rows.keys), len(self._cols.keys))
         x = Column(A.matvec(y.num))
         if y.tensors:
             x.tensors = self._down_tensors(y)
@@ -407,14 +428,11 @@ class CompiledEngine(Engine):
             rows[k], cols[k], dw[k] = self._intern_in(to), self._intern_out(frm), x
             touches_self = touches_self or to == ACCUM_PORT or frm == M_PORT
         self._A.resize(len(self._rows.keys), len(self._cols.keys))
-        keys = keys_of(rows, cols)
-        old = self._A.get(keys)
-        new = old + dw
-        self._A.set(keys, new)
+        old, new = self._A.add(keys_of(rows, cols), dw)
         self._pending.append(edits)  # the nested W follows when read (matrix())
         sign = (new != 0).astype(np.int64) - (old != 0)
         flip = np.flatnonzero(sign)
-        self._counted(rows[flip], cols[flip], sign[flip])
+        self._counted(rows[flip].tolist(), cols[flip].tolist(), sign[flip].tolist())
         if touches_self:
             m = self._cols.index[M_PORT]
             self.problem = self_problem(self.matrix(), self.registry, len(self._A.entries_in([m])))

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..matrix import matrix_scan
 from ..registry import Registry, RegistryError
-from ..vvalue import VValueError, _add, _scale, _wrap, canon, is_number, is_tensor, scale
+from ..vvalue import VValueError, _add, _scale, _wrap, canon, is_number, is_tensor, scale, scan
 from .base import (
     Engine,
     FieldGains,
@@ -76,16 +76,9 @@ INT_LIMIT = 2**1024
 def huge_int(v: Any) -> tuple[tuple[str, ...], int] | None:
     """The path and value of the first int leaf of ``v`` beyond float range
     (``|x| >= 2**1024``), else None. A walk without recursion; paths are built
-    only once one is found (this runs on every output of every step)."""
-    nodes = [v]
-    while nodes:
-        for x in nodes.pop().values():
-            tx = type(x)
-            if tx is dict:
-                nodes.append(x)
-            elif tx is int and (x >= INT_LIMIT or x <= -INT_LIMIT):
-                return _huge_int_path(v)
-    return None
+    only once one is found (this runs on every output of every step: the
+    walk is ``vvalue.scan``'s, shared with the size bounds and NaN/Inf checks)."""
+    return _huge_int_path(v) if scan(v).huge else None
 
 
 def _huge_int_path(v: Any) -> tuple[tuple[str, ...], int] | None:

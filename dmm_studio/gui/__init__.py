@@ -42,6 +42,14 @@ def launch(args: Any) -> int:
     if engine is not None and engine not in ENGINES:
         sys.stderr.write(f"dmm-studio: unknown engine {engine!r} (one of {', '.join(sorted(ENGINES))})\n")
         return EXIT_BAD_INPUT
+    from ..recorder.probes import ProbeSpec
+
+    for text in getattr(args, "probe", None) or []:
+        try:
+            ProbeSpec.parse(text)
+        except ValueError as e:  # before Qt starts: one line and exit 2, like a bad --engine
+            sys.stderr.write(f"dmm-studio: --probe: {e}\n")
+            return EXIT_BAD_INPUT
     net = None
     if file:
         try:

@@ -209,10 +209,15 @@ class RenameNeuron(DocCommand):
         self.type, self.old, self.new = type, old, new
 
     def redo(self) -> None:
-        self.net.rename_neuron(self.type, self.old, self.new)
+        # references to it in matrix fragments and params are renamed too (kept for undo)
+        self.references = self.net.rename_neuron(self.type, self.old, self.new)
 
     def undo(self) -> None:
-        self.net.rename_neuron(self.type, self.new, self.old)
+        self.net.rename_neuron(self.type, self.new, self.old, references=False)
+        back = (self.type, self.old)
+        self.net.restore_references(
+            [(k, back if nid == (self.type, self.new) else nid, key, b, a) for k, nid, key, b, a in self.references]
+        )
 
 
 class MoveNeurons(DocCommand):

@@ -24,7 +24,6 @@ from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog
 
 MAX_SIDE = 16000  # pixels: a larger picture is drawn at a smaller scale
@@ -109,6 +108,8 @@ def export_svg(canvas: Any, path: str | os.PathLike[str], title: str = "DMM netw
     d = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(d) or (os.path.exists(out) and not os.access(out, os.W_OK)):
         raise OSError(f"cannot write the picture {out}")
+    from PySide6.QtSvg import QSvgGenerator  # on first use: the studio starts without it
+
     gen = QSvgGenerator()
     gen.setFileName(out)
     gen.setSize(size)

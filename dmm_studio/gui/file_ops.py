@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from ..designcheck import undeclared_message, undeclared_ports
 from ..fileformat import NetworkFileError, load_network
 from ..matrix import matrix_neurons
 from ..network import Network, neuron_key
@@ -63,6 +64,12 @@ class FileOps:
         if not self.open_network(net, path, ask=ask):
             return False
         self.canvas.frame_all()
+        # wires into ports the types do not declare: drawn marked on the canvas, and said here
+        reg = net.registry or self.doc.registry
+        found = undeclared_ports(net.matrix, reg)
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            self.show_message(undeclared_message(*found[0], reg) + more)
         return True
 
     def open_dialog(self) -> bool:

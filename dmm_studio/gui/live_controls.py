@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -146,7 +147,9 @@ class ModeLook:
 
     def _forget(self, nid: NeuronId) -> None:
         item = self.overlays.pop(tuple(nid), None)  # type: ignore[arg-type]
-        if item is not None and item.scene() is not None:
+        # the canvas may have rebuilt first (a file opened): the node's view took
+        # its child overlay with it, and touching that wrapper raises
+        if item is not None and shiboken6.isValid(item) and item.scene() is not None:
             item.scene().removeItem(item)
 
     def refresh(self, nid: NeuronId) -> None:
@@ -154,7 +157,9 @@ class ModeLook:
         mode = self.doc.network.mode(*nid)
         node = self.canvas.nodes.get(nid)
         item = self.overlays.get(nid)
-        if item is not None and (node is None or item.parentItem() is not node.view):
+        if item is not None and (
+            node is None or not shiboken6.isValid(item) or item.parentItem() is not node.view
+        ):
             self._forget(nid)
             item = None
         if mode is None or node is None:

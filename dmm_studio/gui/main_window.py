@@ -64,6 +64,8 @@ from .canvas import Canvas
 from .document import Document
 from .editor import install as install_editor
 from .file_ops import FileOps
+from .outside_files import confirm_outside_files
+from .packs_dialog import install as install_help_and_limits
 from .palette import Palette, TabSearch
 from .properties import PropertiesPanel
 from .runner import Frame, Runner
@@ -160,6 +162,7 @@ class MainWindow(FileOps, QMainWindow):
         self._on_running(False)
         self._design_stats_now()
         install_editor(self)  # Help, minimap, export, theme, backdrops (gui/editor.py)
+        install_help_and_limits(self)  # Help -> Neuron Packs, Run -> Limits (after the Help menu)
 
     # ------------------------------------------------------------- API for other panels
     def add_dock(
@@ -367,7 +370,9 @@ class MainWindow(FileOps, QMainWindow):
 
     def _update_stats(self, stats: dict[str, Any]) -> None:
         self.status_labels["t"].setText(f"step {stats.get('t', 0)}")
-        self.status_labels["rate"].setText(f"{stats.get('steps_per_s', 0.0):,.0f} steps/s")
+        rate = float(stats.get("steps_per_s", 0.0))
+        # a rate only while steps are being taken ("0 steps/s" after a run read as "nothing ran")
+        self.status_labels["rate"].setText(f"{rate:,.1f} steps/s" if 0 < rate < 10 else f"{rate:,.0f} steps/s" if rate else "")
         self.status_labels["active"].setText(f"{stats.get('active', 0)} active")
         self.status_labels["nonzeros"].setText(f"{stats.get('nonzeros', 0)} non-zeros")
 
@@ -432,6 +437,8 @@ class MainWindow(FileOps, QMainWindow):
 
     # ------------------------------------------------------------- running
     def _ensure_loaded(self) -> None:
+        if confirm_outside_files(self) and not self.live:  # asks before files outside its folder are read
+            self.dirty = True
         if self.dirty and not self.live:
             self.runner.load(self.doc.network.copy())
             self.dirty = False

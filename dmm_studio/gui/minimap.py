@@ -40,6 +40,8 @@ class Minimap(QWidget):
         self.canvas = canvas
         self.viewer = canvas.viewer
         self.setFixedSize(SIZE)
+        # it paints every pixel (an opaque picture): nothing under it is painted again
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Minimap: click or drag to move the canvas there")
         self.choice: bool | None = None  # the user's; None: by the network's size
@@ -49,7 +51,7 @@ class Minimap(QWidget):
         self._sig: Any = None
         self.redraws = 0  # pictures drawn (the tests count them)
         self.colors = {
-            "bg": QColor(24, 24, 28, 235),
+            "bg": QColor(24, 24, 28),
             "frame": QColor(255, 255, 255, 200),
             "wire": QColor(150, 150, 150, 60),
         }
@@ -196,6 +198,8 @@ class Minimap(QWidget):
         try:
             if self._pix is not None:
                 p.drawPixmap(0, 0, self._pix)
+            else:
+                p.fillRect(self.rect(), self.colors["bg"])
             box = self.visible_box().intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
             if not box.isEmpty():
                 fill = QColor(self.colors["frame"])

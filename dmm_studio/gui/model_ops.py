@@ -77,8 +77,12 @@ def ports_of(
     held = list(net.outputs.get(nid[0], {}).get(nid[1], {}))
     if t.variadic_inputs:
         ins.update(dict.fromkeys(extra["inputs"] + used_in))
+    else:  # a row into an input the type does not declare: drawn (marked) so it can be fixed
+        ins.update(dict.fromkeys(used_in))
     if t.variadic_outputs:
         outs.update(dict.fromkeys(extra["outputs"] + used_out + held))
+    else:
+        outs.update(dict.fromkeys(used_out))
     if t.mirror:
         both = dict.fromkeys(list(ins) + list(outs))
         return list(both), list(both)

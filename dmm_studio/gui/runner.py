@@ -256,6 +256,9 @@ class Runner(QObject):
     def rename_neuron(self, type: str, old: str, new: str) -> None:
         self._send("edit", "rename_neuron", type, old, new)
 
+    def set_limits(self, limits: dict[str, Any]) -> None:
+        self._send("edit", "set_limits", dict(limits))
+
     def set_fields(self, fields: list[Any]) -> None:
         """The modulating fields of the running machine (a valid list)."""
         self._send("edit", "set_fields", list(fields))

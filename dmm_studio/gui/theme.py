@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtGui import QActionGroup, QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 SETTING = "view/theme"
 DEFAULT = "system"
@@ -40,6 +40,8 @@ class Theme:
     minimap_wire: tuple[int, int, int, int]
     palette: dict[str, str] | None  # QPalette roles; None: the platform's palette
     dots: bool = False  # a grid of dots (NodeGraphQt's lines are too dark on a light canvas)
+    # the compact probe views (inspect/fastviews: painted by hand): background, text, grid
+    probe: tuple[tuple[int, int, int], ...] = ((255, 255, 255), (40, 40, 40), (225, 225, 225))
 
 
 _DARK_CANVAS = {
@@ -48,7 +50,7 @@ _DARK_CANVAS = {
     "label_bg": (30, 30, 34, 230),
     "label_fg": (225, 225, 225),
     "type_fg": (190, 190, 190),
-    "minimap_bg": (24, 24, 28, 235),
+    "minimap_bg": (24, 24, 28, 255),
     "minimap_frame": (255, 255, 255, 200),
     "minimap_wire": (150, 150, 150, 60),
 }
@@ -79,6 +81,7 @@ THEMES: dict[str, Theme] = {
             "Dark": "#1a1a1c",
             "Light": "#4a4a4e",
         },
+        probe=((32, 32, 36), (215, 215, 215), (62, 62, 68)),
         **_DARK_CANVAS,  # type: ignore[arg-type]
     ),
     "light": Theme(
@@ -91,7 +94,7 @@ THEMES: dict[str, Theme] = {
         type_fg=(70, 70, 70),
         plot_bg="w",
         plot_fg="#303030",
-        minimap_bg=(250, 250, 248, 240),
+        minimap_bg=(250, 250, 248, 255),
         minimap_frame=(40, 90, 160, 230),
         minimap_wire=(90, 90, 90, 60),
         palette={
@@ -179,6 +182,22 @@ def _plots_look(window: Any, theme: Theme) -> None:
                 item.setText(item.text, color=fg)
 
 
+def _probes_look(window: Any, theme: Theme) -> None:
+    """The compact probe views paint with their module's colours: set them, repaint."""
+    try:
+        from .inspect import fastviews
+    except ImportError:
+        return
+    names = ("_BG", "_FG", "_GRID")
+    if not all(hasattr(fastviews, n) for n in names):
+        return
+    for n, rgb in zip(names, theme.probe):
+        setattr(fastviews, n, QColor(*rgb))
+    for w in window.findChildren(QWidget):
+        if type(w).__module__ == fastviews.__name__:
+            w.update()
+
+
 def apply_theme(window: Any, name: str) -> Theme:
     """Give the studio the look ``name`` (a key of ``THEMES``); returns it."""
     theme = THEMES[name]
@@ -188,6 +207,7 @@ def apply_theme(window: Any, name: str) -> Theme:
     if mm is not None:
         mm.set_colors(QColor(*theme.minimap_bg), QColor(*theme.minimap_frame), QColor(*theme.minimap_wire))
     _plots_look(window, theme)
+    _probes_look(window, theme)
     window.theme = name
     return theme
 

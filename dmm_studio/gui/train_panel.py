@@ -183,6 +183,7 @@ class TrainPanel(QWidget):
         self.runner.trainDone.connect(self._on_done)
         self.runner.trainFailed.connect(self._on_failed)
         self.doc.path_changed.connect(self._offer_task)
+        self.doc.replaced.connect(self._on_replaced)
         self._offer_task(self.doc.path or "")
         self._set_state("idle")
 
@@ -191,6 +192,7 @@ class TrainPanel(QWidget):
         self.task_edit = QLineEdit()
         self.task_edit.setPlaceholderText("a *.train.json task file")
         self.task_edit.setToolTip("The task: input and target streams, loss, regularisation, optimiser")
+        self.task_edit.textChanged.connect(lambda t: self.task_edit.setToolTip(t or "a *.train.json task file"))
         self.browse_button = QPushButton("...")
         self.browse_button.setToolTip("Choose a task file")
         self.browse_button.setFixedWidth(32)
@@ -223,6 +225,7 @@ class TrainPanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen(FG))
             ax.setTextPen(pg.mkPen(FG))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # log ticks as they are, no "(x0.001)"
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -334,6 +337,16 @@ class TrainPanel(QWidget):
         if not p.is_file():
             self._say(f"task file {path}: no such file", error=True)
             return False
+        # the file is read here too (that imports no torch), so that a file that is
+        # no task is said at once; the engine's process checks it against the network
+        # (``TrainTask.check`` imports torch, for the fields' keys)
+        from ..learn import TaskError, TrainTask
+
+        try:
+            TrainTask.load(p)
+        except TaskError as e:
+            self._say(" ".join(str(e).split()), error=True)
+            return False
         self._end_weights()
         self.start_net = self.doc.network.copy()
         self.result = None
@@ -347,6 +360,7 @@ class TrainPanel(QWidget):
     def toggle_pause(self) -> None:
         if self.state == "training":
             self.runner.train_pause()
+            self._say("pausing after this step")
         elif self.state == "paused":
             self.runner.train_resume()
 
@@ -397,14 +411,34 @@ class TrainPanel(QWidget):
         self._set_state("idle")
         self._say("discarded: the design is as it was")
 
+    def _on_replaced(self) -> None:
+        """Another network is open: a training of the one before stops, its result goes."""
+        busy = self.state in ("starting", "training", "paused", "stopping")
+        had = busy or self.result is not None
+        if busy:
+            self.runner.train_stop()
+        self._orphans += busy  # its done (or failed) message is not for this network
+        self.result = None
+        self.start_net = None
+        self._shown_weights = False  # the canvas was rebuilt
+        self._clear_curves()
+        self._set_state("idle")
+        if had:
+            self._say("another network was opened: the training of the one before was dropped")
+
+    _orphans = 0  # trainings stopped for a network no longer open, their end still to come
+
     # ------------------------------------------------------------- the runner's reports
     def _on_started(self, info: dict[str, Any]) -> None:
+        if self._orphans:
+            return
+        self.total = info.get("steps")
         if self.state == "starting":
             self._set_state("training")
-        self._say(f"training on {Path(str(info.get('task', ''))).name}: {info.get('links', 0)} links")
+        self._say(f"training on {Path(str(info.get('task', ''))).name} ({info.get('links', 0):,} weights in W)")
 
     def _on_reports(self, batch: list[dict[str, Any]]) -> None:
-        if not batch:
+        if not batch or self._orphans:
             return
         for r in batch:
             self.steps.append(r["step"])
@@ -418,30 +452,36 @@ class TrainPanel(QWidget):
         prev = self.reports[-1] if self.reports else None
         self.reports.extend(batch)
         last = batch[-1]
-        self.values["step"].setText(f"{last['step']:,}")
+        total = f" / {self.total:,}" if isinstance(self.total, int) else ""
+        self.values["step"].setText(f"{last['step']:,}{total}")
         self.values["loss"].setText(f"{last['loss']:.4g}")
-        pruned = f" ({last['pruned']:,} pruned)" if last.get("pruned") else ""
+        self.pruned += sum(int(r.get("pruned") or 0) for r in batch)
+        pruned = f" ({self.pruned:,} pruned)" if self.pruned else ""
         self.values["links"].setText(f"{last['links']:,}{pruned}")
         first = batch[0] if prev is None else prev
         dn = last["step"] - (first["step"] if prev is not None else 0)
         dt = last["elapsed_s"] - (first["elapsed_s"] if prev is not None else 0.0)
         if dn > 0 and dt >= 0:
-            self.values["time"].setText(format_ms(1000.0 * dt / dn))
+            ms = 1000.0 * dt / dn
+            self.values["time"].setText(f"{ms / 1000:.2f} s" if ms >= 1000 else format_ms(ms))
         self._draw_curves()
 
     def _on_weights(self, step: int, matrix: Any) -> None:
-        if self.state == "idle":
-            return  # a late message of a run already kept or discarded
+        if self.state == "idle" or self._orphans:
+            return  # a late message of a run already kept or discarded, or of another network
         self._shown_weights = True
         self.canvas.show_matrix(matrix, None, step)
         weight_widths(self.canvas, True)
 
     def _on_paused(self, paused: bool, step: int) -> None:
-        if self.state in ("training", "paused"):
+        if not self._orphans and self.state in ("training", "paused"):
             self._set_state("paused" if paused else "training")
             self._say(f"paused at step {step:,}" if paused else "training")
 
     def _on_done(self, info: dict[str, Any]) -> None:
+        if self._orphans:
+            self._orphans -= 1
+            return
         net = info["network"]
         net.registry = self.doc.registry
         self.result = net
@@ -453,6 +493,9 @@ class TrainPanel(QWidget):
         )
 
     def _on_failed(self, text: str) -> None:
+        if self._orphans:
+            self._orphans -= 1
+            return
         self._end_weights()
         self.result = None
         self._set_state("idle")
@@ -472,7 +515,11 @@ class TrainPanel(QWidget):
             self.canvas.show_matrix(None)
         weight_widths(self.canvas, False)
 
+    total: int | None = None  # the training steps asked for
+    pruned = 0  # links pruned since training began (each report: those pruned after its step)
+
     def _clear_curves(self) -> None:
+        self.pruned = 0
         self.reports.clear()
         self.steps.clear()
         self.losses.clear()

@@ -286,7 +286,13 @@ def open_help_network(window: Any, type_id: str) -> bool:
 
 # ------------------------------------------------------------------ the Help menu
 def type_under_pointer(window: Any) -> str | None:
-    """The neuron type for F1: the selected node's, else the node's under the pointer."""
+    """The neuron type for F1: the palette's current type when the palette has
+    the focus, else the selected node's, else the node's under the pointer."""
+    palette = getattr(window, "palette", None)
+    if palette is not None and palette.tree.hasFocus() and palette.tree.currentItem() is not None:
+        tid = palette.tree.currentItem().data(0, Qt.ItemDataRole.UserRole)
+        if tid:
+            return str(tid)
     canvas = window.canvas
     sel = canvas.selected_neurons() or canvas.selected_runtime()
     if sel:

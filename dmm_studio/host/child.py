@@ -191,11 +191,13 @@ class Host:
             return
         if self.running:  # the machine's run waits while it trains
             self._stop()
-        self.training = Training(self, network, task, options or {})
+        self.training = training = Training(self, network, task, options or {})
         try:
-            self.training.run()
+            training.run()
         finally:
             self.training = None
+        for msg in training.after:  # a training asked for while this one stopped
+            self.handle(msg)
 
     def do_train_pause(self) -> None:
         """(Handled by ``Training`` while it trains; nothing to pause otherwise.)"""
@@ -384,6 +386,7 @@ EDITS = frozenset(
         "set_fields",
         "remove_neuron",
         "rename_neuron",
+        "set_limits",
         "set_mode",
         "set_param_once",
     }

@@ -42,6 +42,7 @@ import sys
 from typing import Any
 
 from ..matrix import MATRIX_OUTPUT, SELF_NAME, SELF_TYPE, matrix_of
+from ..vvalue import pack_deep
 
 
 def _tensor_from_numpy(a: Any) -> Any:
@@ -72,14 +73,23 @@ def dumps(obj: Any) -> bytes:
         # (torch may be half imported, by the engine host's thread: no tensor exists yet)
         tensor = getattr(sys.modules.get("torch"), "Tensor", None)
         if tensor is None:
-            return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            except RecursionError:
+                return pickle.dumps(pack_deep(obj), protocol=pickle.HIGHEST_PROTOCOL)
         import copyreg
 
         table = _TABLE = {**copyreg.dispatch_table, tensor: _reduce_tensor}
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
     p.dispatch_table = table
-    p.dump(obj)
+    try:
+        p.dump(obj)
+    except RecursionError:  # a value nested deeper than pickle goes (a long list)
+        buf = io.BytesIO()
+        p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        p.dispatch_table = table
+        p.dump(pack_deep(obj))
     return buf.getvalue()
 
 

@@ -14,7 +14,8 @@ callback, reading commands until resume or stop.
 The host answers ``("train", (event, payload))``:
 
 ``("started", {"task": str, "steps": int | None, "links": int})``
-    The task loaded; ``links`` the non-zero weights of the network given.
+    The task loaded; ``steps`` the training steps asked for (or the task's),
+    ``links`` the non-zero weights of the network given.
 ``("reports", [report, ...])``
     The step reports since the last message (each ``{"step", "loss",
     "terms", "links", "pruned", "elapsed_s"}``: losses as floats, ``terms``
@@ -73,6 +74,7 @@ class Training:
         self._next_report = 0.0
         self._next_weights = 0.0
         self._last: Any = None  # the last StepReport
+        self.after: list[Any] = []  # commands to handle once this training has ended
 
     def send(self, event: str, payload: Any = None) -> None:
         self.host.send("train", (event, payload))
@@ -88,7 +90,9 @@ class Training:
             self.send("failed", str(e))
             return
         where = self.task if isinstance(self.task, str) else "(a task given in code)"
-        self.send("started", {"task": where, "steps": self.options.get("steps"), "links": _links(self.network)})
+        steps = self.options.get("steps")
+        steps = getattr(task, "steps", None) if steps is None else steps
+        self.send("started", {"task": where, "steps": steps, "links": _links(self.network)})
         t0 = time.perf_counter()
         try:
             result = train(
@@ -167,6 +171,8 @@ class Training:
                 self.paused = False
             elif name == "train_stop":
                 self.stopping = True
+            elif name == "train" and self.stopping:
+                self.after.append(msg)  # the next training: once this one has ended
             else:  # the host's own commands; quit and renew end the training
                 self.host.handle(msg)
                 if self.host.quit:

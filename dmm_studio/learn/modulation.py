@@ -9,7 +9,9 @@ into the entry's targets. Which neurons an entry covers, and where they sit,
 are fixed for the run (``fields.covered``); the numbers of each entry are
 float64 tensors, trainable ones are ``torch.nn.Parameter``s.
 
-A trainable key is ``"strength"`` or ``"source.KEY"`` (``"source.center"``,
+Trained numbers are held relative to their scale (``SCALES``), so one
+learning rate suits a strength of 0.5 and a wavelength of 700. A trainable
+key is ``"strength"`` or ``"source.KEY"`` (``"source.center"``,
 ``"source.wavelength"``, ...; inside a sum, ``"source.of.0.wavelength"``).
 """
 
@@ -29,8 +31,10 @@ NUMERIC_KEYS = {
 }
 
 
-class FieldKeyError(ValueError):
-    """A trainable field key that the network's field does not have (one line)."""
+# A trained number is held in units of its scale, max(|its first value|, the
+# key's scale here): an optimiser's step (~lr) then moves a wavelength of 700
+# by ~lr * 700, not by ~lr canvas units.
+SCALES = {"center": 100.0, "width": 100.0, "wavelength": 100.0, "decay": 100.0}
 
 
 def _source_keys(src: Mapping[str, Any], prefix: str) -> list[str]:
@@ -71,6 +75,7 @@ class TorchFields(torch.nn.Module):
         self.entries: list[dict[str, Any]] = []
         self.values = torch.nn.ParameterDict()
         self.fixed: dict[str, torch.Tensor] = {}
+        self.scales: dict[str, float] = {}
         self.index_of = {k: i for i, k in enumerate(keys)}
         self.positions = positions
         for e_i, entry in enumerate(fields):
@@ -87,7 +92,9 @@ class TorchFields(torch.nn.Module):
                 slot = f"f{e_i}_{key.replace('.', '_')}"
                 t = torch.tensor(value, dtype=torch.float64, device=device)
                 if key in want:
-                    self.values[slot] = torch.nn.Parameter(t)
+                    scale = max(float(t.abs().max()), SCALES.get(key.rsplit(".", 1)[-1], 1.0))
+                    self.scales[slot] = scale
+                    self.values[slot] = torch.nn.Parameter(t / scale)
                 else:
                     self.fixed[slot] = t
                 numbers[key] = slot
@@ -113,7 +120,7 @@ class TorchFields(torch.nn.Module):
 
     def number(self, e: Mapping[str, Any], key: str) -> torch.Tensor:
         slot = e["numbers"][key]
-        return self.values[slot] if slot in self.values else self.fixed[slot]
+        return self.values[slot] * self.scales[slot] if slot in self.values else self.fixed[slot]
 
     # ------------------------------------------------------------ evaluation
     def _source(
@@ -189,6 +196,6 @@ class TorchFields(torch.nn.Module):
             for e in self.entries:
                 for key, s in e["numbers"].items():
                     if s == slot:
-                        value = p.detach().cpu().tolist()
+                        value = (p.detach() * self.scales[slot]).cpu().tolist()
                         out.append((e["entry"], key, value))
         return out  # type: ignore[return-value]

@@ -10,7 +10,8 @@ trainable ones parameters too), the fields as :class:`TorchFields`.
 One step, for ``E`` episodes side by side:
 
 * down movement: ``x[e, r] = sum_k w_k * y[e, col_k]`` over the entries ``k``
-  of row ``r`` (a gather and an ``index_add``: O(entries * B), sparse in W),
+  of row ``r``: one matmul with W made dense when it is small beside its
+  entries, else a gather and an ``index_add`` (O(entries * B), sparse in W);
   with the fields' output and input gains;
 * up movement: one call per neuron type of its differentiable kernel for
   every active instance (``NeuronType.differentiable``);
@@ -40,6 +41,7 @@ from .kernels import Context
 from .modulation import TorchFields
 
 NUMBER = vv.NUMBER
+DENSE_CELLS = 1 << 16  # W runs as a dense matrix up to this many cells (or 4 per entry)
 
 
 class DiffError(ValueError):
@@ -336,15 +338,24 @@ class DiffNet(torch.nn.Module):
         w = self.weights()
         er, ec = self.entry_rows, self.entry_cols
         dtype, dev = torch.float64, self.device
+        C = len(self.cols)
+        # W as a dense [R+1, C] matrix when that is small beside the entries
+        # (one matmul a step); else a gather and an index_add over the entries
+        dense = None
+        if len(er) and (R + 1) * C <= max(DENSE_CELLS, 4 * len(er)):
+            dense = torch.zeros(R + 1, C, dtype=dtype, device=dev).index_put((er, ec), w, accumulate=True)
         for t in range(t0 + 1, t0 + steps + 1):
             gains = self.fields.gains(t - 1, self._reader(y), E) if self.fields is not None else {}
             yr = y
             g_out = gains.get("outputs")
             if g_out is not None:
                 yr = y * g_out[:, self.col_nid].unsqueeze(-1)
-            x = torch.zeros(E, R + 1, B, dtype=dtype, device=dev)
-            if len(er):
-                x = x.index_add(1, er, w.view(1, -1, 1) * yr[:, ec])
+            if dense is not None:
+                x = torch.matmul(dense, yr)
+            else:
+                x = torch.zeros(E, R + 1, B, dtype=dtype, device=dev)
+                if len(er):
+                    x = x.index_add(1, er, w.view(1, -1, 1) * yr[:, ec])
             g_in = gains.get("inputs")
             if g_in is not None:
                 x = torch.cat([x[:, :R] * g_in[:, self.row_nid].unsqueeze(-1), x[:, R:]], dim=1)

@@ -684,14 +684,65 @@ def test_what_saves_can_be_opened_again_nesting_deeper_than_the_limit_is_refused
     assert loads_network(dumps_network(net)).meta == net.meta
 
 
-def test_a_state_too_deep_for_json_stops_the_trace_with_one_line(tmp_path):
-    from dmm_studio.fileformat import TraceError
-
+def test_a_state_deeper_than_json_goes_gets_its_trace_line(tmp_path):
+    """(It stopped the trace with one line: a value built at run time, a list
+    of 10,000 items, may nest any depth, and its trace line is written.)"""
     deep: dict = {"x": 1}
     for _ in range(5000):
         deep = {"x": deep}
-    with (
-        TraceWriter(tmp_path / "t.jsonl") as tw,
-        pytest.raises(TraceError, match="step 3: cannot write the trace"),
-    ):
+    with TraceWriter(tmp_path / "t.jsonl") as tw:
         tw.write(3, {"identity": {"a": {"single": deep}}})
+    line = (tmp_path / "t.jsonl").read_text()
+    assert line == '{"outputs":{"identity":{"a":{"single":' + '{"x":' * 5001 + "1" + "}" * 5001 + '}}},"step":3}\n'
+
+
+def _file_with_matrix(w: dict) -> str:
+    return json.dumps({"format": "dmm-studio/1", "outputs": {"self": {"self": {"network_matrix": w}}}})
+
+
+SELF_ROW = {"self": {"self": {"accum": {"self": {"self": {"network_matrix": 1}}}}}}
+
+
+@pytest.mark.parametrize(
+    "extra, kept",
+    [
+        ({"identity": {"a": {"single": {"identity": {"b": {"single": 2.5}}}}}}, True),  # regular: as parsed
+        ({"identity": {"a": {"single": {"identity": {"b": {"single": 0}}}}}}, False),  # a zero: dropped
+        ({"identity": {"a": {"single": {"identity": {"b": {}}}}}}, False),  # an empty map: dropped
+        ({"identity": {"a": {"single": {"identity": {"b": {"single": {":number": 3}}}}}}}, False),  # deeper
+    ],
+)
+def test_a_regular_matrix_is_kept_as_parsed_and_any_other_canonicalised(extra, kept):
+    """The loader keeps a canonical regular W as parsed (no copy of the bulk of
+    a large file) and reads any other through the V-value reader: the same
+    canonical network either way."""
+    from dmm_studio import vvalue as vv
+    from dmm_studio.matrix import canonical_state
+
+    text = _file_with_matrix({**SELF_ROW, **extra})
+    net = loads_network(text)
+    w = json.loads(text)["outputs"]["self"]["self"]["network_matrix"]
+    assert net.matrix == vv.from_json(w)
+    assert net.outputs == canonical_state(net.outputs)
+    assert (net.matrix == w) is kept
+
+
+@pytest.mark.parametrize(
+    "leaf, what",
+    [
+        (True, "is not a V-value"),
+        ("x", "is not a V-value"),
+        (10**400, "float64"),
+    ],
+)
+def test_weights_that_are_not_numbers_are_refused_as_before(leaf, what):
+    w = {**SELF_ROW, "identity": {"a": {"single": {"identity": {"b": {"single": leaf}}}}}}
+    with pytest.raises(NetworkFileError, match=what) as e:
+        loads_network(_file_with_matrix(w))
+    assert "network_matrix/identity/a/single/identity/b/single" in str(e.value).replace(".", "/")
+
+
+def test_an_unknown_type_in_a_regular_matrix_is_named():
+    w = {**SELF_ROW, "identity": {"a": {"single": {"nosuch.type": {"b": {"single": 1}}}}}}
+    with pytest.raises(NetworkFileError, match="unknown neuron type 'nosuch.type'"):
+        loads_network(_file_with_matrix(w))

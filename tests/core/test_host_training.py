@@ -78,10 +78,12 @@ def task(tmp_path, monkeypatch):
 
 
 def on_step(k: int, *commands: tuple) -> Callable[[str, object], list[tuple]]:
-    """A script: ``commands`` once the report of step ``k`` has come."""
+    """A script: ``commands`` once the report of step ``k`` has come (the first time)."""
+    fired: list[bool] = []
 
     def script(kind: str, payload: object) -> list[tuple]:
-        if kind == "train" and payload[0] == "reports" and any(r["step"] == k for r in payload[1]):
+        if not fired and kind == "train" and payload[0] == "reports" and any(r["step"] == k for r in payload[1]):
+            fired.append(True)
             return list(commands)
         return []
 
@@ -95,10 +97,12 @@ def test_every_step_is_reported_once_then_done_with_the_trained_network(task):
     ev = conn.events()
     assert ev[0] == "started" and ev[-1] == "done" and "failed" not in ev
     assert conn.train()[0][1]["links"] == 3  # Self's row, the constant, the one wire
+    assert conn.train()[0][1]["steps"] == 10  # the task's
     assert [r["step"] for r in conn.reports()] == list(range(1, 11))
     r = conn.reports()[-1]
     assert set(r) == {"step", "loss", "terms", "links", "pruned", "elapsed_s"}
-    assert r["links"] == 2 and r["pruned"] == 1  # 0.5 * 0.9**k fell under 0.3 at k = 5
+    assert r["links"] == 2  # 0.5 * 0.9**k fell under 0.3 at k = 5: pruned after that step
+    assert [r["pruned"] for r in conn.reports()] == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
     done = conn.train()[-1][1]
     assert done["steps"] == 10 and done["stopped"] is False
     trained = done["network"]
@@ -186,3 +190,50 @@ def test_a_running_machine_pauses_while_it_trains(task):
     assert h.running
     h.do_train(net(), task(steps=2), {})
     assert not h.running and ("running", False) in conn.sent
+
+
+def test_a_training_asked_for_while_one_stops_starts_after_it(task):
+    conn = Conn(on_step(2, ("train_stop",), ("train", net(), task(), {"steps": 3})))
+    h = Host(conn, "reference", {})
+    h.do_train(net(), task(), {})
+    ev = conn.events()
+    assert "failed" not in ev
+    assert ev.count("started") == 2 and ev.count("done") == 2
+    assert [r["step"] for r in conn.reports()] == [1, 2, 1, 2, 3]
+    first, second = [p for e, p in conn.train() if e == "done"]
+    assert first["stopped"] and first["steps"] == 2 and not second["stopped"] and second["steps"] == 3
+
+
+def test_the_real_learn_trains_in_the_host(tmp_path):
+    """dmm_studio.learn itself (no fake): every step reported, the trained network back."""
+    n = Network.empty()
+    n.add_neuron("identity", "in", (0, 0))
+    n.add_neuron("identity", "out", (200, 0))
+    w = (("identity", "out", "single"), ("identity", "in", "single"))
+    n.set_weights([(*w, 0.5)])
+    p = tmp_path / "real.train.json"
+    p.write_text(
+        json.dumps(
+            {
+                "format": "dmm-studio-train/1",
+                "episodes": [
+                    {
+                        "inputs": {"identity/in/single": [1, 2, 3, 1]},
+                        "targets": {"identity/out/single": [None, 2, 4, 6]},
+                    }
+                ],
+                "optimizer": {"name": "Adam", "lr": 0.1},
+                "steps": 4,
+                "seed": 1,
+            }
+        )
+    )
+    conn = Conn()
+    h = Host(conn, "reference", {})
+    h.do_train(n, str(p), {})
+    assert conn.events()[0] == "started" and conn.events()[-1] == "done", conn.train()
+    reports = conn.reports()
+    assert [r["step"] for r in reports] == [1, 2, 3, 4] and reports[-1]["loss"] < reports[0]["loss"]
+    assert set(reports[0]["terms"]) == {"mse"}
+    trained = conn.train()[-1][1]["network"]
+    assert 0.5 < trained.weight(*w) < 2

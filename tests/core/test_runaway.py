@@ -103,13 +103,19 @@ def test_the_check_walks_values_nested_deeper_than_the_recursion_limit():
     (on by default in the CLI) finds a NaN at its bottom, and passes it when finite."""
     from dmm_studio.nonfinite import NonFiniteWatch, first_non_finite
 
-    v: dict = {}
-    node = v
-    for _ in range(20_000):
-        node["tail"] = {"head": 1.5}
-        node = node["tail"]
-    assert first_non_finite(v) is None
-    node["head"] = float("nan")
+    def deep(bottom: float) -> dict:
+        # V-values are never changed in place (the walks remember what they saw
+        # in a value by identity): the NaN one is a value of its own
+        v: dict = {}
+        node = v
+        for _ in range(20_000):
+            node["tail"] = {"head": 1.5}
+            node = node["tail"]
+        node["head"] = bottom
+        return v
+
+    assert first_non_finite(deep(1.5)) is None
+    v = deep(float("nan"))
     path, x = first_non_finite(v)
     assert x != x and len(path) == 20_001 and path[-1] == "head"
     hit = NonFiniteWatch().check(3, {"data.cons": {"l": {"list": v}}})

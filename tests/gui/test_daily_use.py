@@ -130,3 +130,15 @@ def test_status_bar_follows_the_design_before_the_first_step(win, qtbot):
     qtbot.waitUntil(lambda: _bar(win) == ("step 0", "3 active", "3 non-zeros"), timeout=5000)
     win.doc.undo_stack.undo()  # the delta wire
     qtbot.waitUntil(lambda: _bar(win) == ("step 0", "2 active", "2 non-zeros"), timeout=2000)
+
+
+def test_status_bar_shows_a_rate_only_while_steps_are_taken(win, qtbot):
+    # the design and a stopped run have no rate ("0 steps/s" after a run read as "nothing ran")
+    qtbot.waitUntil(lambda: _bar(win)[0] == "step 0", timeout=2000)
+    assert win.status_labels["rate"].text() == ""
+    win._update_stats({"t": 7, "active": 3, "nonzeros": 3, "steps_per_s": 1234.4})
+    assert win.status_labels["rate"].text() == "1,234 steps/s"
+    win._update_stats({"t": 8, "active": 3, "nonzeros": 3, "steps_per_s": 2.5})
+    assert win.status_labels["rate"].text() == "2.5 steps/s"
+    win._update_stats({"t": 8, "active": 3, "nonzeros": 3, "steps_per_s": 0.0})
+    assert win.status_labels["rate"].text() == ""

@@ -152,6 +152,9 @@ def test_theme_switch_restyles_canvas_and_plots_and_is_remembered(qtbot):
         w.theme_actions["dark"].trigger()
         assert QApplication.palette().window().color().lightness() < 80
         assert plot.backgroundBrush().color().lightness() < 80
+        from dmm_studio.gui.inspect import fastviews  # the probes' compact views, painted by hand
+
+        assert fastviews._BG.lightness() < 80 and fastviews._FG.lightness() > 150
         w.theme_actions["light"].trigger()
         w.runner.shutdown()
         if w.autosave is not None:
@@ -277,6 +280,13 @@ def test_help_menu_and_f1_on_a_node_open_its_help_and_help_network(win, qtbot):
     assert net.probes()["data.cons/cons"][0]["port"] == "list"
     # the list is fed back to itself, as its doc says
     assert net.weight(("data.cons", "cons", "list"), ("data.cons", "cons", "list")) == 1
+    # F1 in the palette: the type under its cursor
+    dlg.close()
+    tree = win.palette.tree
+    tree.setCurrentItem(win.palette.items["arith.tanh"])
+    tree.setFocus()
+    QTest.keyClick(tree, Qt.Key.Key_F1)
+    assert win.help_browser.type_id == "arith.tanh"
     # the node's context menu offers the same help
     menu = win.canvas.node_menu(("data.cons", "cons"))
     assert any(a.text() == "Help on data.cons" for a in menu.actions())
@@ -392,3 +402,34 @@ def test_a_comment_drags_and_a_bad_backdrop_is_refused(win, qtbot, tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(NetworkFileError, match=r"meta\.backdrops\[0\]\.rect"):
         load_network(path)
+
+
+def test_file_menu_export_writes_the_chosen_file(win, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _open(win, qtbot, load_network(EXAMPLES / "waves.dmm.json"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "picture"), ""))
+    win.actions_by_name["Export Canvas as SVG"].trigger()
+    assert "update-2" in (tmp_path / "picture.svg").read_text()
+    win.actions_by_name["Export Canvas as PNG"].trigger()
+    assert not QImage(str(tmp_path / "picture.png")).isNull()
+    assert "exported the canvas to" in win.statusBar().currentMessage()
+    # a folder that does not exist: one line in the status bar, nothing raised
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "no" / "p.png"), ""))
+    win.actions_by_name["Export Canvas as PNG"].trigger()
+    assert win.statusBar().currentMessage().startswith("cannot write the picture")
+
+
+def test_a_backdrop_resizes_from_its_grip_and_undoes(win, qtbot):
+    notes = win.canvas.notes
+    from PySide6.QtCore import QRectF
+
+    notes.add_backdrop(QRectF(0, 0, 300, 200), title="box")
+    win.canvas.frame_all()
+    bd = notes.backdrop_items[0]
+    grip = bd.mapToScene(bd.grip_rect().center())
+    _drag(win.canvas.viewer, grip, grip + QPointF(120, 60))
+    _x, _y, w, h = notes.backdrops()[0]["rect"]
+    assert w > 380 and h > 230
+    win.doc.undo_stack.undo()
+    assert notes.backdrops()[0]["rect"][2:] == [300, 200]

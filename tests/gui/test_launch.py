@@ -61,6 +61,10 @@ def test_screenshot_mode_runs_steps_and_writes_a_png(tmp_path):
             "unknown engine",
         ),
         (["open", "examples/counter.dmm.json", "--screenshot", "/no/such/dir/x.png"], "cannot write"),
+        (
+            ["open", "examples/waves.dmm.json", "--probe", "bogus", "--screenshot", "x.png"],
+            "--probe: a probe is TYPE/NAME/OUTPUT, not 'bogus'",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, says, capsys, monkeypatch):

@@ -106,6 +106,27 @@ def test_modes_are_saved_and_shown_when_opened(studio, qtbot, tmp_path):
     assert win.mode_look.overlays[("accum", "count")].isVisible()
 
 
+def test_a_file_opened_after_the_canvas_dropped_the_overlays_shows_its_modes(studio, qtbot):
+    # the canvas may rebuild before the mode look hears of a new file: the old
+    # nodes' views take their overlays with them (flaky before: "ModeOverlay already
+    # deleted" in refresh_all, and the new file's muted neuron went unmarked)
+    import gc
+
+    import shiboken6
+
+    win = studio
+    open_counter(win, qtbot)
+    win.canvas.select([("accum", "count")])
+    press(win, "M")
+    old = win.mode_look.overlays[("accum", "count")]
+    win.canvas.rebuild()  # the canvas hears of the new file first: new node views
+    gc.collect()  # the old views go when collected, and their overlays with them
+    qtbot.waitUntil(lambda: gc.collect() is None or not shiboken6.isValid(old))
+    win.mode_look.refresh_all()
+    new = win.mode_look.overlays[("accum", "count")]
+    assert shiboken6.isValid(new) and new.isVisible()
+
+
 def test_mute_while_running_reaches_the_machine(studio, qtbot):
     win = studio
     open_counter(win, qtbot)

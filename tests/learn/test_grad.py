@@ -79,7 +79,7 @@ def test_gradcheck_fields() -> None:
     model = DiffNet(net, train_fields=train)
     names = [k for k, _ in model.named_parameters() if k.startswith("fields.")]
     assert len(names) == 13
-    check(model, names)
+    check(model, names, steps=2)
 
 
 def test_straight_through_step() -> None:

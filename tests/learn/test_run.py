@@ -97,3 +97,11 @@ def test_what_it_cannot_hold_is_refused_in_one_line() -> None:
     net.set_output("identity", "a", "single", {"x": {"y": 1}})
     with pytest.raises(DiffError, match="one level of labels"):
         DiffNet(net)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_sparse_down_movement_is_the_dense_one(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dmm_studio.learn.run as run
+
+    monkeypatch.setattr(run, "DENSE_CELLS", 0)
+    assert_same_trace(random_network(seed, wires=10))

@@ -62,6 +62,7 @@ PRIVATES: list[tuple[str, str | None, str]] = [
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "_start_port"),
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "_items_near"),
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "_scene_range"),
+    ("NodeGraphQt.widgets.viewer", "NodeViewer", "_node_positions"),  # notes.py: a backdrop's drag
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "_update_scene"),
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "establish_connection"),
     ("NodeGraphQt.widgets.viewer", "NodeViewer", "end_live_connection"),

@@ -298,6 +298,7 @@ class Canvas(LiveOverlay, Interaction, QObject):
                     port = add(name, multi_input=True) if side == "in" else add(name, multi_output=True)
                     if runtime:
                         port.view.locked = True  # no wires drawn by hand to or from it
+                    mark_undeclared(port, self.registry.get(nid[0]), side, name)
                     changed = True
         if changed and not self._building and redraw:
             node.view.draw_node()
@@ -494,3 +495,23 @@ class Canvas(LiveOverlay, Interaction, QObject):
         node = self.nodes.get(nid)
         if node is not None and self.registry.get(nid[0]).variadic_outputs and output not in node.outputs():
             self._sync_ports(nid)
+
+
+UNDECLARED_COLOR = (214, 39, 40, 255)
+
+
+def mark_undeclared(port: Any, t: Any, side: str, name: str) -> None:
+    """Mark a port the neuron's type does not declare (a row into it computes
+    nothing): drawn red, with a tooltip that says so."""
+    declared = t.has_input(name) if side == "in" else t.has_output(name)
+    if declared:
+        return
+    port.view.color = UNDECLARED_COLOR
+    port.view.border_color = UNDECLARED_COLOR
+    kind, have = ("input", t.inputs) if side == "in" else ("output", t.outputs)
+    port.view.setToolTip(
+        f"{name!r} is no {kind} of {t.id} (its {kind}s: {', '.join(have) or 'none'}): "
+        + ("the row into it computes nothing" if side == "in" else "wires from it read nothing")
+        + ". Move the wire to a declared port, or delete it."
+    )
+    port.view.undeclared = True

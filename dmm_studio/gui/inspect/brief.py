@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...vvalue import NUMBER, TENSOR, is_tensor, leaves
+from ...vvalue import NUMBER, TENSOR, is_tensor, leaf_values, leaves, top_leaves
 
 
 def number(x: Any, digits: int = 4) -> str:
@@ -47,7 +47,9 @@ def path_text(path: tuple[str, ...]) -> str:
     return "/".join("·" if p == NUMBER else ("T" if p == TENSOR else p) for p in path) or "·"
 
 
-def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) -> str:
+def brief(
+    v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True, count: int | None = None
+) -> str:
     """A V-value on one line: ``0`` for {}, ``3.5`` for a scalar, a tensor's
     shape and range, else ``{path: value, ...}`` by leaf (at most ``max_items``
     leaves and about ``max_chars`` characters, then ``… (+N more)``)."""
@@ -61,16 +63,18 @@ def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) 
         return leaf_brief(v[TENSOR], values)
     parts: list[str] = []
     total = 0
-    count = 0
     shown = 0
     for path, x in leaves(v):
-        count += 1
         if shown >= max_items or total > max_chars:
-            continue
+            break
         text = f"{path_text(path)}: {leaf_brief(x, values)}"
         parts.append(text)
         total += len(text) + 2
         shown += 1
+    # counted without paths (any depth; a probe's value is new every frame),
+    # unless the caller knows (``leaf_counts``)
+    if count is None:
+        count = sum(1 for _ in leaf_values(v))
     more = count - shown
     body = ", ".join(parts)
     if len(body) > max_chars:
@@ -81,3 +85,38 @@ def brief(v: Any, max_chars: int = 80, max_items: int = 8, values: bool = True) 
 def wire_brief(weight: Any, value: Any, max_chars: int = 60) -> str:
     """Hover text for a wire: its weight and the value it carries (weight · value)."""
     return f"w = {number(weight)}; carries {brief(value, max_chars)}"
+
+
+def top_coordinates(v: Any, k: int) -> tuple[int, list[tuple[str, float]]]:
+    """``(n, [(path, x), ...])``: the ``k`` number leaves of ``v`` largest in
+    magnitude (NaN last), of its ``n`` number leaves; one walk at any depth."""
+    if not isinstance(v, dict):
+        return 0, []
+    n, top = top_leaves(v, k, lambda x: -abs(float(x)) if x == x else 0.0, lambda x: not is_tensor(x))
+    return n, [(path_text(p), float(x)) for p, x in top]
+
+
+def leaf_counts(v: Any) -> dict[int, int]:
+    """``{id(node): leaves under it}`` for every dict of ``v``, in one walk (a
+    stack: any depth): what ``brief`` is told for each node of a tree view."""
+    counts: dict[int, int] = {}
+    if not isinstance(v, dict):
+        return counts
+    stack: list[tuple[dict, Any]] = [(v, iter(v.values()))]
+    sums = [0]
+    while stack:
+        node, items = stack[-1]
+        for x in items:
+            if type(x) is dict:
+                stack.append((x, iter(x.values())))
+                sums.append(0)
+                break
+            if x is not None:
+                sums[-1] += 1
+        else:
+            stack.pop()
+            n = sums.pop()
+            counts[id(node)] = n
+            if sums:
+                sums[-1] += n
+    return counts

@@ -19,8 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ...vvalue import is_tensor, leaves
-from .brief import number, path_text
+from .brief import number, top_coordinates
 from .scaling import image_array, to_uint8
 
 _BG = QtGui.QColor(255, 255, 255)
@@ -275,15 +274,8 @@ class FastBars(FastView):
         self.total = 0
 
     def show_value(self, v: Any) -> None:
-        coords = (
-            [(path_text(p), float(x)) for p, x in leaves(v) if not is_tensor(x)]
-            if isinstance(v, dict)
-            else []
-        )
-        self.total = len(coords)
-        coords.sort(key=lambda c: -abs(c[1]) if c[1] == c[1] else 0.0)
         rows = max(1, (self.height() - self._fm.height() - 4) // (self._fm.height() + 2))
-        self.shown = coords[: max(3, min(self.k, rows))]
+        self.total, self.shown = top_coordinates(v, max(3, min(self.k, rows)))
         self.render_now()
 
     def draw(self, p: QtGui.QPainter, r: QtCore.QRect) -> None:

@@ -23,8 +23,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...recorder import ProbeBuffer, ProbeSpec, is_scalar_stream
-from ...vvalue import is_tensor, leaves
-from .brief import brief, leaf_brief, number, path_text
+from ...vvalue import is_tensor, leaf_values
+from .brief import brief, leaf_brief, leaf_counts, number, path_text, top_coordinates
 from .fastviews import FastBars, FastImage, FastPlot
 from .scaling import display_levels
 
@@ -37,8 +37,8 @@ def classify(v: Any) -> str:
     """The view that suits a stream value: plot, bars, image, heatmap or tree."""
     if is_scalar_stream(v):
         return "plot"
-    items = list(leaves(v)) if isinstance(v, dict) else [((), v)]
-    tensors = [x for _, x in items if is_tensor(x)]
+    items = list(leaf_values(v)) if isinstance(v, dict) else [v]  # no paths: any depth, one walk
+    tensors = [x for x in items if is_tensor(x)]
     if not tensors:
         return "bars"
     if len(items) == 1:
@@ -54,7 +54,7 @@ def tensor_leaf(v: Any) -> Any:
     if is_tensor(v):
         return v
     if isinstance(v, dict):
-        for _, x in leaves(v):
+        for x in leaf_values(v):
             if is_tensor(x):
                 return x
     return None
@@ -267,15 +267,8 @@ class BarsView(QtWidgets.QWidget):
         self.shown: list[tuple[str, float]] = []
 
     def show_value(self, v: Any) -> None:
-        coords = (
-            [(path_text(p), float(x)) for p, x in leaves(v) if not is_tensor(x)]
-            if isinstance(v, dict)
-            else []
-        )
-        total = len(coords)
-        coords.sort(key=lambda c: -abs(c[1]) if c[1] == c[1] else 0.0)
         fit = int(max(self.plot.height() - 40, 0) / (self.axis._line_h + 3))
-        top = coords[: max(3, min(self.k, fit))]
+        total, top = top_coordinates(v, max(3, min(self.k, fit)))
         self.shown = top
         n = len(top)
         ys = np.arange(n, dtype=float)
@@ -385,6 +378,7 @@ class TreeView(QtWidgets.QTreeWidget):
             root = self.invisibleRootItem()
             if not isinstance(v, dict):
                 v = {"·": v}
+            self._counts = leaf_counts(v)  # each node's leaves, for its brief: one walk
             self._fill(root, (), v, seen)
             for path in [p for p in self._items if p not in seen]:
                 item = self._items.pop(path)
@@ -394,23 +388,30 @@ class TreeView(QtWidgets.QTreeWidget):
             self.setUpdatesEnabled(True)
 
     def _fill(self, parent: QtWidgets.QTreeWidgetItem, path: tuple[str, ...], node: dict, seen: set) -> None:
-        for k, x in node.items():
-            if self._count >= self.MAX_ITEMS:
-                return
-            p = path + (k,)
-            seen.add(p)
-            self._count += 1
-            item = self._items.get(p)
-            if item is None:
-                item = QtWidgets.QTreeWidgetItem(parent, [path_text((k,)), ""])
-                self._items[p] = item
-                if len(path) < 2:
-                    item.setExpanded(True)
-            text = brief(x, 60) if isinstance(x, dict) else leaf_brief(x)
-            if item.text(1) != text:
-                item.setText(1, text)
-            if isinstance(x, dict):
-                self._fill(item, p, x, seen)
+        # depth first with a stack (a long list is thousands of levels deep)
+        stack = [(parent, path, iter(node.items()))]
+        while stack:
+            parent, path, items = stack[-1]
+            for k, x in items:
+                if self._count >= self.MAX_ITEMS:
+                    return
+                p = path + (k,)
+                seen.add(p)
+                self._count += 1
+                item = self._items.get(p)
+                if item is None:
+                    item = QtWidgets.QTreeWidgetItem(parent, [path_text((k,)), ""])
+                    self._items[p] = item
+                    if len(path) < 2:
+                        item.setExpanded(True)
+                text = brief(x, 60, count=self._counts.get(id(x))) if isinstance(x, dict) else leaf_brief(x)
+                if item.text(1) != text:
+                    item.setText(1, text)
+                if isinstance(x, dict):
+                    stack.append((item, p, iter(x.items())))
+                    break
+            else:
+                stack.pop()
 
     def value_text(self, path: Sequence[str]) -> str | None:
         item = self._items.get(tuple(path))
