@@ -110,7 +110,10 @@ class SweepView(QWidget):
         self.points = spec.points()
         self.axes = [a.name for a in spec.axes]
         self.metrics = (
-            spec.metric_columns() + spec.output_columns() + ["wall_s", "steps"]
+            (["loss", "loss_min", "links"] if spec.training else [])  # a training sweep's loss first
+            + spec.metric_columns()
+            + spec.output_columns()
+            + ["wall_s", "steps"]
         )  # the spec's metrics first
         self._size = -1
         self.process: QProcess | None = None

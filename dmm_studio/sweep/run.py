@@ -26,7 +26,7 @@ from .spec import SweepSpec, output_ports
 RUNS_FILE = "runs.csv"
 PARQUET_FILE = "runs.parquet"
 SPEC_COPY = "sweep.json"
-STATUSES = ("ok", "halted", "break", "error", "timeout")
+STATUSES = ("ok", "halted", "break", "error", "timeout", "stopped")  # stopped: a scheduler ended it early
 HARD_SLACK_S = 5.0  # on Ray: seconds past twice timeout_s before a run's worker is ended
 
 
@@ -51,12 +51,23 @@ def make_task(spec: SweepSpec, run: int, point: dict[str, Any], out: Path | None
         "collect": spec.collect,
         "trace": trace,
         "columns": spec.columns(),
+        "train": spec.train_data(point),
+        "curve_every": spec.collect.get("train", {}).get("curve_every", 1),
+        "save_network": (
+            str(out / "networks" / f"run{run:05d}.dmm.json")
+            if out is not None and spec.collect.get("train", {}).get("networks")
+            else None
+        ),
     }
 
 
-def run_point(task: dict[str, Any]) -> dict[str, Any]:
+def run_point(task: dict[str, Any], report: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Run one point; the row (a dict over ``task["columns"]``). Never raises
-    for the run's own faults: they are the row's status."""
+    for the run's own faults: they are the row's status. A training point
+    (``task["train"]``) trains instead; ``report(step_report)`` is then called
+    after each training step (Ray Tune's hook)."""
+    if task.get("train") is not None:
+        return train_point(task, report)
     from ..breaks import Breaks, condition_from_dict
     from ..engine import NetworkHalted, StepError
     from ..fileformat import TraceWriter, network_from_json
@@ -153,6 +164,53 @@ def _fill_collected(
         s = series.get(m["of"])
         if s and s[0]:
             row[m["name"]] = metric_value(m["kind"], [x[m.get("from_step", 0) :] for x in s])
+
+
+def train_point(task: dict[str, Any], report: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Train one point's network on its task; the row gets ``loss`` (the last
+    training step's), ``loss_min``, ``links`` (weights left after pruning),
+    ``loss_curve`` (every ``curve_every``-th step's loss, and the last) and
+    ``steps`` (training steps done)."""
+    from ..fileformat import network_from_json
+    from ..learn import TrainTask, train
+
+    row: dict[str, Any] = dict.fromkeys(task["columns"])
+    row.update(task["point"])
+    row["run"] = task["run"]
+    start = time.perf_counter()
+    losses: list[float] = []
+    last: list[Any] = []
+
+    def on_step(r: Any) -> bool | None:
+        losses.append(float(r.loss))
+        last[:] = [r]
+        if report is not None:
+            report(r)
+        if task["timeout_s"] is not None and time.perf_counter() - start > task["timeout_s"]:
+            row.update(status="timeout", error=f"training step {r.step}: past the time limit of {task['timeout_s']:g} s")
+            return False
+        return None
+
+    try:
+        net = network_from_json(task["network"], source=f"{task['source']} (run {task['run']})")
+        net.source = task["source"]
+        tt = TrainTask.from_dict(task["train"], source=f"training task (run {task['run']})")
+        result = train(net, tt, on_step=on_step)
+        row["status"] = row["status"] or "ok"
+        if task.get("save_network"):
+            Path(task["save_network"]).parent.mkdir(parents=True, exist_ok=True)
+            result.network.save(task["save_network"])
+    except Exception as e:  # a run's fault never takes the sweep down
+        row.update(status="error", error=f"{type(e).__name__}: {e}", error_step=len(losses) + 1)
+    row["steps"] = len(losses)
+    row["wall_s"] = round(time.perf_counter() - start, 6)
+    if losses:
+        every = max(1, int(task.get("curve_every") or 1))
+        curve = losses[::every]
+        if (len(losses) - 1) % every:
+            curve.append(losses[-1])
+        row.update(loss=losses[-1], loss_min=min(losses), loss_curve=curve, links=last[0].links)
+    return row
 
 
 # ------------------------------------------------------------------ the table
@@ -305,7 +363,14 @@ class Sweep:
         n = 0
         try:
             use = ray_available() if use_ray is None else use_ray
-            source = _ray_rows(self, pending, address, num_cpus, stop) if use else self._serial(pending, stop)
+            if use and self.spec.training and self.spec.tune is not None and pending:
+                from .tune import tune_rows
+
+                source = tune_rows(self, pending, address, num_cpus, run_point)
+            elif use:
+                source = _ray_rows(self, pending, address, num_cpus, stop)
+            else:
+                source = self._serial(pending, stop)
             for row in source:
                 writer.write(row)
                 n += 1

@@ -18,9 +18,14 @@ An axis path addresses a part of the network file:
   ``y_0`` (``PATH`` inside its V-value).
 
 ``*`` and ``?`` in ``NAME`` match several neurons; a list of paths sets
-each to the point's value. A training task (issue 13) is not part of a spec
-yet: ``network`` and ``steps`` are the run; a future ``"task"`` key can name a
-``*.train.json`` whose hyperparameters become axes (``train/...`` paths).
+each to the point's value.
+
+A training sweep names a training task (``"task": "x.train.json"``): each run
+trains the point's network on the point's task for ``steps`` training steps
+(``dmm_studio.learn.train``), and ``train/KEY[/KEY...]`` paths set keys of the
+task's JSON (``train/optimizer/lr``, ``train/regularization/l1``,
+``train/truncation``, ``train/seed``, ``train/prune/threshold``,
+``train/steps``, which overrides ``steps``).
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from ..registry import default_registry
 
 SWEEP_FORMAT = "dmm-studio-sweep/1"
 SCHEMA_FILE = "sweep.schema.json"
-PATH_KINDS = ("params", "weights", "fields", "outputs")
+PATH_KINDS = ("params", "weights", "fields", "outputs", "train")
+TRAIN_COLUMNS = ("loss", "loss_min", "links", "loss_curve")
 
 
 class SweepSpecError(ValueError):
@@ -165,6 +171,13 @@ class SweepSpec:
     sampling: dict[str, Any] = field(default_factory=lambda: {"kind": "grid"})
     collect: dict[str, Any] = field(default_factory=dict)
     keep_traces: bool = False
+    task_data: dict[str, Any] | None = None  # the training task's JSON (a training sweep)
+    task_path: Path | None = None
+    tune: dict[str, Any] | None = None
+
+    @property
+    def training(self) -> bool:
+        return self.task_data is not None
 
     def points(self) -> list[dict[str, Any]]:
         """Every run's axis values, in a fixed order (the row's ``run`` is the index).
@@ -191,7 +204,21 @@ class SweepSpec:
         data = copy.deepcopy(self.base)
         for axis in self.axes:
             for path in axis.paths:
-                _set_path(data, path, point[axis.name])
+                if path[0] != "train":
+                    _set_path(data, path, point[axis.name])
+        return data
+
+    def train_data(self, point: dict[str, Any]) -> dict[str, Any] | None:
+        """The training task's JSON with ``steps`` and the point's ``train/...`` values set
+        (None when the spec names no task)."""
+        if self.task_data is None:
+            return None
+        data = copy.deepcopy(self.task_data)
+        data["steps"] = self.steps
+        for axis in self.axes:
+            for path in axis.paths:
+                if path[0] == "train":
+                    _set_path(data, path[1:], point[axis.name])
         return data
 
     def network(self, point: dict[str, Any]) -> Network:
@@ -223,6 +250,7 @@ class SweepSpec:
             *self.output_columns(),
             *self.metric_columns(),
             *self.probe_columns(),
+            *(TRAIN_COLUMNS if self.training else ()),
             "status",
             "steps",
             "wall_s",
@@ -292,6 +320,23 @@ def spec_from_json(data: Any, source: str = "<spec>", folder: Path | None = None
         raise
     base = network_to_json(base_net)
     base = json.loads(json.dumps(base))  # plain JSON data, owned here
+    task_data: dict[str, Any] | None = None
+    task_path: Path | None = None
+    if "task" in data:
+        task_path = folder / data["task"]
+        from ..learn import TaskError, TrainTask
+
+        if not task_path.exists():
+            raise fail(f"the training task {str(task_path)!r} does not exist", "task")
+        try:
+            TrainTask.load(task_path).check(base_net)
+        except TaskError as e:
+            raise fail(f"the training task does not fit: {e}", "task") from None
+        task_data = json.loads(task_path.read_text(encoding="utf-8"))
+    elif "tune" in data:
+        raise fail("'tune' is for training sweeps: name a training task ('task')", "tune")
+    elif "train" in data.get("collect", {}):
+        raise fail("collect.train is for training sweeps: name a training task ('task')", "collect", "train")
 
     sampling = data.get("sampling", {"kind": "grid"})
     axes: list[Axis] = []
@@ -305,6 +350,14 @@ def spec_from_json(data: Any, source: str = "<spec>", folder: Path | None = None
         paths: list[tuple[str, ...]] = []
         for j, text in enumerate(raw):
             where = ("axes", i, "path", j) if isinstance(a["path"], list) else ("axes", i, "path")
+            if text.split("/")[0] == "train":
+                if task_data is None:
+                    raise fail(f"{text!r}: a train/ path needs a training task ('task')", *where)
+                try:
+                    paths.append(_train_path(text, task_data))
+                except ValueError as e:
+                    raise fail(str(e), *where) from None
+                continue
             try:
                 paths.extend(resolve_path(base_net, base, text))
             except ValueError as e:
@@ -332,7 +385,7 @@ def spec_from_json(data: Any, source: str = "<spec>", folder: Path | None = None
         _check_output(base_net, pr["output"], fail, ("collect", "probes", j, "output"))
     names = {a.name for a in axes}
     for j, m in enumerate(collect.get("metrics", [])):
-        if m["name"] in names or m["name"] in ("run", "status", "steps", "wall_s", "error"):
+        if m["name"] in names or m["name"] in ("run", "status", "steps", "wall_s", "error", *TRAIN_COLUMNS):
             raise fail(f"the metric name {m['name']!r} is taken by another column", "collect", "metrics", j)
         names.add(m["name"])
         _check_output(
@@ -362,6 +415,9 @@ def spec_from_json(data: Any, source: str = "<spec>", folder: Path | None = None
         sampling=sampling,
         collect=collect,
         keep_traces=bool(data.get("keep", {}).get("traces", False)),
+        task_data=task_data,
+        task_path=task_path,
+        tune=data.get("tune"),
     )
     # every axis's values must make a valid network: try the first point's
     first = {
@@ -371,7 +427,32 @@ def spec_from_json(data: Any, source: str = "<spec>", folder: Path | None = None
         spec.network(first)
     except NetworkFileError as e:
         raise fail(f"the axes' values make an invalid network: {e.reason}", "axes") from None
+    if task_data is not None:
+        from ..learn import TaskError, TrainTask
+
+        try:
+            TrainTask.from_dict(spec.train_data(first), source="task")
+        except TaskError as e:
+            raise fail(f"the axes' values make an invalid training task: {e}", "axes") from None
     return spec
+
+
+def _train_path(text: str, task: dict[str, Any]) -> tuple[str, ...]:
+    """``train/KEY[/KEY...]`` as a path (``("train", KEY, ...)``) into the task's JSON.
+    Raises ValueError (one line) for a first key the task format does not know."""
+    from ..learn.task import schema as task_schema
+
+    parts = tuple(text.split("/"))
+    known = task_schema().get("properties", {})
+    if len(parts) < 2 or not parts[1]:
+        raise ValueError(f"{text!r}: a training path is train/KEY[/KEY...]")
+    if parts[1] in ("episodes", "format", "meta"):
+        raise ValueError(f"{text!r}: a sweep sets the task's hyperparameters, not {parts[1]!r}")
+    if known and parts[1] not in known:
+        raise SweepSpecError(
+            "", f"{text!r}: a training task has no key {parts[1]!r} (keys: {', '.join(sorted(known))})"
+        )
+    return parts
 
 
 def _neurons(net: Network, type: str, pattern: str) -> list[tuple[str, str]]:

@@ -123,3 +123,29 @@ def test_random_points_plot_as_coloured_dots(win, tmp_path, kind):
     assert view.heat_values() is None  # not a grid: dots
     (dots,) = view.plot.getPlotItem().listDataItems()
     assert len(dots.getData()[0]) == 40
+
+
+def test_a_training_sweep_shows_loss_per_run(win, tmp_path):
+    """A training sweep's rows show their loss, and the plot starts on it."""
+    from dmm_studio.gui.sweep_view import show_sweep
+
+    data = json.loads((EXAMPLES / "field_learn.sweep.json").read_text(encoding="utf-8"))
+    data.update(steps=3, network=str(EXAMPLES / data["network"]), task=str(EXAMPLES / data["task"]))
+    data.pop("tune")
+    spec_path = tmp_path / "train.sweep.json"
+    spec_path.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "out"
+    Sweep(load_spec(spec_path), out).run(use_ray=False)
+    view = show_sweep(win, spec_path, out, start=False)
+    rows = read_rows(out / "runs.csv")
+    assert view.model.rowCount() == 6
+    assert view.metric_box.currentText() == "loss"
+    assert {"loss", "links", "loss_curve"} <= set(view.model.columns)
+    heat = view.heat_values()
+    assert heat is not None
+    import numpy as np
+
+    want = {(r["lr"], r["strength0"]): r["loss"] for r in rows}
+    assert sorted(np.asarray(heat).ravel().tolist()) == pytest.approx(sorted(want.values()))
+    view.resize(900, 600)
+    assert not view.grab().isNull()
