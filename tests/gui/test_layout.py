@@ -203,6 +203,13 @@ def test_docks_opened_from_the_view_menu_get_room_to_read(qtbot):
         left = w.palette_dock.width()
         # the Self view: the whole height of its side, wide enough for its labels
         self_dock = insp.docks["self"]
+        # waves opens its probes, Self view and History (the file's probes and meta views,
+        # also once the event loop runs): closed first, then opened from the menu
+        qtbot.waitUntil(lambda: insp.docks["history"].isVisible(), timeout=3000)
+        qtbot.wait(50)
+        for d in (self_dock, insp.docks["history"], insp.docks["probes"]):
+            if d.toggleViewAction().isChecked():
+                d.toggleViewAction().trigger()
         self_dock.toggleViewAction().trigger()
         qtbot.waitUntil(lambda: self_dock.width() >= 520 and self_dock.height() >= 600, timeout=3000)
         assert insp.self_view.glw.height() >= 500
