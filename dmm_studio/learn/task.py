@@ -49,42 +49,9 @@ def schema() -> dict[str, Any]:
 
 
 def _schema_problem(data: Any) -> tuple[str, tuple[Any, ...]] | None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
+    from ..schema import plain_problem
 
-    from ..schema import kind, short
-
-    error = best_match(Draft202012Validator(schema()).iter_errors(data))
-    if error is None:
-        return None
-    path = tuple(error.absolute_path)
-    key = path[-1] if path and isinstance(path[-1], str) else None
-    what = repr(key) if key else "the value"
-    v = error.validator
-    if v == "required":
-        missing = next(k for k in error.validator_value if k not in error.instance)
-        return f"no {missing!r}", path
-    if v == "additionalProperties" and error.schema.get("properties") is not None:
-        props = error.schema.get("properties", {})
-        extra = next(k for k in error.instance if k not in props)
-        return f"unknown key {extra!r} (one of {', '.join(sorted(props))})", (*path, extra)
-    if v == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        names = {"object": "an object", "array": "a list", "integer": "an integer", "null": "null"}
-        want = " or ".join(names.get(t, f"a {t}") for t in types)
-        return f"{what} must be {want}, not {kind(error.instance)} ({short(error.instance)})", path
-    if v == "const":
-        return f"{what} must be {error.validator_value!r}, not {short(error.instance)}", path
-    if v == "enum":
-        return f"{what} must be one of {', '.join(map(repr, error.validator_value))}, not {short(error.instance)}", path
-    if v in ("minimum", "exclusiveMinimum"):
-        op = ">=" if v == "minimum" else ">"
-        return f"{what} must be {op} {error.validator_value}, not {short(error.instance)}", path
-    if v == "minItems":
-        return f"{what} must not be empty", path
-    if v == "pattern":
-        return f"{short(error.instance)} is not {error.schema.get('description', error.validator_value)}", path
-    return f"{what}: {error.message[:117]}", path
+    return plain_problem(schema(), data)
 
 
 @dataclass

@@ -242,3 +242,59 @@ def _generic(error: Any, path: list[Any], missing: str | None, extra: str | None
 
 def _a(t: str) -> str:
     return {"object": "an object", "array": "a list", "integer": "an integer"}.get(t, f"a {t}")
+
+
+# ------------------------------------------------- other files' schemas (tasks, sweeps)
+
+_TYPE_NAMES = {"object": "an object", "array": "a list", "integer": "an integer", "null": "null"}
+
+
+def plain_problem(
+    schema_doc: dict[str, Any], data: Any, special: Any = None
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The first problem of ``data`` against ``schema_doc`` (a Draft 2020-12
+    schema without ``x-messages``: a ``*.train.json`` task's, a sweep spec's)
+    as one line and the JSON path it is at; None when it fits.
+
+    jsonschema's ``best_match`` picks the error; ``special(error)``, when
+    given, may word it first (a str) or leave it (None) to the generic wording
+    by keyword (required, additionalProperties, type, const, enum, minimum,
+    minItems, minLength, pattern; anything else: jsonschema's message, cut).
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(schema_doc).iter_errors(data))
+    if error is None:
+        return None
+    path = tuple(error.absolute_path)
+    if special is not None:
+        said = special(error)
+        if said is not None:
+            return said, path
+    key = path[-1] if path and isinstance(path[-1], str) else None
+    what = repr(key) if key else "the value"
+    v, want, x = error.validator, error.validator_value, error.instance
+    if v == "required":
+        return f"no {next(k for k in want if k not in x)!r}", path
+    if v == "additionalProperties" and error.schema.get("properties") is not None:
+        props = error.schema["properties"]
+        extra = next(k for k in x if k not in props)
+        return f"unknown key {extra!r} (one of {', '.join(sorted(props))})", (*path, extra)
+    if v == "type":
+        types = want if isinstance(want, list) else [want]
+        wanted = " or ".join(_TYPE_NAMES.get(t, f"a {t}") for t in types)
+        return f"{what} must be {wanted}, not {kind(x)} ({short(x)})", path
+    if v == "const":
+        return f"{what} must be {want!r}, not {short(x)}", path
+    if v == "enum":
+        return f"{what} must be one of {', '.join(map(repr, want))}, not {short(x)}", path
+    if v in ("minimum", "exclusiveMinimum"):
+        return f"{what} must be {'>=' if v == 'minimum' else '>'} {want}, not {short(x)}", path
+    if v == "minItems":
+        return f"{what} must not be empty", path
+    if v == "minLength":
+        return f"{what} must not be an empty string", path
+    if v == "pattern":
+        return f"{short(x)} is not {error.schema.get('description', want)}", path
+    return f"{what}: {error.message[:117]}", path

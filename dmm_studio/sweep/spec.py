@@ -73,50 +73,21 @@ def schema() -> dict[str, Any]:
     return data
 
 
+def _sweep_wording(error: Any) -> str | None:
+    """What the sweep spec's schema says better than the generic wording."""
+    from ..schema import short
+
+    if error.validator == "pattern":
+        return f"{short(error.instance)} is not TYPE/NAME/OUTPUT[/PATH...]"
+    if error.validator == "oneOf" and error.schema.get("oneOf") == [{"required": ["values"]}, {"required": ["range"]}]:
+        return "an axis takes either 'values' or 'range'"
+    return None
+
+
 def _schema_problem(data: Any) -> tuple[str, tuple[Any, ...]] | None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
+    from ..schema import plain_problem
 
-    from ..schema import kind, short
-
-    error = best_match(Draft202012Validator(schema()).iter_errors(data))
-    if error is None:
-        return None
-    path = tuple(error.absolute_path)
-    key = path[-1] if path and isinstance(path[-1], str) else None
-    what = repr(key) if key else "the value"
-    v = error.validator
-    if v == "required":
-        missing = next(k for k in error.validator_value if k not in error.instance)
-        return f"no {missing!r}", path
-    if v == "additionalProperties":
-        props = error.schema.get("properties", {})
-        extra = next(k for k in error.instance if k not in props)
-        return f"unknown key {extra!r} (one of {', '.join(sorted(props))})", (*path, extra)
-    if v == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        names = {"object": "an object", "array": "a list", "integer": "an integer"}
-        want = " or ".join(names.get(t, f"a {t}") for t in types)
-        return f"{what} must be {want}, not {kind(error.instance)} ({short(error.instance)})", path
-    if v == "const":
-        return f"{what} must be {error.validator_value!r}, not {short(error.instance)}", path
-    if v == "enum":
-        return (
-            f"{what} must be one of {', '.join(map(repr, error.validator_value))}, not {short(error.instance)}",
-            path,
-        )
-    if v in ("minimum", "exclusiveMinimum"):
-        op = ">=" if v == "minimum" else ">"
-        return f"{what} must be {op} {error.validator_value}, not {short(error.instance)}", path
-    if v == "minItems":
-        return f"{what} must not be empty", path
-    if v == "minLength":
-        return f"{what} must not be an empty string", path
-    if v == "pattern":
-        return f"{short(error.instance)} is not TYPE/NAME/OUTPUT[/PATH...]", path
-    if v == "oneOf" and error.schema.get("oneOf") == [{"required": ["values"]}, {"required": ["range"]}]:
-        return "an axis takes either 'values' or 'range'", path
-    return f"{what}: {error.message[:117]}", path
+    return plain_problem(schema(), data, _sweep_wording)
 
 
 @dataclass
