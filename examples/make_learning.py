@@ -114,6 +114,7 @@ def start_network(seed: int = 0) -> Network:
         "description": "Copies of registers, accumulators, max-norm, comparators, dot products and gates, "
         "every input wired to every output with a small random weight. "
         "examples/duplicates_learn.train.json trains it to behave like examples/duplicates.dmm.json.",
+        "views": ["train"],  # it opens with the Train dock in front
     }
     neurons = [(f, f"{f.split('.')[-1]}{k}") for f, (n, _, _) in BLOCKS.items() for k in range(n)]
     ins = [(f, n, i) for f, n in neurons for i in BLOCKS[f][1]] + [("identity", "out", "single")]
@@ -172,6 +173,7 @@ def population(with_field: bool, field: dict | None = None) -> Network:
         "(the population's image, one value per unit). "
         + ("A plane wave modulates each unit's output by where it sits; training moves the wave. "
            if with_field else "No field: training can only change each unit's own a and b."),
+        "views": ["train"] + (["fields"] if with_field else []),
     }
     return net
 

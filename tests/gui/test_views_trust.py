@@ -451,3 +451,12 @@ def test_views_the_file_names_badly_are_left_out():
     assert file_views(net) == ["self", "fields"]
     net.meta = {"views": "self"}
     assert file_views(net) == []
+
+
+@pytest.mark.parametrize("name", ["duplicates_learn", "field_learn"])
+def test_the_learning_examples_open_with_the_train_dock_in_front(studio, qtbot, name):
+    from dmm_studio.gui.inspect import file_views
+
+    net = _open(studio, name)
+    assert "train" in file_views(net)
+    qtbot.waitUntil(lambda: studio.train_panel.isVisible(), timeout=3000)
