@@ -132,10 +132,13 @@ def train_command(args: argparse.Namespace, out: TextIO | None = None, err: Text
         err.write(f"dmm-studio: cannot write {args.out}: {e.strerror or e}\n")
         return EXIT_BAD_INPUT
     loss = f"{last.loss:.6g}" if last is not None else "-"
-    out.write(
-        f"{args.network}: {trainer.step_count} training steps, loss {loss}, "
-        f"{trainer.model.links()} links left; wrote {args.out}\n"
-    )
+    model = trainer.model
+    if int(model.train_mask.sum()) == 0:  # only params or fields train: "0 links left" read as all pruned
+        numbers = sum(p.numel() for p in model.parameters() if p.requires_grad and p is not model.w)
+        links = f"no weights trained ({numbers} params and field numbers trained)"
+    else:
+        links = f"{model.links()} links left"
+    out.write(f"{args.network}: {trainer.step_count} training steps, loss {loss}, {links}; wrote {args.out}\n")
     return status
 
 

@@ -120,3 +120,14 @@ def test_the_command_refuses_bad_files(tmp_path: Path, capsys: pytest.CaptureFix
     assert "no 'episodes'" in capsys.readouterr().err
     assert main(["train", str(n), str(t), "--out", str(n)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_the_cli_says_when_no_weight_trains(tmp_path, capsys):
+    # field_learn trains params and a field only: "0 links left" read as "everything was pruned"
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    out = tmp_path / "fl.dmm.json"
+    net, task = ex / "field_learn.dmm.json", ex / "field_learn.train.json"
+    assert main(["train", str(net), str(task), "--out", str(out), "--steps", "1", "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert "no weights trained (" in said and "params and field numbers trained)" in said
+    assert "links left" not in said
