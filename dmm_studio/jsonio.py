@@ -27,8 +27,9 @@ from .schema import FLOAT_LIMIT, short
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
-class NetworkFileError(ValueError):
-    """A network or trace file that cannot be read; the message is one line."""
+class FileProblem(ValueError):
+    """A file that cannot be used, in one line: ``SOURCE at JSON_PATH: REASON``
+    (``source``, ``reason``, ``json_path`` kept as attributes)."""
 
     def __init__(
         self, source: str | os.PathLike[str], message: str, json_path: tuple[Any, ...] | None = None
@@ -40,7 +41,11 @@ class NetworkFileError(ValueError):
         super().__init__(f"{self.source}{where}: {message}")
 
     def __reduce__(self) -> Any:  # a copy sent between processes keeps its parts
-        return (NetworkFileError, (self.source, self.reason, self.json_path))
+        return (type(self), (self.source, self.reason, self.json_path))
+
+
+class NetworkFileError(FileProblem):
+    """A network or trace file that cannot be read; the message is one line."""
 
 
 def json_path_str(path: tuple[Any, ...]) -> str:

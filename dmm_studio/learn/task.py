@@ -11,15 +11,12 @@ and what is wrong. The format is documented in docs/learning.md.
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..jsonio import NetworkFileError, json_path_str, parse_json, read_text
+from ..jsonio import FileProblem, NetworkFileError, parse_json, read_text
 from ..matrix import NeuronId, Port, matrix_wires
 from ..network import Network
 from ..registry import Registry, default_registry
@@ -29,23 +26,16 @@ SCHEMA_FILE = "train.schema.json"
 LOSSES = ("mse", "mae")
 
 
-class TaskError(ValueError):
+class TaskError(FileProblem):
     """A training task that cannot be used: one line naming the file, the
     JSON path where it applies, and what is wrong."""
 
-    def __init__(self, source: str, message: str, json_path: tuple[Any, ...] | None = None) -> None:
-        self.source, self.reason, self.json_path = str(source), message, json_path
-        where = f" at {json_path_str(json_path)}" if json_path else ""
-        super().__init__(f"{self.source}{where}: {message}")
 
-
-@functools.cache
 def schema() -> dict[str, Any]:
     """The task file's JSON Schema (package data of ``dmm_studio.schema``)."""
-    data: dict[str, Any] = json.loads(
-        resources.files("dmm_studio.schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    )
-    return data
+    from ..schema import read_schema
+
+    return read_schema("dmm_studio.schema", SCHEMA_FILE)
 
 
 def _schema_problem(data: Any) -> tuple[str, tuple[Any, ...]] | None:

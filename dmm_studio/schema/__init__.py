@@ -44,11 +44,15 @@ class SchemaProblem:
 
 
 @functools.cache
-def schema() -> dict[str, Any]:
-    """The schema as a dict (read once from the package)."""
-    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+def read_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema shipped as package data (``name`` in ``package``), read once."""
+    data: dict[str, Any] = json.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
     return data
+
+
+def schema() -> dict[str, Any]:
+    """The network file's schema as a dict (read once from the package)."""
+    return read_schema(__package__, SCHEMA_FILE)
 
 
 def fits_float(x: Any) -> bool:

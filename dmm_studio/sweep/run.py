@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..breaks import scalar_of
+from ._ray import ray_session
 from .metrics import metric_value
 from .spec import SweepSpec, output_ports
 
@@ -419,20 +420,7 @@ def _ray_rows(
     stop) is cancelled, its worker ended, and its row says ``timeout``."""
     import ray
 
-    started = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "logging_level": "WARNING",
-        }
-        if address:
-            kwargs["address"] = address
-        elif num_cpus:
-            kwargs["num_cpus"] = num_cpus
-        ray.init(**kwargs)
-        started = True
-    try:
+    with ray_session(address, num_cpus):
         remote = ray.remote(run_point).options(max_retries=0)
         # as many tasks in flight as Ray has CPUs: a task starts when it is
         # submitted, so its age is its run's age (and a huge sweep is not all
@@ -474,6 +462,3 @@ def _ray_rows(
                             f"no step ended within {hard:g} s (twice the time limit, and "
                             f"{HARD_SLACK_S:g} s): Ray ended the run's worker",
                         )
-    finally:
-        if started:
-            ray.shutdown()

@@ -32,19 +32,17 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import functools
 import hashlib
 import itertools
 import json
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..breaks import condition_from_dict
 from ..fileformat import load_network, network_from_json, network_to_json
-from ..jsonio import NetworkFileError, json_path_str
+from ..jsonio import FileProblem, NetworkFileError
 from ..network import Network
 from ..registry import default_registry
 
@@ -54,23 +52,16 @@ PATH_KINDS = ("params", "weights", "fields", "outputs", "train")
 TRAIN_COLUMNS = ("loss", "loss_min", "links", "loss_curve")
 
 
-class SweepSpecError(ValueError):
+class SweepSpecError(FileProblem):
     """A sweep spec that cannot be used; the message is one line naming the
     file and, where it applies, the JSON path."""
 
-    def __init__(self, source: str, message: str, json_path: tuple[Any, ...] | None = None) -> None:
-        self.source, self.reason, self.json_path = str(source), message, json_path
-        where = f" at {json_path_str(json_path)}" if json_path else ""
-        super().__init__(f"{self.source}{where}: {message}")
 
-
-@functools.cache
 def schema() -> dict[str, Any]:
     """The sweep spec's JSON Schema (read once from the package)."""
-    data: dict[str, Any] = json.loads(
-        resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    )
-    return data
+    from ..schema import read_schema
+
+    return read_schema(__package__, SCHEMA_FILE)
 
 
 def _sweep_wording(error: Any) -> str | None:

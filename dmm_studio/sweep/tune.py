@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._ray import ray_session
+
 
 def _trial(config: dict[str, Any], tasks: dict[int, dict[str, Any]], run_point: Callable[..., Any]) -> None:
     """One Tune trial: train the point ``config["run"]`` with ``run_point``, reporting each training step."""
@@ -40,22 +42,12 @@ def tune_rows(
     import os
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no experiment tables on stdout
-    import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
     spec = sweep.spec
     conf = spec.tune or {}
-    started = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
-        if address:
-            kwargs["address"] = address
-        elif num_cpus:
-            kwargs["num_cpus"] = num_cpus
-        ray.init(**kwargs)
-        started = True
-    try:
+    with ray_session(address, num_cpus):
         tasks = {i: t for i, t in zip(pending, sweep.tasks(pending), strict=True)}
         planned = {i: int(t["train"]["steps"]) for i, t in tasks.items()}
         if conf.get("scheduler", "asha") == "asha":
@@ -112,6 +104,3 @@ def tune_rows(
             else:
                 row["status"] = "ok"
             yield row
-    finally:
-        if started:
-            ray.shutdown()
